@@ -1,0 +1,205 @@
+package alpm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	pacmanconf "github.com/Morganamilo/go-pacmanconf"
+)
+
+func TestVerCmp(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"550.78-1", "560.35.03-1", -1},
+		{"560.35.03-1", "560.35.03-1", 0},
+		{"1:1.0-1", "2.0-1", 1},
+		{"1.0a-1", "1.0-1", -1},
+		{"1.0.1-1", "1.0-1", 1},
+		{"1.0-2", "1.0-1", 1},
+	} {
+		if got := VerCmp(c.a, c.b); sign(got) != c.want {
+			t.Errorf("VerCmp(%s, %s) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+func sign(n int) int {
+	switch {
+	case n < 0:
+		return -1
+	case n > 0:
+		return 1
+	}
+	return 0
+}
+
+func TestSatisfiesConstraint(t *testing.T) {
+	for _, c := range []struct {
+		v, c string
+		want bool
+	}{
+		{"560.35.03-1", "", true},
+		{"560.35.03-1", ">=560", true},
+		{"550.78-1", ">=560", false},
+		{"550.78-1", "<560", true},
+		{"560.35.03-1", "=560.35.03", true},
+		{"560.35.03-2", "=560.35.03-1", false},
+		{"560.35.03-1", "560.35.03-1", true},
+		{"560.35.03-1", "<=560.35.03-1", true},
+		{"560.35.03-1", ">560.35.03-1", false},
+	} {
+		got, err := SatisfiesConstraint(c.v, c.c)
+		if err != nil || got != c.want {
+			t.Errorf("SatisfiesConstraint(%q, %q) = %v, %v; want %v", c.v, c.c, got, err, c.want)
+		}
+	}
+	if _, err := SatisfiesConstraint("1-1", ">="); err == nil {
+		t.Error("an operator without a version must be an error")
+	}
+}
+
+func fakeConf(conf *pacmanconf.Config) func() {
+	old := ReadConfig
+	ReadConfig = func(string) (*pacmanconf.Config, error) { return conf, nil }
+	return func() { ReadConfig = old }
+}
+
+// A pacman.conf taken from a real system names host paths: under --root they
+// must all move into the root, so a sandbox never reads or writes the host.
+func TestResolveMapsHostPathsUnderRoot(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/pacman.conf"), []byte("[options]\n"), 0o644)
+	defer fakeConf(&pacmanconf.Config{
+		DBPath:   "/var/lib/pacman/",
+		CacheDir: []string{"/var/cache/pacman/pkg/", "/srv/cache"},
+		LogFile:  "/var/log/pacman.log",
+		GPGDir:   "/etc/pacman.d/gnupg/",
+	})()
+	p, err := Resolve(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Paths{
+		Root:      root,
+		DBPath:    root + "/var/lib/pacman",
+		Config:    root + "/etc/pacman.conf",
+		LogFile:   root + "/var/log/pacman.log",
+		GPGDir:    root + "/etc/pacman.d/gnupg",
+		CacheDirs: []string{root + "/var/cache/pacman/pkg", root + "/srv/cache"},
+		HookDirs:  []string{root + "/etc/pacman.d/hooks"},
+		Conf:      p.Conf,
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Fatalf("got  %+v\nwant %+v", p, want)
+	}
+	// Explicit flags win, and paths already inside the root stay.
+	defer fakeConf(&pacmanconf.Config{DBPath: root + "/db/"})()
+	p, err = Resolve(Options{Root: root, CacheDirs: []string{"/x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DBPath != root+"/db" || !reflect.DeepEqual(p.CacheDirs, []string{"/x"}) {
+		t.Fatalf("got dbpath %s cachedirs %v", p.DBPath, p.CacheDirs)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	_, err := Resolve(Options{Root: filepath.Join(t.TempDir(), "missing")})
+	if !errors.Is(err, ErrNoRoot) {
+		t.Fatalf("missing root: %v", err)
+	}
+	root := t.TempDir()
+	_, err = Resolve(Options{Root: root})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), root+"/etc/pacman.conf does not exist") {
+		t.Fatalf("missing pacman.conf: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+		os.WriteFile(filepath.Join(root, "etc/pacman.conf"), nil, 0)
+		_, err = Resolve(Options{Root: root})
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("unreadable pacman.conf: %v", err)
+		}
+	}
+}
+
+func testPaths(t *testing.T) *Paths {
+	d := t.TempDir()
+	return &Paths{Root: d, DBPath: d + "/db", Config: d + "/pacman.conf", LogFile: d + "/log", GPGDir: d + "/gpg",
+		CacheDirs: []string{d + "/c1", d + "/c2"}, HookDirs: []string{d + "/hooks"}}
+}
+
+func TestRunnerArgv(t *testing.T) {
+	p := testPaths(t)
+	r := &Runner{Paths: p}
+	got := r.Argv([]string{"-U"}, "-weird-name.pkg.tar.zst")
+	want := []string{"pacman", "-U", "--root", p.Root, "--dbpath", p.DBPath, "--config", p.Config,
+		"--logfile", p.LogFile, "--gpgdir", p.GPGDir, "--cachedir", p.CacheDirs[0], "--cachedir", p.CacheDirs[1],
+		"--hookdir", p.HookDirs[0], "--noconfirm", "--", "-weird-name.pkg.tar.zst"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("argv\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestRunnerWaitsForDBLock(t *testing.T) {
+	p := testPaths(t)
+	os.MkdirAll(p.DBPath, 0o755)
+	lf := p.Lockfile()
+	os.WriteFile(lf, nil, 0o644)
+	var ran []string
+	waited := ""
+	r := &Runner{Paths: p, LockWait: 3 * time.Second, Waiting: func(l string) { waited = l },
+		exec: func(_ context.Context, argv []string, _ *Runner) error { ran = argv; return nil }}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		os.Remove(lf)
+	}()
+	if err := r.Run(context.Background(), []string{"-U"}, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if waited != lf || ran == nil {
+		t.Fatalf("waited=%q ran=%v", waited, ran)
+	}
+}
+
+func TestRunnerLockHeld(t *testing.T) {
+	p := testPaths(t)
+	os.MkdirAll(p.DBPath, 0o755)
+	os.WriteFile(p.Lockfile(), nil, 0o644)
+	ran := false
+	r := &Runner{Paths: p, LockWait: 200 * time.Millisecond,
+		exec: func(context.Context, []string, *Runner) error { ran = true; return nil }}
+	err := r.Run(context.Background(), []string{"-U"}, "x")
+	var held *LockHeldError
+	if !errors.As(err, &held) || ran {
+		t.Fatalf("want LockHeldError and pacman not run, got %v ran=%v", err, ran)
+	}
+	if !strings.Contains(err.Error(), p.Lockfile()) {
+		t.Fatalf("message must name the lock file: %v", err)
+	}
+}
+
+func TestRunnerPassesExitCode(t *testing.T) {
+	p := testPaths(t)
+	r := &Runner{Paths: p, Pacman: writeScript(t, "exit 3")}
+	err := r.Run(context.Background(), []string{"-U"}, "x")
+	var pe *PacmanError
+	if !errors.As(err, &pe) || pe.Code != 3 {
+		t.Fatalf("want PacmanError code 3, got %v", err)
+	}
+}
+
+func writeScript(t *testing.T, body string) string {
+	p := filepath.Join(t.TempDir(), "fake-pacman")
+	os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755)
+	return p
+}

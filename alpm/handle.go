@@ -1,0 +1,214 @@
+package alpm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	galpm "github.com/Jguer/go-alpm/v2"
+)
+
+// Package is what clp needs to know of one package, copied out of libalpm
+// so that no cgo pointer escapes this package.
+type Package struct {
+	Name     string
+	Version  string
+	Arch     string
+	Base     string
+	Explicit bool
+	Depends  []string
+	Provides []string
+	// Repo is the sync database it came from ("" for the local db).
+	Repo string
+}
+
+// Reason is "explicit" or "dependency", as pacman -Qi says.
+func (p Package) Reason() string {
+	if p.Explicit {
+		return "explicit"
+	}
+	return "dependency"
+}
+
+// Handle is an open libalpm handle. It is not safe for concurrent use.
+type Handle struct {
+	Paths *Paths
+	h     *galpm.Handle
+}
+
+// Open resolves the paths, initializes libalpm on them and registers the
+// sync databases pacman.conf names. It fails with ErrNoLocalDB when the
+// database directory has no local/ database: clp never creates one, since
+// a mistyped --root must not look like an empty system.
+func Open(o Options) (*Handle, error) {
+	p, err := Resolve(o)
+	if err != nil {
+		return nil, err
+	}
+	return OpenPaths(p)
+}
+
+// OpenPaths opens libalpm on already resolved paths.
+func OpenPaths(p *Paths) (*Handle, error) {
+	local := filepath.Join(p.DBPath, "local")
+	if st, err := os.Stat(local); err != nil || !st.IsDir() {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w in %s: %v", ErrNoLocalDB, p.DBPath, err)
+		}
+		return nil, fmt.Errorf("%w in %s", ErrNoLocalDB, p.DBPath)
+	}
+	h, err := galpm.Initialize(p.Root, p.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("initialize libalpm (root %s, dbpath %s): %w", p.Root, p.DBPath, err)
+	}
+	for _, r := range p.Conf.Repos {
+		// Signature levels only matter for syncing and installing, which
+		// pacman does; for reading, checking nothing is correct.
+		if _, err := h.RegisterSyncDB(r.Name, 0); err != nil {
+			h.Release()
+			return nil, fmt.Errorf("register sync database %s: %w", r.Name, err)
+		}
+	}
+	return &Handle{Paths: p, h: h}, nil
+}
+
+// Close releases libalpm.
+func (h *Handle) Close() error {
+	if h == nil || h.h == nil {
+		return nil
+	}
+	err := h.h.Release()
+	h.h = nil
+	return err
+}
+
+func copyPkg(p galpm.IPackage, repo string, deep bool) Package {
+	out := Package{
+		Name:     p.Name(),
+		Version:  p.Version(),
+		Arch:     p.Architecture(),
+		Base:     p.Base(),
+		Explicit: p.Reason() == galpm.PkgReasonExplicit,
+		Repo:     repo,
+	}
+	if deep {
+		for _, d := range p.Depends().Slice() {
+			out.Depends = append(out.Depends, d.String())
+		}
+		for _, d := range p.Provides().Slice() {
+			out.Provides = append(out.Provides, d.String())
+		}
+	}
+	return out
+}
+
+// Installed lists the local database, sorted by name. Dependencies are not
+// loaded (that would read every package's files twice); use Installed1.
+func (h *Handle) Installed() ([]Package, error) {
+	db, err := h.h.LocalDB()
+	if err != nil {
+		return nil, fmt.Errorf("open local database: %w", err)
+	}
+	var out []Package
+	db.PkgCache().ForEach(func(p galpm.IPackage) error {
+		out = append(out, copyPkg(p, "", false))
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CountInstalled counts the local database's packages.
+func (h *Handle) CountInstalled() (int, error) {
+	db, err := h.h.LocalDB()
+	if err != nil {
+		return 0, fmt.Errorf("open local database: %w", err)
+	}
+	n := 0
+	db.PkgCache().ForEach(func(galpm.IPackage) error { n++; return nil })
+	return n, nil
+}
+
+// Installed1 returns one installed package with its dependencies.
+func (h *Handle) Installed1(name string) (Package, bool, error) {
+	db, err := h.h.LocalDB()
+	if err != nil {
+		return Package{}, false, fmt.Errorf("open local database: %w", err)
+	}
+	p := db.Pkg(name)
+	if p == nil {
+		return Package{}, false, nil
+	}
+	return copyPkg(p, "", true), true, nil
+}
+
+// Sync returns the newest version of name offered by any sync database
+// (first repository wins on equal versions, as pacman does).
+func (h *Handle) Sync(name string) (Package, bool, error) {
+	dbs, err := h.h.SyncDBs()
+	if err != nil {
+		return Package{}, false, fmt.Errorf("open sync databases: %w", err)
+	}
+	var best Package
+	found := false
+	dbs.ForEach(func(db galpm.IDB) error {
+		if p := db.Pkg(name); p != nil {
+			if !found || VerCmp(p.Version(), best.Version) > 0 {
+				best, found = copyPkg(p, db.Name(), true), true
+			}
+		}
+		return nil
+	})
+	return best, found, nil
+}
+
+// VerCmp compares two pacman versions like vercmp(8): <0, 0, >0.
+func VerCmp(a, b string) int { return galpm.VerCmp(a, b) }
+
+// LibalpmVersion is the version of the libalpm clp runs on.
+func LibalpmVersion() string { return galpm.Version() }
+
+// SatisfiesConstraint reports whether version satisfies a pacman-style
+// constraint: "", "=V", ">=V", "<=V", ">V", "<V" ("V" alone means "=V").
+// A constraint version without pkgrel matches any pkgrel, as in pacman's
+// dependency checks.
+func SatisfiesConstraint(version, constraint string) (bool, error) {
+	constraint = strings.TrimSpace(constraint)
+	if constraint == "" {
+		return true, nil
+	}
+	op := "="
+	for _, o := range []string{">=", "<=", "=", ">", "<"} {
+		if strings.HasPrefix(constraint, o) {
+			op = o
+			constraint = strings.TrimSpace(constraint[len(o):])
+			break
+		}
+	}
+	if constraint == "" {
+		return false, fmt.Errorf("version constraint %q names no version", op)
+	}
+	v := version
+	if !strings.Contains(constraint, "-") {
+		if i := strings.LastIndex(v, "-"); i > 0 {
+			v = v[:i]
+		}
+	}
+	c := VerCmp(v, constraint)
+	switch op {
+	case "=":
+		return c == 0, nil
+	case ">=":
+		return c >= 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	default:
+		return c < 0, nil
+	}
+}

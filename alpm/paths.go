@@ -1,0 +1,142 @@
+package alpm
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	pacmanconf "github.com/Morganamilo/go-pacmanconf"
+)
+
+// Options are the command-line overrides (clp's --root, --dbpath, --config,
+// --cachedir). Empty fields take pacman.conf's values, mapped under Root.
+type Options struct {
+	Root      string
+	DBPath    string
+	Config    string
+	CacheDirs []string
+}
+
+// Paths is where everything of one pacman installation lives, resolved to
+// real paths on this machine (so under Root for a sandbox).
+type Paths struct {
+	Root      string
+	DBPath    string
+	Config    string
+	LogFile   string
+	GPGDir    string
+	CacheDirs []string
+	HookDirs  []string
+	// Conf is pacman.conf as pacman-conf printed it.
+	Conf *pacmanconf.Config
+}
+
+// Lockfile is pacman's database lock.
+func (p *Paths) Lockfile() string { return filepath.Join(p.DBPath, "db.lck") }
+
+// Errors that callers map to exit codes.
+var (
+	ErrNoRoot    = errors.New("root does not exist")
+	ErrNoLocalDB = errors.New("no local package database")
+	ErrConfig    = errors.New("cannot read pacman configuration")
+)
+
+// ReadConfig is how pacman.conf is read: a variable so that unit tests of
+// path mapping do not need pacman-conf.
+var ReadConfig = func(path string) (*pacmanconf.Config, error) {
+	conf, stderr, err := pacmanconf.PacmanConf("--config", path)
+	if err != nil {
+		msg := strings.TrimSpace(stderr)
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("%w %s: %s", ErrConfig, path, msg)
+	}
+	return conf, nil
+}
+
+// Resolve finds pacman.conf (Options.Config, else <root>/etc/pacman.conf),
+// reads it and maps every path in it under the root. A path in pacman.conf
+// that already lies inside the root (a sandbox's own pacman.conf names its
+// directories absolutely) is kept as it is.
+func Resolve(o Options) (*Paths, error) {
+	root := o.Root
+	if root == "" {
+		root = "/"
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(root)
+	if err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("%w: %s", ErrNoRoot, root)
+	}
+	cfg := o.Config
+	if cfg == "" {
+		cfg = under(root, "/etc/pacman.conf")
+	}
+	// pacman-conf reports a missing or unreadable file badly ("config file
+	// ... could not be read" at best), so check first for a clear error.
+	f, err := os.Open(cfg)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrConfig, cfg)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	f.Close()
+	conf, err := ReadConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Paths{Root: root, Config: cfg, Conf: conf}
+	p.DBPath = pick(o.DBPath, root, conf.DBPath, "/var/lib/pacman/")
+	p.LogFile = pick("", root, conf.LogFile, "/var/log/pacman.log")
+	p.GPGDir = pick("", root, conf.GPGDir, "/etc/pacman.d/gnupg/")
+	if len(o.CacheDirs) > 0 {
+		p.CacheDirs = o.CacheDirs
+	} else {
+		dirs := conf.CacheDir
+		if len(dirs) == 0 {
+			dirs = []string{"/var/cache/pacman/pkg/"}
+		}
+		for _, d := range dirs {
+			p.CacheDirs = append(p.CacheDirs, pick("", root, d, ""))
+		}
+	}
+	hooks := conf.HookDir
+	if len(hooks) == 0 {
+		hooks = []string{"/etc/pacman.d/hooks/"}
+	}
+	for _, d := range hooks {
+		p.HookDirs = append(p.HookDirs, pick("", root, d, ""))
+	}
+	return p, nil
+}
+
+func pick(explicit, root, fromConf, def string) string {
+	if explicit != "" {
+		return filepath.Clean(explicit)
+	}
+	v := fromConf
+	if v == "" {
+		v = def
+	}
+	if root == "/" || within(root, v) {
+		return filepath.Clean(v)
+	}
+	return under(root, v)
+}
+
+func under(root, p string) string {
+	return filepath.Join(root, filepath.Clean("/"+p))
+}
+
+func within(root, p string) bool {
+	p = filepath.Clean(p)
+	return p == root || strings.HasPrefix(p, root+"/")
+}

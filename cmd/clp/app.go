@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/internal/fsx"
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = ""
+
+func clpVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "0.1.0-dev"
+}
+
+// Globals are the flags every command takes.
+type Globals struct {
+	Root      string
+	DBPath    string
+	Config    string
+	CacheDirs []string
+	StateDir  string
+	NoConfirm bool
+	JSON      bool
+	Color     string
+	Debug     bool
+}
+
+func (g *Globals) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&g.Root, "root", "r", "/", "operate on the installation at `DIR`")
+	fs.StringVarP(&g.DBPath, "dbpath", "b", "", "pacman database `DIR` (default: from pacman.conf, under --root)")
+	fs.StringVar(&g.Config, "config", "", "pacman.conf `FILE` (default: <root>/etc/pacman.conf)")
+	fs.StringArrayVar(&g.CacheDirs, "cachedir", nil, "package cache `DIR` (repeatable; default: pacman.conf's)")
+	fs.StringVar(&g.StateDir, "state-dir", "", "clp's state `DIR` (default: <root>/var/lib/clp)")
+	fs.BoolVar(&g.NoConfirm, "noconfirm", false, "do not ask for confirmation")
+	fs.BoolVar(&g.JSON, "json", false, "print machine-readable JSON on stdout")
+	fs.StringVar(&g.Color, "color", "auto", "colorize output: `WHEN` is auto, always or never")
+	fs.BoolVar(&g.Debug, "debug", false, "print debugging details on stderr")
+}
+
+// Env is what a command runs with.
+type Env struct {
+	Globals
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// useColor is resolved from --color, NO_COLOR and the terminal.
+	useColor bool
+}
+
+// Under maps a path on the managed system under --root.
+func (e *Env) Under(p string) string { return fsx.UnderRoot(e.Root, p) }
+
+// State is clp's state directory.
+func (e *Env) State() string {
+	if e.StateDir != "" {
+		return e.StateDir
+	}
+	return e.Under("/var/lib/clp")
+}
+
+// AlpmOptions are the pacman overrides given on the command line.
+func (e *Env) AlpmOptions() alpm.Options {
+	return alpm.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
+}
+
+// Debugf prints on stderr with --debug.
+func (e *Env) Debugf(format string, a ...any) {
+	if e.Debug {
+		fmt.Fprintf(e.Stderr, "clp: debug: "+format+"\n", a...)
+	}
+}
+
+// Warnf prints a warning on stderr.
+func (e *Env) Warnf(format string, a ...any) {
+	fmt.Fprintf(e.Stderr, "clp: warning: "+format+"\n", a...)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// command is one clp subcommand. Each lives in its own cmd_*.go file and
+// registers itself from init.
+type command struct {
+	Name    string
+	Aliases []string
+	Summary string
+	// Usage is the hand-written help: synopsis, description, examples.
+	Usage string
+	// Flags registers the command's own flags.
+	Flags func(fs *pflag.FlagSet)
+	// Run does the work. args are the positional arguments.
+	Run func(ctx context.Context, env *Env, args []string) error
+	// Args checks the number of positional arguments (nil: any).
+	Args func(args []string) error
+	// Hidden commands are not listed in `clp help` (hook handlers).
+	Hidden bool
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	for _, n := range append([]string{c.Name}, c.Aliases...) {
+		if _, dup := commands[n]; dup {
+			panic("clp: command registered twice: " + n)
+		}
+		commands[n] = c
+	}
+}
+
+func exactArgs(n int, what string) func([]string) error {
+	return func(args []string) error {
+		if len(args) != n {
+			return usageErrorf("expected %s, got %d argument(s)", what, len(args))
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, what string) func([]string) error {
+	return func(args []string) error {
+		if len(args) < n {
+			return usageErrorf("expected %s", what)
+		}
+		return nil
+	}
+}
+
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// Main runs clp with args and returns the exit code. It is main without
+// os.Exit, so the testscript tests run it in-process.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	err := run(ctx, env, args)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, errHelpShown) {
+		return ExitOK
+	}
+	printError(env, err)
+	return exitCode(err)
+}
+
+var errHelpShown = errors.New("help shown")
+
+func run(ctx context.Context, env *Env, args []string) error {
+	global := pflag.NewFlagSet("clp", pflag.ContinueOnError)
+	global.SetInterspersed(false)
+	global.SetOutput(io.Discard)
+	env.Globals.register(global)
+	showVersion := global.BoolP("version", "V", false, "print the version")
+	showHelp := global.BoolP("help", "h", false, "show help")
+	if err := global.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	rest := global.Args()
+	if *showVersion {
+		fmt.Fprintf(env.Stdout, "clp %s (libalpm %s)\n", clpVersion(), alpm.LibalpmVersion())
+		return nil
+	}
+	if *showHelp || len(rest) == 0 {
+		if len(rest) == 0 && !*showHelp {
+			printMainUsage(env.Stderr)
+			return usageErrorf("no command given")
+		}
+		printMainUsage(env.Stdout)
+		return nil
+	}
+	name := rest[0]
+	if name == "help" {
+		return runHelp(env, rest[1:])
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		return withHint(usageErrorf("unknown command %q", name), suggest(name))
+	}
+	// Registering the globals again on the command's flag set resets them
+	// to their defaults, so carry over what came before the command first.
+	before := globalsAsArgs(global)
+	fs := pflag.NewFlagSet("clp "+cmd.Name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env.Globals.register(fs)
+	if err := fs.Parse(before); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if cmd.Flags != nil {
+		cmd.Flags(fs)
+	}
+	help := fs.BoolP("help", "h", false, "show help")
+	if err := fs.Parse(rest[1:]); err != nil {
+		return withHint(usageErrorf("%v", err), "see 'clp "+cmd.Name+" --help'")
+	}
+	if *help {
+		printCommandUsage(env.Stdout, cmd, fs)
+		return errHelpShown
+	}
+	if err := env.setup(); err != nil {
+		return err
+	}
+	pos := fs.Args()
+	if cmd.Args != nil {
+		if err := cmd.Args(pos); err != nil {
+			return withHint(err, "see 'clp "+cmd.Name+" --help'")
+		}
+	}
+	return cmd.Run(ctx, env, pos)
+}
+
+// globalsAsArgs turns the global flags given before the command back into
+// arguments, so the command's flag set (which also knows them) sees them.
+func globalsAsArgs(fs *pflag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Name == "version" || f.Name == "help" {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				out = append(out, "--"+f.Name+"="+v)
+			}
+			return
+		}
+		out = append(out, "--"+f.Name+"="+f.Value.String())
+	})
+	return out
+}
+
+func (e *Env) setup() error {
+	switch e.Color {
+	case "always":
+		e.useColor = true
+	case "never":
+		e.useColor = false
+	case "auto":
+		e.useColor = os.Getenv("NO_COLOR") == "" && isTerminal(e.Stdout)
+	default:
+		return usageErrorf("--color must be auto, always or never, not %q", e.Color)
+	}
+	if e.Root == "" {
+		e.Root = "/"
+	}
+	abs, err := filepath.Abs(e.Root)
+	if err != nil {
+		return err
+	}
+	e.Root = abs
+	return nil
+}
+
+func suggest(name string) string {
+	var names []string
+	for n, c := range commands {
+		if !c.Hidden && (strings.HasPrefix(n, name) || strings.HasPrefix(name, n)) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		return "did you mean " + strings.Join(names, " or ") + "? 'clp help' lists the commands"
+	}
+	return "'clp help' lists the commands"
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/vincentos/clp/alpm"
+)
+
+func init() {
+	register(&command{
+		Name:    "status",
+		Summary: "show the installation, clp's state and the update timer",
+		Usage: `Usage:
+  clp status [--json]
+
+Shows the pacman and libalpm versions, the root, how many packages are
+installed, and clp's own state: applied patches, pins, the last update and
+the state of core-livepatch-update.timer.
+
+With --json, prints the same as one JSON object, including every installed
+package with its version (what 'pacman -Q' prints).
+
+Examples:
+  clp status
+  clp --root /mnt status --json | jq .packages.count`,
+		Args: noArgs,
+		Run:  runStatus,
+	})
+}
+
+// statusReport is clp status's JSON.
+type statusReport struct {
+	Version        string     `json:"clp_version"`
+	PacmanVersion  string     `json:"pacman_version"`
+	LibalpmVersion string     `json:"libalpm_version"`
+	Root           string     `json:"root"`
+	DBPath         string     `json:"dbpath"`
+	Config         string     `json:"config"`
+	CacheDirs      []string   `json:"cachedirs"`
+	StateDir       string     `json:"state_dir"`
+	Packages       statusPkgs `json:"packages"`
+	Patches        []string   `json:"applied_patches"`
+	Pins           []string   `json:"pins"`
+	LastUpdate     string     `json:"last_update"`
+	Timer          string     `json:"timer"`
+}
+
+type statusPkgs struct {
+	Count     int              `json:"count"`
+	Installed []statusPkgEntry `json:"installed"`
+}
+
+type statusPkgEntry struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+func runStatus(ctx context.Context, env *Env, args []string) error {
+	h, err := alpm.Open(env.AlpmOptions())
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rep := statusReport{
+		Version:        clpVersion(),
+		PacmanVersion:  pacmanVersion(),
+		LibalpmVersion: alpm.LibalpmVersion(),
+		Root:           h.Paths.Root,
+		DBPath:         h.Paths.DBPath,
+		Config:         h.Paths.Config,
+		CacheDirs:      h.Paths.CacheDirs,
+		StateDir:       env.State(),
+		Patches:        []string{},
+		Pins:           []string{},
+		LastUpdate:     "never",
+		Timer:          timerState(env),
+	}
+	if env.JSON {
+		pkgs, err := h.Installed()
+		if err != nil {
+			return err
+		}
+		rep.Packages.Installed = make([]statusPkgEntry, 0, len(pkgs))
+		for _, p := range pkgs {
+			rep.Packages.Installed = append(rep.Packages.Installed, statusPkgEntry{p.Name, p.Version})
+		}
+		rep.Packages.Count = len(pkgs)
+		return printJSON(env.Stdout, rep)
+	}
+	n, err := h.CountInstalled()
+	if err != nil {
+		return err
+	}
+	env.field("clp", "%s", rep.Version)
+	env.field("pacman", "%s (libalpm %s)", rep.PacmanVersion, rep.LibalpmVersion)
+	env.field("root", "%s", rep.Root)
+	env.field("packages", "%d installed", n)
+	env.field("state", "%s", rep.StateDir)
+	env.field("applied patches", "%s", listOrNone(rep.Patches))
+	env.field("pins", "%s", listOrNone(rep.Pins))
+	env.field("last update", "%s", rep.LastUpdate)
+	env.field("update timer", "%s", rep.Timer)
+	return nil
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
+
+// pacmanVersion asks the pacman binary clp will run, not the library.
+func pacmanVersion() string {
+	out, err := exec.Command("pacman", "--version").Output()
+	if err != nil {
+		return "not found"
+	}
+	if m := pacmanVersionRE.FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return "unknown"
+}
+
+// timerState asks systemd about core-livepatch-update.timer, only for the
+// running system: a sandbox root's timer is not systemd's business.
+func timerState(env *Env) string {
+	if env.Root != "/" {
+		return "not checked (--root is not the running system)"
+	}
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		return "unknown (systemd is not running)"
+	}
+	out, _ := exec.Command("systemctl", "is-enabled", "core-livepatch-update.timer").Output()
+	state := strings.TrimSpace(string(out))
+	if state == "" {
+		return "not installed"
+	}
+	active, _ := exec.Command("systemctl", "is-active", "core-livepatch-update.timer").Output()
+	return state + ", " + strings.TrimSpace(string(active))
+}

@@ -1,0 +1,52 @@
+// Command mksandbox makes a sandbox root for `make demo` and for trying clp
+// by hand: the NVIDIA black-screen situation (driver 560.35.03 installed,
+// 550.78 in the package cache), built and installed by real makepkg and
+// pacman. It only writes under the directory it is given (and the fixture
+// cache in $TMPDIR).
+//
+//	go run ./internal/sandbox/mksandbox DIR
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/vincentos/clp/internal/sandbox"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: mksandbox DIR")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, "mksandbox: error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("pacman installs only as root: run as root (the root is still only %s)", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fx, err := sandbox.BuildFixtures("", nil)
+	if err != nil {
+		return err
+	}
+	r, err := sandbox.Create(dir)
+	if err != nil {
+		return err
+	}
+	files := append(fx.Paths(sandbox.Broken, sandbox.NVIDIA...), fx.Path("clp-testconf", "1.0-1"))
+	if err := r.Install(files...); err != nil {
+		return err
+	}
+	if err := r.Cache(fx.Paths(sandbox.Good, sandbox.NVIDIA...)...); err != nil {
+		return err
+	}
+	fmt.Printf("sandbox root: %s\nfixtures: %s\n", r.Dir, fx.Dir)
+	return nil
+}
