@@ -1,0 +1,690 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/internal/lock"
+)
+
+// Layout of the store directory:
+//
+//	index          append-only JSON lines: metadata and record location of
+//	               every snapshot, deletions, and later metadata changes
+//	seg-NNNNNNNN   append-only segment: a full checkpoint, then deltas
+//	pending-pre    the pre snapshot waiting for its post (see Pre)
+//	.lock          flock taken by every writer
+//
+// Why append-only: Create runs in a pacman hook on every transaction, so it
+// must cost one small append to two files, not a rewrite of history. A crash
+// can only tear the tail of the file being appended; the index line is
+// written after the record it points to is fsynced, so an index entry never
+// points at a record that was not durable, and a torn index line is ignored
+// (and cut off by the next writer). A segment whose tail is torn is never
+// appended to again: the next snapshot starts a new segment.
+const (
+	indexName   = "index"
+	pendingName = "pending-pre"
+	lockName    = ".lock"
+	segPrefix   = "seg-"
+)
+
+var (
+	// checkpointEvery bounds the records in a segment, hence what Get and
+	// Create must replay; a segment is also closed early when its deltas
+	// outgrow its checkpoint (big upgrades), so space stays near one
+	// checkpoint per segment.
+	// (A variable so tests can make segments short.)
+	checkpointEvery = 64
+)
+
+// syncFile is (*os.File).Sync. Only the disk-usage test, which measures
+// bytes and not durability, replaces it.
+var syncFile = (*os.File).Sync
+
+// Store is a snapshot store in one directory. A Store is not safe for use by
+// several goroutines; several processes may share a directory (writers take
+// an flock and reload what others wrote).
+type Store struct {
+	dir string
+
+	// LockWait is how long a writer waits for another writer.
+	LockWait time.Duration
+
+	entries  []entry // sorted by ID
+	next     int     // next ID to assign
+	nextSeg  int
+	lines    int   // lines in the index, for compaction
+	goodEnd  int64 // end of the last well-formed index line
+	idxFile  fileID
+	problems []error
+}
+
+type entry struct {
+	snap Snapshot // metadata only
+	loc  loc
+}
+
+type loc struct {
+	Seg int   `json:"seg"`
+	Off int64 `json:"off"`
+	Len int   `json:"len"`
+}
+
+type indexLine struct {
+	Op string `json:"op"` // hdr, add, del, set
+
+	V       int `json:"v,omitempty"`
+	Next    int `json:"next,omitempty"`
+	NextSeg int `json:"nextseg,omitempty"`
+
+	S   *Snapshot `json:"s,omitempty"`
+	Loc *loc      `json:"loc,omitempty"`
+
+	ID      int         `json:"id,omitempty"`
+	Orphan  *bool       `json:"orphan,omitempty"`
+	Snapper *SnapperRef `json:"snapper,omitempty"`
+}
+
+type fileID struct {
+	ino   uint64
+	size  int64
+	mtime int64
+}
+
+func statID(path string) (fileID, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, err
+	}
+	id := fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.ino = st.Ino
+	}
+	return id, nil
+}
+
+// Open opens (creating if needed) the store in dir. Damage it finds (a torn
+// index line, a segment shorter than its records) does not fail Open: the
+// snapshots it affects are reported by Problems and fail on Get, the others
+// stay readable.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create snapshot directory: %w", err)
+	}
+	s := &Store{dir: dir, LockWait: 30 * time.Second}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Problems lists the damage Open found. Empty for a healthy store.
+func (s *Store) Problems() []error { return slices.Clone(s.problems) }
+
+func (s *Store) indexPath() string { return filepath.Join(s.dir, indexName) }
+
+func (s *Store) segPath(n int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%s%08d", segPrefix, n))
+}
+
+func (s *Store) load() error {
+	*s = Store{dir: s.dir, LockWait: s.LockWait, next: 1, nextSeg: 1}
+	path := s.indexPath()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read snapshot index: %w", err)
+	}
+	if s.idxFile, err = statID(path); err != nil {
+		return fmt.Errorf("read snapshot index: %w", err)
+	}
+	byID := map[int]int{}
+	var pos int64
+	lineNo := 0
+	var bad []int // damaged line numbers after the last good line
+	for len(data) > 0 {
+		lineNo++
+		i := bytes.IndexByte(data, '\n')
+		var l []byte
+		complete := i >= 0
+		if complete {
+			l, data = data[:i], data[i+1:]
+		} else {
+			l, data = data, nil
+		}
+		pos += int64(len(l)) + 1
+		var il indexLine
+		if !complete || json.Unmarshal(l, &il) != nil || !s.applyLine(&il, byID) {
+			bad = append(bad, lineNo)
+			continue
+		}
+		for _, n := range bad {
+			s.problems = append(s.problems, fmt.Errorf("%s: line %d is damaged and was skipped", path, n))
+		}
+		bad = nil
+		s.goodEnd = pos
+		s.lines++
+	}
+	if len(bad) > 0 {
+		// Only the tail can be torn by a crash; the next writer cuts it.
+		s.problems = append(s.problems, fmt.Errorf("%s: line %d is incomplete (a torn write): the change it recorded is lost", path, bad[0]))
+	}
+	s.entries = slices.DeleteFunc(s.entries, func(e entry) bool { return e.snap.ID == 0 })
+	s.checkSegments()
+	return nil
+}
+
+// applyLine folds one index line into the in-memory state. It reports
+// whether the line made sense.
+func (s *Store) applyLine(il *indexLine, byID map[int]int) bool {
+	switch il.Op {
+	case "hdr":
+		if il.V != 1 {
+			return false
+		}
+		s.next = max(s.next, il.Next)
+		s.nextSeg = max(s.nextSeg, il.NextSeg)
+	case "add":
+		if il.S == nil || il.Loc == nil || il.S.ID <= 0 {
+			return false
+		}
+		if _, dup := byID[il.S.ID]; dup {
+			return false
+		}
+		byID[il.S.ID] = len(s.entries)
+		s.entries = append(s.entries, entry{snap: il.S.meta(), loc: *il.Loc})
+		s.next = max(s.next, il.S.ID+1)
+		s.nextSeg = max(s.nextSeg, il.Loc.Seg+1)
+	case "del", "set":
+		i, ok := byID[il.ID]
+		if !ok || s.entries[i].snap.ID == 0 {
+			return true // about a snapshot already gone: nothing to do
+		}
+		if il.Op == "del" {
+			s.entries[i].snap.ID = 0 // tombstone, dropped at the end of load
+			return true
+		}
+		if il.Orphan != nil {
+			s.entries[i].snap.Orphan = *il.Orphan
+		}
+		if il.Snapper != nil {
+			r := *il.Snapper
+			s.entries[i].snap.Snapper = &r
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// checkSegments stats each segment once: a record past the end of its file
+// means the segment lost its tail after the index recorded it.
+func (s *Store) checkSegments() {
+	sizes := map[int]int64{}
+	for _, e := range s.entries {
+		size, ok := sizes[e.loc.Seg]
+		if !ok {
+			fi, err := os.Stat(s.segPath(e.loc.Seg))
+			size = -1
+			if err == nil {
+				size = fi.Size()
+			}
+			sizes[e.loc.Seg] = size
+		}
+		switch {
+		case size < 0:
+			s.problems = append(s.problems, fmt.Errorf("snapshot %d: segment %s is missing", e.snap.ID, s.segPath(e.loc.Seg)))
+		case e.loc.Off+int64(e.loc.Len) > size:
+			s.problems = append(s.problems, fmt.Errorf("snapshot %d: segment %s ends before its record (torn write)", e.snap.ID, s.segPath(e.loc.Seg)))
+		}
+	}
+}
+
+// locked runs fn holding the store's flock, after reloading the index if
+// another process changed it since we read it.
+func (s *Store) locked(fn func() error) error {
+	l, err := lock.Acquire(context.Background(), filepath.Join(s.dir, lockName), s.LockWait)
+	if err != nil {
+		return fmt.Errorf("lock snapshot store: %w", err)
+	}
+	defer l.Release()
+	cur, err := statID(s.indexPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read snapshot index: %w", err)
+	}
+	if cur != s.idxFile {
+		if err := s.load(); err != nil {
+			return err
+		}
+	}
+	return fn()
+}
+
+// appendIndex appends lines durably. A torn tail left by a crash is cut off
+// first, or the new line would be glued to the garbage.
+func (s *Store) appendIndex(lines ...indexLine) error {
+	var buf bytes.Buffer
+	for i := range lines {
+		b, err := json.Marshal(&lines[i])
+		if err != nil {
+			return fmt.Errorf("encode snapshot index line: %w", err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	path := s.indexPath()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open snapshot index: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open snapshot index: %w", err)
+	}
+	created := fi.Size() == 0
+	if fi.Size() != s.goodEnd {
+		if err := f.Truncate(s.goodEnd); err != nil {
+			return fmt.Errorf("cut torn tail of %s: %w", path, err)
+		}
+	}
+	if _, err := f.WriteAt(buf.Bytes(), s.goodEnd); err != nil {
+		return fmt.Errorf("write snapshot index: %w", err)
+	}
+	if err := syncFile(f); err != nil {
+		return fmt.Errorf("sync snapshot index: %w", err)
+	}
+	if created {
+		if err := fsx.SyncDir(s.dir); err != nil {
+			return err
+		}
+	}
+	s.goodEnd += int64(buf.Len())
+	s.lines += len(lines)
+	s.idxFile, err = statID(path)
+	return err
+}
+
+// rewriteIndex replaces the index with one line per live snapshot, via an
+// atomic rename, then removes segment files no snapshot uses any more.
+func (s *Store) rewriteIndex() error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.Encode(indexLine{Op: "hdr", V: 1, Next: s.next, NextSeg: s.nextSeg})
+	for i := range s.entries {
+		snap, l := s.entries[i].snap, s.entries[i].loc
+		if err := enc.Encode(indexLine{Op: "add", S: &snap, Loc: &l}); err != nil {
+			return fmt.Errorf("encode snapshot index: %w", err)
+		}
+	}
+	if err := fsx.WriteFile(s.indexPath(), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	s.lines = len(s.entries) + 1
+	s.goodEnd = int64(buf.Len())
+	var err error
+	if s.idxFile, err = statID(s.indexPath()); err != nil {
+		return err
+	}
+	return s.removeUnusedSegments()
+}
+
+func (s *Store) removeUnusedSegments() error {
+	used := map[string]bool{}
+	for _, e := range s.entries {
+		used[filepath.Base(s.segPath(e.loc.Seg))] = true
+	}
+	des, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("read snapshot directory: %w", err)
+	}
+	removed := false
+	for _, de := range des {
+		n := de.Name()
+		if len(n) > len(segPrefix) && n[:len(segPrefix)] == segPrefix && !used[n] {
+			if err := os.Remove(filepath.Join(s.dir, n)); err != nil {
+				return fmt.Errorf("remove unused segment: %w", err)
+			}
+			removed = true
+		}
+	}
+	if removed {
+		return fsx.SyncDir(s.dir)
+	}
+	return nil
+}
+
+func (s *Store) maybeCompact() error {
+	if s.lines > 2*len(s.entries)+64 {
+		return s.rewriteIndex()
+	}
+	return nil
+}
+
+func (s *Store) find(id int) (int, bool) {
+	return sort.Find(len(s.entries), func(i int) int { return id - s.entries[i].snap.ID })
+}
+
+// List returns every snapshot's metadata, oldest first. Targets and Packages
+// are nil; Get reads them.
+func (s *Store) List() []Snapshot {
+	out := make([]Snapshot, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = e.snap.meta()
+	}
+	return out
+}
+
+// Latest returns the newest snapshot in full, and false when there is none.
+func (s *Store) Latest() (Snapshot, bool, error) {
+	if len(s.entries) == 0 {
+		return Snapshot{}, false, nil
+	}
+	snap, err := s.Get(s.entries[len(s.entries)-1].snap.ID)
+	return snap, err == nil, err
+}
+
+// ErrNotFound is returned for an ID the store does not hold.
+var ErrNotFound = errors.New("no such snapshot")
+
+// Get reads one snapshot with its targets and full package set.
+func (s *Store) Get(id int) (Snapshot, error) {
+	i, ok := s.find(id)
+	if !ok {
+		return Snapshot{}, fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
+	}
+	e := s.entries[i]
+	path := s.segPath(e.loc.Seg)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("snapshot %d: read segment: %w", id, err)
+	}
+	var rp replay
+	var last *record
+	for off := 0; ; {
+		payload, next, err := frame(data, off)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("snapshot %d: segment %s at offset %d: %w", id, path, off, err)
+		}
+		r, err := decodeRecord(payload)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("snapshot %d: segment %s at offset %d: %w", id, path, off, err)
+		}
+		if off == 0 && !r.full {
+			return Snapshot{}, fmt.Errorf("snapshot %d: segment %s does not start with a checkpoint", id, path)
+		}
+		rp.apply(r)
+		if int64(off) == e.loc.Off {
+			last = r
+			break
+		}
+		if int64(next) > e.loc.Off {
+			return Snapshot{}, fmt.Errorf("snapshot %d: segment %s has no record at offset %d", id, path, e.loc.Off)
+		}
+		off = next
+	}
+	if last.id != id {
+		return Snapshot{}, fmt.Errorf("snapshot %d: segment %s holds snapshot %d where %d was recorded", id, path, last.id, id)
+	}
+	snap := e.snap.meta()
+	snap.Targets = last.targets
+	snap.Packages = slices.Clip(rp.state())
+	return snap, nil
+}
+
+// Create records a snapshot and returns its ID. The ID, and Count, are
+// assigned by the store; Time defaults to now.
+func (s *Store) Create(snap Snapshot) (int, error) {
+	var id int
+	err := s.locked(func() error {
+		var err error
+		id, err = s.create(&snap)
+		return err
+	})
+	return id, err
+}
+
+func (s *Store) create(snap *Snapshot) (int, error) {
+	pkgs, err := validate(snap)
+	if err != nil {
+		return 0, err
+	}
+	if snap.Time.IsZero() {
+		snap.Time = time.Now()
+	}
+	snap.Time = snap.Time.Round(0)
+	snap.ID = s.next
+	snap.Count = len(pkgs)
+
+	rec := &record{id: snap.ID, targets: snap.Targets}
+	seg, tail, ok := s.activeSegment()
+	if ok {
+		rec.set, rec.removed = delta(tail, pkgs)
+		// A delta touching over half the packages costs more to store and
+		// replay than a checkpoint of the new set.
+		ok = 2*(len(rec.set)+len(rec.removed)) <= len(pkgs)
+	}
+	if !ok {
+		rec.set, rec.removed = nil, nil
+		seg = s.nextSeg
+		rec.full = true
+		rec.set = pkgs
+	}
+	off, n, err := s.appendRecord(seg, encodeRecord(rec))
+	if err != nil {
+		return 0, err
+	}
+	meta := snap.meta()
+	l := loc{Seg: seg, Off: off, Len: n}
+	if err := s.appendIndex(indexLine{Op: "add", S: &meta, Loc: &l}); err != nil {
+		return 0, err
+	}
+	s.entries = append(s.entries, entry{snap: meta, loc: l})
+	s.next = snap.ID + 1
+	s.nextSeg = max(s.nextSeg, seg+1)
+	return snap.ID, s.maybeCompact()
+}
+
+// validate checks snap before anything is written and returns its packages
+// sorted by name.
+func validate(snap *Snapshot) ([]Pkg, error) {
+	if snap.Kind == "" {
+		return nil, errors.New("snapshot has no kind")
+	}
+	pkgs, err := sortedPkgs(snap.Packages)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot not recorded: %w", err)
+	}
+	if err := checkTargets(snap.Targets); err != nil {
+		return nil, fmt.Errorf("snapshot not recorded: %w", err)
+	}
+	return pkgs, nil
+}
+
+// activeSegment returns the segment the next delta goes to and the state its
+// records build, or false when the next record must be a checkpoint: no
+// segment yet, the segment is full, its deltas outgrew its checkpoint, or
+// its tail is damaged (a damaged segment is never appended to).
+func (s *Store) activeSegment() (int, []Pkg, bool) {
+	if len(s.entries) == 0 {
+		return 0, nil, false
+	}
+	seg := s.entries[len(s.entries)-1].loc.Seg
+	data, err := os.ReadFile(s.segPath(seg))
+	if err != nil {
+		return 0, nil, false
+	}
+	var rp replay
+	var count, fullSize, deltaSize int
+	for off := 0; off < len(data); {
+		payload, next, err := frame(data, off)
+		if err != nil {
+			return 0, nil, false
+		}
+		r, err := decodeRecord(payload)
+		if err != nil || (off == 0) != r.full {
+			return 0, nil, false
+		}
+		if r.full {
+			fullSize = next - off
+		} else {
+			deltaSize += next - off
+		}
+		rp.apply(r)
+		count++
+		off = next
+	}
+	if count == 0 || count >= checkpointEvery || deltaSize > fullSize {
+		return 0, nil, false
+	}
+	return seg, rp.state(), true
+}
+
+// appendRecord appends one framed record to a segment and fsyncs it. It
+// returns where the record starts and its length.
+func (s *Store) appendRecord(seg int, rec []byte) (int64, int, error) {
+	path := s.segPath(seg)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, fmt.Errorf("open segment: %w", err)
+	}
+	if _, err := f.Write(rec); err != nil {
+		return 0, 0, fmt.Errorf("write segment %s: %w", path, err)
+	}
+	if err := syncFile(f); err != nil {
+		return 0, 0, fmt.Errorf("sync segment %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		if err := fsx.SyncDir(s.dir); err != nil {
+			return 0, 0, err
+		}
+	}
+	return fi.Size(), len(rec), nil
+}
+
+// Delete removes snapshots. Their records stay in their segment while a
+// later snapshot of the same segment needs them (a delta is replayed from
+// the segment's checkpoint), so deleting a checkpoint never breaks a later
+// snapshot; a segment file goes when its last snapshot does.
+func (s *Store) Delete(ids ...int) error {
+	return s.locked(func() error { return s.delete(ids) })
+}
+
+func (s *Store) delete(ids []int) error {
+	var lines []indexLine
+	for _, id := range ids {
+		if _, ok := s.find(id); !ok {
+			return fmt.Errorf("delete snapshot %d: %w", id, ErrNotFound)
+		}
+		lines = append(lines, indexLine{Op: "del", ID: id})
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	if err := s.appendIndex(lines...); err != nil {
+		return err
+	}
+	segs := map[int]bool{}
+	for _, id := range ids {
+		if i, ok := s.find(id); ok {
+			segs[s.entries[i].loc.Seg] = true
+			s.entries = slices.Delete(s.entries, i, i+1)
+		}
+	}
+	for _, e := range s.entries {
+		delete(segs, e.loc.Seg)
+	}
+	for seg := range segs {
+		if err := os.Remove(s.segPath(seg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove segment: %w", err)
+		}
+	}
+	if len(segs) > 0 {
+		if err := fsx.SyncDir(s.dir); err != nil {
+			return err
+		}
+	}
+	return s.maybeCompact()
+}
+
+// Prune deletes all but the newest keep snapshots, sparing those protected
+// says to keep (a snapshot linked to an applied patch). It returns the IDs
+// it deleted.
+func (s *Store) Prune(keep int, protected func(Snapshot) bool) ([]int, error) {
+	if keep < 0 {
+		return nil, fmt.Errorf("prune: keep %d is negative", keep)
+	}
+	var gone []int
+	err := s.locked(func() error {
+		for i := 0; i < len(s.entries)-keep; i++ {
+			snap := s.entries[i].snap.meta()
+			if protected != nil && protected(snap) {
+				continue
+			}
+			gone = append(gone, snap.ID)
+		}
+		return s.delete(gone)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gone, nil
+}
+
+// SetSnapper links snapshot id to a snapper snapshot.
+func (s *Store) SetSnapper(id int, ref SnapperRef) error {
+	return s.locked(func() error {
+		return s.set(id, indexLine{Op: "set", ID: id, Snapper: &ref})
+	})
+}
+
+func (s *Store) set(id int, il indexLine) error {
+	i, ok := s.find(id)
+	if !ok {
+		return fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
+	}
+	if err := s.appendIndex(il); err != nil {
+		return err
+	}
+	if il.Orphan != nil {
+		s.entries[i].snap.Orphan = *il.Orphan
+	}
+	if il.Snapper != nil {
+		r := *il.Snapper
+		s.entries[i].snap.Snapper = &r
+	}
+	return s.maybeCompact()
+}
+
+// Check reads every snapshot and returns one error per unreadable one.
+func (s *Store) Check() []error {
+	var errs []error
+	for _, e := range s.entries {
+		if _, err := s.Get(e.snap.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
