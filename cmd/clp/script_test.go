@@ -43,20 +43,28 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "root":
-				return os.Geteuid() == 0, nil
+			if c, ok := scriptConds[cond]; ok {
+				return c(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mkroot":       cmdMkroot,
-			"mkroot-empty": cmdMkrootEmpty,
-			"treesnap":     cmdTreesnap,
-			"treecmp":      cmdTreecmp,
-			"exitcode":     cmdExitcode,
-		},
+		Cmds: scriptCmds,
 	})
+}
+
+// scriptCmds are the extra testscript commands; other _test.go files add
+// theirs from init.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"mkroot":       cmdMkroot,
+	"mkroot-empty": cmdMkrootEmpty,
+	"treesnap":     cmdTreesnap,
+	"treecmp":      cmdTreecmp,
+	"exitcode":     cmdExitcode,
+}
+
+// scriptConds are the extra testscript conditions, extendable from init.
+var scriptConds = map[string]func() bool{
+	"root": func() bool { return os.Geteuid() == 0 },
 }
 
 var scriptFixtures *sandbox.Fixtures
