@@ -1,0 +1,76 @@
+package fsx
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func TestWriteFileReplacesAndKeepsMode(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := WriteFile(p, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, 0o640)
+	if err := WriteFile(p, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(data) != "two" || st.Mode().Perm() != 0o640 {
+		t.Fatalf("content %q mode %v", data, st.Mode())
+	}
+}
+
+type failingFile struct{ PendingFile }
+
+func (failingFile) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// A write that fails (disk full) leaves the old content and no temp file.
+func TestWriteFileENOSPCKeepsOld(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("old"), 0o644)
+	orig := NewPendingFile
+	NewPendingFile = func(path string, perm fs.FileMode) (PendingFile, error) {
+		pf, err := orig(path, perm)
+		return failingFile{pf}, err
+	}
+	defer func() { NewPendingFile = orig }()
+	err := WriteFile(p, []byte("new"), 0o644)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v", err)
+	}
+	data, _ := os.ReadFile(p)
+	ents, _ := os.ReadDir(dir)
+	if string(data) != "old" || len(ents) != 1 {
+		t.Fatalf("content %q, %d entries", data, len(ents))
+	}
+}
+
+func TestUnderRoot(t *testing.T) {
+	for _, c := range []struct{ root, p, want string }{
+		{"/", "/etc/x", "/etc/x"},
+		{"", "/etc/x", "/etc/x"},
+		{"/sb", "/etc/x", "/sb/etc/x"},
+		{"/sb", "/../../etc/x", "/sb/etc/x"},
+		{"/sb", "etc/x", "/sb/etc/x"},
+	} {
+		if got := UnderRoot(c.root, c.p); got != c.want {
+			t.Errorf("UnderRoot(%q, %q) = %q, want %q", c.root, c.p, got, c.want)
+		}
+	}
+}
+
+func TestSHA256(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("abc"), 0o644)
+	h, err := SHA256File(p)
+	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+	if err != nil || h != want || SHA256Bytes([]byte("abc")) != want {
+		t.Fatalf("got %s %v", h, err)
+	}
+}
