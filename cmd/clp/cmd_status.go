@@ -60,6 +60,10 @@ type statusPkgEntry struct {
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
+	// Asking the pacman binary its version costs a process start: do it
+	// while libalpm reads the database.
+	pacmanVer := make(chan string, 1)
+	go func() { pacmanVer <- pacmanVersion() }()
 	h, err := alpm.Open(env.AlpmOptions())
 	if err != nil {
 		return err
@@ -67,7 +71,6 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	defer h.Close()
 	rep := statusReport{
 		Version:        clpVersion(),
-		PacmanVersion:  pacmanVersion(),
 		LibalpmVersion: alpm.LibalpmVersion(),
 		Root:           h.Paths.Root,
 		DBPath:         h.Paths.DBPath,
@@ -79,6 +82,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		LastUpdate:     "never",
 		Timer:          timerState(env),
 	}
+	rep.PacmanVersion = <-pacmanVer
 	if env.JSON {
 		pkgs, err := h.Installed()
 		if err != nil {
