@@ -1,0 +1,375 @@
+package patch
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"aead.dev/minisign"
+	"golang.org/x/crypto/blake2b"
+
+	"github.com/vincentos/clp/internal/fsx"
+)
+
+// PublicKey and PrivateKey are minisign keys; their files are minisign's own
+// formats, so keys made by `minisign -G` work with clp and the other way
+// round.
+type (
+	PublicKey  = minisign.PublicKey
+	PrivateKey = minisign.PrivateKey
+)
+
+// SigSuffix is appended to a patch's file name to find its signature.
+const SigSuffix = ".minisig"
+
+// Errors of signature checking. Each returned error wraps exactly one of
+// them, so callers (the CLI's exit codes) can tell them apart with errors.Is.
+var (
+	// ErrNoSignature: the .minisig file is missing.
+	ErrNoSignature = errors.New("patch is not signed")
+	// ErrUntrustedKey: the signature is from a key not in the trusted set.
+	ErrUntrustedKey = errors.New("signature is not from a trusted key")
+	// ErrBadSignature: the signature does not match the file or its trusted
+	// comment, or cannot be read.
+	ErrBadSignature = errors.New("bad signature")
+)
+
+// GenerateKey makes a new minisign key pair.
+func GenerateKey() (PublicKey, PrivateKey, error) {
+	return minisign.GenerateKey(nil)
+}
+
+// KeyID formats a key id the way minisign prints it (upper-case hex).
+func KeyID(id uint64) string { return strings.ToUpper(strconv.FormatUint(id, 16)) }
+
+// WritePublicKey writes pub in minisign's public key file format (the file
+// `minisign -G` writes as minisign.pub), durably, mode 0644.
+func WritePublicKey(path string, pub PublicKey) error {
+	text, _ := pub.MarshalText()
+	return fsx.WriteFile(path, append(text, '\n'), 0o644)
+}
+
+// ReadPublicKey reads a minisign public key file.
+func ReadPublicKey(path string) (PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	var pub PublicKey
+	if err := pub.UnmarshalText(bytes.TrimSpace(data)); err != nil {
+		return PublicKey{}, fmt.Errorf("%s: not a minisign public key: %w", path, err)
+	}
+	return pub, nil
+}
+
+// WritePrivateKey writes priv in minisign's secret key file format, mode
+// 0600, refusing to overwrite an existing file. With a password the key is
+// encrypted as minisign does it (scrypt, libsodium's "sensitive" cost: about
+// a second and 1 GiB of memory to open). With an empty password it is stored
+// unencrypted, like `minisign -G -W`, including the checksum minisign
+// checks, so that `minisign -S -s` accepts it.
+func WritePrivateKey(path string, priv PrivateKey, password string) error {
+	var text []byte
+	var err error
+	if password != "" {
+		text, err = minisign.EncryptKey(password, priv)
+	} else {
+		text, err = unencryptedKeyText(priv)
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(text, '\n')); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return fsx.SyncDir(filepath.Dir(path))
+}
+
+// unencryptedKeyText is aead.dev/minisign's unencrypted form plus the
+// checksum field, which that library leaves zero but minisign (C) verifies:
+// blake2b-256(signature algorithm || key id || secret key).
+func unencryptedKeyText(priv PrivateKey) ([]byte, error) {
+	text, err := priv.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	comment, b64, _ := bytes.Cut(text, []byte("\n"))
+	raw, err := base64.StdEncoding.DecodeString(string(b64))
+	if err != nil || len(raw) != 158 {
+		return nil, fmt.Errorf("unexpected minisign secret key encoding")
+	}
+	h, _ := blake2b.New256(nil)
+	h.Write(raw[0:2])
+	h.Write(raw[54:126])
+	copy(raw[126:], h.Sum(nil))
+	out := append(comment, '\n')
+	return append(out, base64.StdEncoding.EncodeToString(raw)...), nil
+}
+
+// ReadPrivateKey reads a minisign secret key file, decrypting it with
+// password when it is encrypted.
+func ReadPrivateKey(path, password string) (PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return PrivateKey{}, err
+	}
+	data = bytes.TrimSpace(data)
+	if minisign.IsEncrypted(data) {
+		if password == "" {
+			return PrivateKey{}, fmt.Errorf("%s: secret key is encrypted and no password was given", path)
+		}
+		priv, err := minisign.DecryptKey(password, data)
+		if err != nil {
+			return PrivateKey{}, fmt.Errorf("%s: wrong password or damaged key: %w", path, err)
+		}
+		return priv, nil
+	}
+	var priv PrivateKey
+	if err := priv.UnmarshalText(data); err != nil {
+		return PrivateKey{}, fmt.Errorf("%s: not a minisign secret key: %w", path, err)
+	}
+	return priv, nil
+}
+
+// LoadTrustedKeys reads every *.pub in dir (the caller joins /etc/clp/keys
+// with --root). A missing dir means no trusted keys; an unreadable or
+// malformed key file is an error, so a broken key is never silently ignored.
+func LoadTrustedKeys(dir string) ([]PublicKey, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trusted keys: %w", err)
+	}
+	var keys []PublicKey
+	seen := map[uint64]bool{}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".pub") || e.IsDir() {
+			continue
+		}
+		k, err := ReadPublicKey(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("trusted key: %w", err)
+		}
+		if !seen[k.ID()] {
+			seen[k.ID()] = true
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].ID() < keys[j].ID() })
+	return keys, nil
+}
+
+// SignFile signs the file at path and writes path+".minisig", in minisign's
+// pre-hashed mode (BLAKE2b-512, what `minisign -S` does since 0.11), read as
+// a stream. The trusted comment is minisign's: the time and the file name.
+func SignFile(path string, priv PrivateKey) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	r := minisign.NewReader(f)
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	trusted := fmt.Sprintf("timestamp:%d\tfile:%s\thashed", time.Now().Unix(), filepath.Base(path))
+	untrusted := "signature from clp secret key " + KeyID(priv.ID())
+	sig := r.SignWithComments(priv, trusted, untrusted)
+	sigPath := path + SigSuffix
+	if err := fsx.WriteFile(sigPath, sig, 0o644); err != nil {
+		return "", err
+	}
+	return sigPath, nil
+}
+
+// Verified is what a good signature tells: which trusted key made it and
+// its trusted comment (minisign's "timestamp:... file:...").
+type Verified struct {
+	KeyID          string
+	TrustedComment string
+}
+
+// maxLegacyMessage bounds a file signed in minisign's legacy (not
+// pre-hashed) mode, which must be held whole in memory to verify.
+const maxLegacyMessage = 64 << 20
+
+// VerifyFile checks the minisign signature at sigPath over the file at path
+// against keys, streaming the file. It returns the id of the key that
+// signed it.
+func VerifyFile(path, sigPath string, keys []PublicKey) (keyID string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	v, err := verifyStream(f, nil, path, sigPath, keys)
+	return v.KeyID, err
+}
+
+// Verify checks sig (the content of a .minisig file) over everything r
+// yields. name is only for messages.
+func Verify(r io.Reader, sig []byte, name string, keys []PublicKey) (Verified, error) {
+	return verifyStreamSig(r, nil, name, sig, keys)
+}
+
+func readSig(sigPath string) ([]byte, error) {
+	sig, err := os.ReadFile(sigPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is missing", ErrNoSignature, sigPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(sig) > 64<<10 {
+		return nil, fmt.Errorf("%w: %s is not a minisign signature (too large)", ErrBadSignature, sigPath)
+	}
+	return sig, nil
+}
+
+// verifyStream verifies while copying everything it reads to copyTo (nil:
+// nowhere), so that OpenVerified checks and keeps the very same bytes.
+func verifyStream(r io.Reader, copyTo io.Writer, name, sigPath string, keys []PublicKey) (Verified, error) {
+	sig, err := readSig(sigPath)
+	if err != nil {
+		return Verified{}, err
+	}
+	return verifyStreamSig(r, copyTo, name, sig, keys)
+}
+
+func verifyStreamSig(r io.Reader, copyTo io.Writer, name string, sigText []byte, keys []PublicKey) (Verified, error) {
+	var sig minisign.Signature
+	if err := sig.UnmarshalText(bytes.TrimSpace(sigText)); err != nil {
+		return Verified{}, fmt.Errorf("%w: signature for %s cannot be read: %v", ErrBadSignature, name, err)
+	}
+	var pub []byte
+	for _, k := range keys {
+		if k.ID() == sig.KeyID {
+			raw, _ := base64.StdEncoding.DecodeString(k.String())
+			pub = raw[10:]
+		}
+	}
+	if pub == nil {
+		return Verified{}, fmt.Errorf("%w: %s is signed by key %s, which is not in the trusted keys", ErrUntrustedKey, name, KeyID(sig.KeyID))
+	}
+	var message []byte
+	if copyTo == nil {
+		copyTo = io.Discard
+	}
+	switch sig.Algorithm {
+	case minisign.HashEdDSA:
+		h, _ := blake2b.New512(nil)
+		if _, err := io.Copy(io.MultiWriter(h, copyTo), r); err != nil {
+			return Verified{}, fmt.Errorf("read %s: %w", name, err)
+		}
+		message = h.Sum(nil)
+	case minisign.EdDSA:
+		var buf bytes.Buffer
+		n, err := io.Copy(io.MultiWriter(&buf, copyTo), io.LimitReader(r, maxLegacyMessage+1))
+		if err != nil {
+			return Verified{}, fmt.Errorf("read %s: %w", name, err)
+		}
+		if n > maxLegacyMessage {
+			return Verified{}, fmt.Errorf("%w: %s is over %d MiB and signed in minisign's legacy mode; sign it again with `clp sign` or minisign 0.11 or later", ErrBadSignature, name, maxLegacyMessage>>20)
+		}
+		message = buf.Bytes()
+	default:
+		return Verified{}, fmt.Errorf("%w: unknown signature algorithm %#x", ErrBadSignature, sig.Algorithm)
+	}
+	if !ed25519.Verify(pub, message, sig.Signature[:]) {
+		return Verified{}, fmt.Errorf("%w: %s does not match its signature (file or signature altered)", ErrBadSignature, name)
+	}
+	global := append(append([]byte{}, sig.Signature[:]...), sig.TrustedComment...)
+	if !ed25519.Verify(pub, global, sig.CommentSignature[:]) {
+		return Verified{}, fmt.Errorf("%w: the trusted comment of the signature for %s was altered", ErrBadSignature, name)
+	}
+	return Verified{KeyID: KeyID(sig.KeyID), TrustedComment: sig.TrustedComment}, nil
+}
+
+// OpenVerified checks the signature of the .clp at path and only then opens
+// it. The file is copied, while it is hashed, into a private unlinked file in
+// lim.TempDir, and that copy is what is verified and parsed: whatever
+// happens to path meanwhile, the archive returned is the one that was
+// signed. Nothing of the patch is parsed before the signature checks out.
+func OpenVerified(path, sigPath string, keys []PublicKey, lim Limits) (Archive, Verified, error) {
+	lim = lim.withDefaults()
+	sig, err := readSig(sigPath)
+	if err != nil {
+		return nil, Verified{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Verified{}, err
+	}
+	defer f.Close()
+	priv, err := os.CreateTemp(lim.TempDir, ".clp-verified-*")
+	if err != nil {
+		return nil, Verified{}, fmt.Errorf("create private copy of %s: %w", path, err)
+	}
+	if err := os.Remove(priv.Name()); err != nil {
+		priv.Close()
+		return nil, Verified{}, fmt.Errorf("unlink private copy: %w", err)
+	}
+	fail := func(err error) (Archive, Verified, error) {
+		priv.Close()
+		return nil, Verified{}, err
+	}
+	cw := &cappedWriter{w: priv, max: lim.MaxArchiveSize}
+	v, err := verifyStreamSig(f, cw, path, sig, keys)
+	if cw.over {
+		return fail(formatErr("", "archive is over the %d byte cap", lim.MaxArchiveSize))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	a, err := openReader(priv, cw.n, lim)
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, priv)
+	return a, v, nil
+}
+
+// cappedWriter stops a copy at max bytes (an endless file is refused, not
+// copied until the disk is full).
+type cappedWriter struct {
+	w    io.Writer
+	n    int64
+	max  int64
+	over bool
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if c.n+int64(len(p)) > c.max {
+		c.over = true
+		return 0, errors.New("archive over size cap")
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

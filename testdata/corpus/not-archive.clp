@@ -1,0 +1,2 @@
+[Package]
+Name=CLP0250101
