@@ -1,0 +1,89 @@
+package feed
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vincentos/clp/internal/fsx"
+)
+
+// DefaultHighWaterPath is where the mark lives on a system. It is outside
+// DefaultMetadataDir on purpose: deleting the metadata cache must not
+// forget what was applied.
+const DefaultHighWaterPath = "/var/lib/clp/feed-applied"
+
+// HighWater is clp's own record of the highest feed patch sequence number
+// applied on this system. TUF stops a mirror from rolling metadata back, but
+// only relative to the metadata cache; this mark survives losing the cache,
+// reinstalling clp's state from the shipped root, or a feed key compromise
+// that re-lists an old patch, so an old patch is never applied twice.
+type HighWater struct {
+	// Path is the file holding the mark.
+	Path string
+}
+
+// NewHighWater returns the mark at DefaultHighWaterPath under root.
+func NewHighWater(root string) HighWater {
+	return HighWater{Path: fsx.UnderRoot(root, DefaultHighWaterPath)}
+}
+
+const highWaterHeader = "# clp feed high-water mark: highest applied patch sequence number\n"
+
+// Load returns the mark, 0 when nothing was ever applied. A file that exists
+// but cannot be read is an error, never 0: failing open would bring back
+// every old patch.
+func (h HighWater) Load() (uint64, error) {
+	if h.Path == "" {
+		return 0, errors.New("feed: high-water mark path not set")
+	}
+	data, err := os.ReadFile(h.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("feed: read high-water mark: %w", err)
+	}
+	var val string
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if val != "" {
+			return 0, fmt.Errorf("feed: high-water mark %s is corrupt: more than one number; fix or remove it by hand", h.Path)
+		}
+		val = line
+	}
+	n, err := strconv.ParseUint(val, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("feed: high-water mark %s is corrupt (%q is not a sequence number); fix or remove it by hand", h.Path, val)
+	}
+	return n, nil
+}
+
+// Mark records that the patch with sequence seq was applied. The mark only
+// rises: marking a lower number keeps the higher one. The write is durable
+// (fsync of file and directory) before Mark returns, so a crash right after
+// cannot forget it.
+func (h HighWater) Mark(seq uint64) error {
+	cur, err := h.Load()
+	if err != nil {
+		return err
+	}
+	if seq <= cur {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	data := highWaterHeader + strconv.FormatUint(seq, 10) + "\n"
+	if err := fsx.WriteFile(h.Path, []byte(data), 0o644); err != nil {
+		return fmt.Errorf("feed: record high-water mark: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+func TestInitLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "feed")
+	if err := Init(dir, InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(keysDir(dir))
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("keys dir: %v %v", st.Mode(), err)
+	}
+	for _, role := range Roles {
+		st, err := os.Stat(keyPath(dir, role))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s key: %v %v", role, st, err)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(keysDir(dir), "README"))
+	if err != nil || !bytes.Contains(readme, []byte("MOVE IT OFFLINE")) {
+		t.Fatalf("keys README: %q %v", readme, err)
+	}
+	md := metadataDir(dir)
+	r1, _ := os.ReadFile(filepath.Join(md, "1.root.json"))
+	r, _ := os.ReadFile(filepath.Join(md, "root.json"))
+	if len(r1) == 0 || !bytes.Equal(r1, r) {
+		t.Fatal("root.json and 1.root.json differ or are empty")
+	}
+	root, err := metadata.Root().FromBytes(r1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !root.Signed.ConsistentSnapshot || root.Signed.Version != 1 {
+		t.Fatalf("root: consistent=%v version=%d", root.Signed.ConsistentSnapshot, root.Signed.Version)
+	}
+	if d := time.Until(root.Signed.Expires); d < 364*24*time.Hour || d > 366*24*time.Hour {
+		t.Fatalf("root expires in %s", d)
+	}
+	if err := root.VerifyDelegate(metadata.ROOT, root); err != nil {
+		t.Fatalf("root not self-signed: %v", err)
+	}
+	for _, f := range []string{"1.targets.json", "targets.json", "1.snapshot.json", "snapshot.json", "timestamp.json"} {
+		if _, err := os.Stat(filepath.Join(md, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts, _ := metadata.Timestamp().FromFile(filepath.Join(md, "timestamp.json"))
+	if d := time.Until(ts.Signed.Expires); d < 23*time.Hour || d > 25*time.Hour {
+		t.Fatalf("timestamp expires in %s", d)
+	}
+	if err := root.VerifyDelegate(metadata.TIMESTAMP, ts); err != nil {
+		t.Fatal(err)
+	}
+	// Keys must never be served.
+	if _, err := os.Stat(filepath.Join(dir, "repository", "keys")); err == nil {
+		t.Fatal("keys inside the served folder")
+	}
+
+	// A second Init refuses and leaves the keys alone.
+	before, _ := os.ReadFile(keyPath(dir, metadata.ROOT))
+	mustContain(t, Init(dir, InitOptions{}), "keys already exists; refusing to overwrite a feed's keys")
+	after, _ := os.ReadFile(keyPath(dir, metadata.ROOT))
+	if !bytes.Equal(before, after) {
+		t.Fatal("root key changed")
+	}
+}
+
+func TestAddAndResign(t *testing.T) {
+	f := newTestFeed(t)
+	data := f.add(t, "a.clp", TargetMeta{Severity: "critical", Name: "Fix A", Architectures: []string{"x86_64"}}, true)
+	md := metadataDir(f.dir)
+	targets, err := metadata.Targets().FromFile(filepath.Join(md, "2.targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := targets.Signed.Targets["a.clp"]
+	m := clpMeta(tf)
+	if m == nil || m.Sequence != 1 || m.Severity != "critical" || m.Name != "Fix A" {
+		t.Fatalf("custom = %+v", m)
+	}
+	var compact bytes.Buffer
+	json.Compact(&compact, *tf.Custom)
+	if compact.String() != `{"clp":{"sequence":1,"severity":"critical","name":"Fix A","architectures":["x86_64"]}}` {
+		t.Fatalf("custom json = %s", compact.String())
+	}
+	stored, err := os.ReadFile(filepath.Join(targetsDir(f.dir), hex.EncodeToString(tf.Hashes["sha256"])+".a.clp"))
+	if err != nil || !bytes.Equal(stored, data) {
+		t.Fatalf("stored target: %v", err)
+	}
+	if targets.Signed.Targets["a.clp.minisig"] == nil {
+		t.Fatal("minisig not published")
+	}
+	ts, _ := metadata.Timestamp().FromFile(filepath.Join(md, "timestamp.json"))
+	snap, _ := metadata.Snapshot().FromFile(filepath.Join(md, "2.snapshot.json"))
+	if ts.Signed.Version != 2 || ts.Signed.Meta["snapshot.json"].Version != 2 || snap.Signed.Meta["targets.json"].Version != 2 {
+		t.Fatal("versions not bumped together")
+	}
+	// Old versions stay for clients mid-update.
+	if _, err := os.Stat(filepath.Join(md, "1.targets.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	f.add(t, "b.clp", TargetMeta{Sequence: 10}, false)
+	f.add(t, "c.clp", TargetMeta{}, false)
+	targets, _ = metadata.Targets().FromFile(filepath.Join(md, "targets.json"))
+	if clpMeta(targets.Signed.Targets["c.clp"]).Sequence != 11 {
+		t.Fatal("auto sequence is not highest + 1")
+	}
+
+	if err := Resign(f.dir, ResignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.targetsVersion(t) != 5 || f.snapshotVersion(t) != 5 {
+		t.Fatalf("resign: targets %d snapshot %d", f.targetsVersion(t), f.snapshotVersion(t))
+	}
+	if err := Timestamp(f.dir, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ = metadata.Timestamp().FromFile(filepath.Join(md, "timestamp.json"))
+	if ts.Signed.Version != 6 || time.Until(ts.Signed.Expires) > 2*time.Hour {
+		t.Fatalf("timestamp v%d expires %s", ts.Signed.Version, ts.Signed.Expires)
+	}
+	// A client sees all three after the resigns.
+	all, err := f.client(t).Targets(t.Context())
+	if err != nil || seqs(all) != "1:a.clp,10:b.clp,11:c.clp" {
+		t.Fatalf("targets = %s, %v", seqs(all), err)
+	}
+}
+
+// Every refused Add leaves the feed exactly as it was.
+func TestAddRefusals(t *testing.T) {
+	f := newTestFeed(t)
+	f.add(t, "a.clp", TargetMeta{Sequence: 5}, false)
+	patch := func(name string) string {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, []byte("patch"), 0o644)
+		return p
+	}
+	cases := []struct {
+		path string
+		meta TargetMeta
+		want string
+	}{
+		{patch("a.clp"), TargetMeta{}, "feed: a.clp is already in the feed; publish a fixed patch under a new name"},
+		{patch("b.clp"), TargetMeta{Sequence: 5}, "feed: sequence 5 is not above 5 (a.clp): machines that applied it would never see this patch"},
+		{patch("b.clp"), TargetMeta{Sequence: 3}, "feed: sequence 3 is not above 5"},
+		{patch("b.clp"), TargetMeta{Severity: "urgent"}, `feed: severity "urgent" must be one of critical, high, normal, low`},
+		{patch("b.txt"), TargetMeta{}, `feed: patch file name "b.txt" must be a plain name ending in .clp`},
+		{patch(".hidden.clp"), TargetMeta{}, `feed: patch file name ".hidden.clp" must be a plain name`},
+		{patch("b.clp"), TargetMeta{Architectures: []string{""}}, `feed: empty or control character in ""`},
+		{filepath.Join(t.TempDir(), "missing.clp"), TargetMeta{}, "feed: read patch: open "},
+	}
+	before := snapshotDir(t, metadataDir(f.dir))
+	targetsBefore := dirEntries(t, targetsDir(f.dir))
+	for _, tc := range cases {
+		mustContain(t, Add(f.dir, tc.path, tc.meta), tc.want)
+	}
+	if after := snapshotDir(t, metadataDir(f.dir)); len(after) != len(before) || after["timestamp.json"] != before["timestamp.json"] || after["targets.json"] != before["targets.json"] {
+		t.Fatal("metadata changed after refused adds")
+	}
+	if got := dirEntries(t, targetsDir(f.dir)); len(got) != len(targetsBefore) {
+		t.Fatalf("targets folder changed: %v", got)
+	}
+
+	// Without the targets key (moved offline by mistake) Add says which.
+	os.Rename(keyPath(f.dir, metadata.TARGETS), keyPath(f.dir, metadata.TARGETS)+".away")
+	mustContain(t, Add(f.dir, patch("c.clp"), TargetMeta{}), "feed: targets key "+keyPath(f.dir, metadata.TARGETS)+" not found")
+	// Timestamp needs only the timestamp key; root's can be offline too.
+	os.Rename(keyPath(f.dir, metadata.ROOT), keyPath(f.dir, metadata.ROOT)+".away")
+	if err := Timestamp(f.dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, Timestamp(f.dir, -time.Hour), "feed: timestamp expiry -1h0m0s must be positive")
+	mustContain(t, Timestamp(t.TempDir(), 0), "feed: read timestamp")
+}
