@@ -1,0 +1,625 @@
+package patch
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/internal/report"
+)
+
+// Engine applies, rolls back and recovers patches on one system root. It is
+// crash-safe: see the state layout at the top of state.go. An Engine holds
+// no open resources; every call takes the state lock for its duration.
+type Engine struct {
+	// Root is the system root ("/" or a sandbox root); file actions'
+	// targets are joined with it.
+	Root string
+	// StateDir is clp's state directory, already joined with Root
+	// (<root>/var/lib/clp).
+	StateDir string
+	// OptDir is where patches are unpacked for their scripts, joined with
+	// Root (<root>/opt/CLP).
+	OptDir string
+	// LogPath receives script output (<root>/var/log/CLP.log).
+	LogPath  string
+	Config   *config.Config
+	Reporter report.Reporter
+	// Packages carries out package actions; nil refuses patches that
+	// have any.
+	Packages PackageActor
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// LockWait is how long to wait for another clp to release the state
+	// lock before giving up (0: refuse at once).
+	LockWait time.Duration
+}
+
+// PackageActor carries out a patch's package actions (downgrades, pins).
+// The engine journals the PackagePlan before Apply and hands the same plan
+// to Revert when it rolls back, so the plan must hold whatever Revert needs
+// (the versions installed before, the pins added).
+type PackageActor interface {
+	// Prepare checks the actions against the system and returns what Apply
+	// would do. It must not change anything.
+	Prepare(ctx context.Context, a Archive, actions []PackageAction) (*PackagePlan, error)
+	// Apply carries out the plan; a is the patch (package files may be
+	// payloads in it).
+	Apply(ctx context.Context, a Archive, p *PackagePlan) error
+	// Revert undoes Apply, whether Apply finished, failed halfway or was
+	// never called. It must be idempotent: recovery may call it again
+	// after a crash during Revert.
+	Revert(ctx context.Context, p *PackagePlan) error
+}
+
+// PackagePlan is a PackageActor's plan, stored in the journal and in the
+// applied record.
+type PackagePlan struct {
+	Actions []PackageAction `json:"actions"`
+	// Previous maps each changed package to the version installed before
+	// ("" when it was not installed).
+	Previous map[string]string `json:"previous,omitempty"`
+	// Pins are the packages the plan pins.
+	Pins []string `json:"pins,omitempty"`
+	// State is the actor's own undo data, opaque to the engine.
+	State json.RawMessage `json:"state,omitempty"`
+}
+
+// PackageQuery answers questions about installed packages for the
+// applicability check (the caller backs it with alpm).
+type PackageQuery interface {
+	// InstalledVersion returns the installed version of name, and false
+	// when it is not installed.
+	InstalledVersion(name string) (version string, installed bool, err error)
+	// VerCmp compares two versions as pacman does (<0, 0, >0).
+	VerCmp(a, b string) int
+}
+
+// ApplyOptions change how a patch is planned.
+type ApplyOptions struct {
+	// Force overwrites targets the user changed, keeping the user's copy
+	// as <file>.clpsave.
+	Force bool
+	// Arch is the system's architecture ("" means this machine's, e.g.
+	// x86_64).
+	Arch string
+	// Installed answers package conditions; nil refuses a patch that has
+	// any.
+	Installed PackageQuery
+}
+
+// RollbackOptions change how a patch is rolled back.
+type RollbackOptions struct {
+	// Force restores over files the user changed since the patch applied,
+	// keeping the user's copy as <file>.clpsave.
+	Force bool
+}
+
+// Step is one file action as planned: the target's state before and after.
+type Step struct {
+	Op string `json:"op"`
+	// Target is the system path (not joined with the root).
+	Target  string    `json:"target"`
+	Payload string    `json:"payload,omitempty"`
+	Before  FileState `json:"before"`
+	After   FileState `json:"after"`
+	// Clpsave is where the user's edited copy is kept (system path), when
+	// the plan overwrites a user's change.
+	Clpsave string `json:"clpsave,omitempty"`
+	// Staged is the system path of the new content staged beside the
+	// target during apply (add, replace).
+	Staged string `json:"staged,omitempty"`
+	// Backup is the path of the backup of Before, relative to the patch's
+	// state directory (when Before exists).
+	Backup string `json:"backup,omitempty"`
+}
+
+// Plan is what Apply will do, checked against the system. It is printable.
+type Plan struct {
+	Name          string
+	Version       string
+	Description   string
+	Severity      string
+	Steps         []Step
+	Dirs          []string // directories to create (system paths, parents first)
+	Packages      *PackagePlan
+	InstallScript string
+	RemoveScript  string
+	Force         bool
+	// Warnings say what the plan does that the user should know (a
+	// .clpsave kept).
+	Warnings []string
+}
+
+func (p *Plan) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "patch %s %s\n", p.Name, p.Version)
+	for _, d := range p.Dirs {
+		fmt.Fprintf(&b, "  mkdir    %s\n", d)
+	}
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "  %-8s %s\n", s.Op, s.Target)
+		fmt.Fprintf(&b, "           before: %s\n           after:  %s\n", s.Before, s.After)
+		if s.Clpsave != "" {
+			fmt.Fprintf(&b, "           your copy kept as %s\n", s.Clpsave)
+		}
+	}
+	if p.Packages != nil {
+		for _, a := range p.Packages.Actions {
+			switch a.Op {
+			case OpDowngrade:
+				from := p.Packages.Previous[a.Name]
+				if from == "" {
+					from = "not installed"
+				}
+				fmt.Fprintf(&b, "  %-8s %s %s -> %s\n", a.Op, a.Name, from, a.Version)
+			default:
+				fmt.Fprintf(&b, "  %-8s %s until %s\n", a.Op, a.Name, a.Until)
+			}
+		}
+	}
+	if p.InstallScript != "" {
+		fmt.Fprintf(&b, "  script   %s\n", p.InstallScript)
+	}
+	return b.String()
+}
+
+// crashHook, when set (tests only), is called at every step boundary of a
+// transaction; the crash tests kill the process from it.
+var crashHook func(step string)
+
+func hook(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
+}
+
+func (e *Engine) rep() report.Reporter { return report.Or(e.Reporter) }
+
+func (e *Engine) cfg() *config.Config {
+	if e.Config == nil {
+		return config.Default()
+	}
+	return e.Config
+}
+
+func (e *Engine) check() error {
+	if e.Root == "" || !filepath.IsAbs(e.Root) {
+		return fmt.Errorf("engine root %q is not an absolute path", e.Root)
+	}
+	for _, p := range []string{e.StateDir, e.OptDir, e.LogPath} {
+		if p == "" || !filepath.IsAbs(p) {
+			return fmt.Errorf("engine path %q is not an absolute path", p)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
+	l, err := lock.Acquire(ctx, e.lockPath(), e.LockWait)
+	if err != nil {
+		var held *lock.HeldError
+		if errors.As(err, &held) {
+			return nil, fmt.Errorf("another clp is running: %w", err)
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+
+func checkName(name string) error {
+	if !validName.MatchString(name) || len(name) > 128 {
+		return fmt.Errorf("patch name %q is not usable as a directory name", name)
+	}
+	return nil
+}
+
+// Plan checks that the patch in a applies to this system and computes every
+// file's before and after state. It changes nothing.
+func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	m := a.Manifest()
+	if err := checkName(m.Name); err != nil {
+		return nil, err
+	}
+	p := &Plan{Name: m.Name, Version: m.Version, Description: m.Description, Severity: m.Severity,
+		InstallScript: m.InstallScript, RemoveScript: m.RemoveScript, Force: opts.Force}
+	if err := checkApplies(m, opts); err != nil {
+		return nil, err
+	}
+	if ap, err := e.readApplied(m.Name); err != nil {
+		return nil, err
+	} else if ap != nil {
+		return nil, fmt.Errorf("patch %s is already applied (version %s, since %s)", m.Name, ap.Version, ap.AppliedAt.Format(time.DateTime))
+	}
+	if _, err := os.Lstat(e.optPatchDir(m.Name)); err == nil {
+		return nil, fmt.Errorf("patch %s: %s already exists (installed by clpctl?); remove it before applying with clp", m.Name, e.optPatchDir(m.Name))
+	}
+	entries := map[string]bool{}
+	for _, n := range a.Entries() {
+		entries[n] = true
+	}
+	for _, sc := range []string{m.InstallScript, m.RemoveScript} {
+		if sc != "" && !entries[sc] {
+			return nil, fmt.Errorf("patch %s: script %s is not in the archive", m.Name, sc)
+		}
+	}
+	optSys := e.sysPath(e.OptDir)
+	seen := map[string]bool{}
+	dirs := map[string]bool{}
+	var changed []string
+	for _, fa := range m.Files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s, mkdirs, err := e.planStep(fa, entries, opts)
+		if err != nil {
+			var ue *userChangedError
+			if errors.As(err, &ue) {
+				changed = append(changed, ue.target)
+				continue
+			}
+			return nil, err
+		}
+		if seen[s.Target] {
+			return nil, fmt.Errorf("patch %s: target %s appears twice", m.Name, s.Target)
+		}
+		seen[s.Target] = true
+		if optSys != "" && (s.Target == optSys || strings.HasPrefix(s.Target, optSys+"/")) {
+			return nil, fmt.Errorf("patch %s: target %s is inside clp's patch directory %s", m.Name, s.Target, optSys)
+		}
+		for _, d := range mkdirs {
+			if !dirs[d] {
+				dirs[d] = true
+				p.Dirs = append(p.Dirs, d)
+			}
+		}
+		if s.Clpsave != "" {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s was changed since the patch was made; your copy will be kept as %s", s.Target, s.Clpsave))
+		}
+		p.Steps = append(p.Steps, s)
+	}
+	if len(changed) > 0 {
+		return nil, fmt.Errorf("patch %s: %s changed since the patch was made (not what the patch expects); not overwriting (hint: use --force to apply anyway and keep your copy as .clpsave)", m.Name, strings.Join(changed, ", "))
+	}
+	sortParentsFirst(p.Dirs)
+	if len(m.Packages) > 0 {
+		if e.Packages == nil {
+			return nil, fmt.Errorf("patch %s has package actions (%s %s), which this clp cannot carry out yet", m.Name, m.Packages[0].Op, m.Packages[0].Name)
+		}
+		pp, err := e.Packages.Prepare(ctx, a, m.Packages)
+		if err != nil {
+			return nil, fmt.Errorf("patch %s: %w", m.Name, err)
+		}
+		p.Packages = pp
+	}
+	return p, nil
+}
+
+// sysPath turns a path under Root back into a system path ("" if it is not
+// under Root).
+func (e *Engine) sysPath(p string) string {
+	root := filepath.Clean(e.Root)
+	if root == "/" {
+		return filepath.Clean(p)
+	}
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return ""
+	}
+	return filepath.Clean("/" + rel)
+}
+
+type userChangedError struct{ target string }
+
+func (u *userChangedError) Error() string { return u.target + " was changed" }
+
+// planStep checks one file action and returns its step and the directories
+// it needs created.
+func (e *Engine) planStep(fa FileAction, entries map[string]bool, opts ApplyOptions) (Step, []string, error) {
+	t := fa.Target
+	if !filepath.IsAbs(t) || filepath.Clean(t) != t || strings.ContainsAny(t, "\x00\\") {
+		return Step{}, nil, fmt.Errorf("target %q is not a clean absolute path", t)
+	}
+	if !e.cfg().PathAllowed(t) {
+		return Step{}, nil, fmt.Errorf("target %s is outside the paths a patch may change (AllowedPaths in clp.conf: %s)", t, strings.Join(e.cfg().AllowedPaths, " "))
+	}
+	s := Step{Op: fa.Op, Target: t, Payload: fa.Payload}
+	mkdirs, err := e.checkParents(t, fa.Op == OpAdd)
+	if err != nil {
+		return Step{}, nil, err
+	}
+	cur, err := statFile(e.sys(t))
+	if err != nil {
+		return Step{}, nil, fmt.Errorf("target %w", err)
+	}
+	s.Before = cur
+	switch fa.Op {
+	case OpAdd, OpReplace:
+		if fa.Payload == "" || !entries[fa.Payload] {
+			return Step{}, nil, fmt.Errorf("target %s: payload %q is not in the archive", t, fa.Payload)
+		}
+		if !isHexSHA(fa.SHA256) {
+			return Step{}, nil, fmt.Errorf("target %s: payload sha256 %q is not a sha256", t, fa.SHA256)
+		}
+	case OpRemove, OpMode, OpOwner:
+	default:
+		return Step{}, nil, fmt.Errorf("target %s: unknown file action %q", t, fa.Op)
+	}
+	userChanged := false
+	if fa.Op == OpAdd {
+		if cur.Exists {
+			userChanged = true
+		}
+	} else {
+		if !cur.Exists {
+			return Step{}, nil, fmt.Errorf("target %s does not exist; the patch expects to %s it", t, fa.Op)
+		}
+		if !isHexSHA(fa.Expect) {
+			return Step{}, nil, fmt.Errorf("target %s: expected sha256 %q is not a sha256", t, fa.Expect)
+		}
+		userChanged = !strings.EqualFold(cur.SHA256, fa.Expect)
+	}
+	if userChanged {
+		if !opts.Force {
+			return Step{}, nil, &userChangedError{target: t}
+		}
+		// Mode and owner changes keep the user's content, so there is no
+		// copy to save; every other action overwrites it.
+		if fa.Op != OpMode && fa.Op != OpOwner {
+			s.Clpsave = t + ".clpsave"
+			if _, err := os.Lstat(e.sys(s.Clpsave)); err == nil {
+				return Step{}, nil, fmt.Errorf("target %s was changed and %s already exists; move it away first", t, s.Clpsave)
+			}
+		}
+	}
+	mode, uid, gid, err := e.wantedMeta(fa)
+	if err != nil {
+		return Step{}, nil, fmt.Errorf("target %s: %w", t, err)
+	}
+	switch fa.Op {
+	case OpAdd, OpReplace:
+		s.After = FileState{Exists: true, SHA256: strings.ToLower(fa.SHA256), Mode: 0o644}
+		if cur.Exists && fa.Op == OpReplace {
+			s.After.Mode, s.After.UID, s.After.GID, s.After.Xattrs = cur.Mode, cur.UID, cur.GID, cur.Xattrs
+		}
+	case OpRemove:
+		s.After = FileState{}
+	case OpMode, OpOwner:
+		s.After = cur
+	}
+	if mode >= 0 {
+		s.After.Mode = uint32(mode)
+	}
+	if uid >= 0 {
+		s.After.UID = uid
+	}
+	if gid >= 0 {
+		s.After.GID = gid
+	}
+	if fa.Op == OpMode && mode < 0 {
+		return Step{}, nil, fmt.Errorf("target %s: mode action without a mode", t)
+	}
+	if fa.Op == OpOwner && uid < 0 && gid < 0 {
+		return Step{}, nil, fmt.Errorf("target %s: owner action without an owner or group", t)
+	}
+	return s, mkdirs, nil
+}
+
+func isHexSHA(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// checkParents refuses a target reached through a symbolic link or a
+// non-directory (a link could lead the write out of the root or into a path
+// that is not allowed), and lists the missing parents an add must create.
+func (e *Engine) checkParents(target string, mayCreate bool) ([]string, error) {
+	var missing []string
+	dir := filepath.Dir(target)
+	var chain []string
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		chain = append(chain, d)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		d := chain[i]
+		fi, err := os.Lstat(e.sys(d))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if !mayCreate {
+				return nil, fmt.Errorf("target %s does not exist (no directory %s)", target, d)
+			}
+			missing = append(missing, d)
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("target %s: %w", target, err)
+		case len(missing) > 0:
+			// cannot happen: a child of a missing directory exists
+			return nil, fmt.Errorf("target %s: %s exists under a missing directory", target, d)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return nil, fmt.Errorf("target %s: %s is a symbolic link; a patch must name the real path", target, d)
+		case !fi.IsDir():
+			return nil, fmt.Errorf("target %s: %s is not a directory", target, d)
+		}
+	}
+	return missing, nil
+}
+
+func sortParentsFirst(dirs []string) {
+	// Parents are shorter than their children.
+	for i := 1; i < len(dirs); i++ {
+		for j := i; j > 0 && len(dirs[j]) < len(dirs[j-1]); j-- {
+			dirs[j], dirs[j-1] = dirs[j-1], dirs[j]
+		}
+	}
+}
+
+// wantedMeta parses a file action's mode and owner; -1 means "keep".
+func (e *Engine) wantedMeta(fa FileAction) (mode, uid, gid int, err error) {
+	mode, uid, gid = -1, -1, -1
+	if fa.Mode != "" {
+		v, perr := strconv.ParseUint(fa.Mode, 8, 32)
+		if perr != nil || v > 0o7777 {
+			return 0, 0, 0, fmt.Errorf("mode %q is not an octal permission", fa.Mode)
+		}
+		mode = int(v)
+	}
+	if fa.Owner != "" {
+		if uid, err = e.lookupID("/etc/passwd", fa.Owner); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	if fa.Group != "" {
+		if gid, err = e.lookupID("/etc/group", fa.Group); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	if fa.Op == OpAdd {
+		// A new file belongs to root unless the patch says otherwise.
+		if uid < 0 {
+			uid = 0
+		}
+		if gid < 0 {
+			gid = 0
+		}
+	}
+	return mode, uid, gid, nil
+}
+
+// lookupID resolves a user or group name in the root's own passwd/group
+// file (never the host's: a sandbox root has its own users).
+func (e *Engine) lookupID(file, name string) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil
+	}
+	what := "user"
+	if strings.HasSuffix(file, "group") {
+		what = "group"
+	}
+	f, err := os.Open(e.sys(file))
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", what, name, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) >= 3 && fields[0] == name {
+			if n, err := strconv.Atoi(fields[2]); err == nil {
+				return n, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s %q is not in %s", what, name, file)
+}
+
+func checkApplies(m *Manifest, opts ApplyOptions) error {
+	arch := opts.Arch
+	if arch == "" {
+		arch = machineArch()
+	}
+	archs := m.AppliesTo.Architectures
+	if len(archs) == 0 && m.Architecture != "" {
+		archs = []string{m.Architecture}
+	}
+	if len(archs) > 0 {
+		ok := false
+		for _, a := range archs {
+			if a == arch || a == "any" {
+				ok = true
+			}
+		}
+		if !ok {
+			return fmt.Errorf("patch %s is for %s, not for this system (%s)", m.Name, strings.Join(archs, ", "), arch)
+		}
+	}
+	for _, c := range m.AppliesTo.Packages {
+		if opts.Installed == nil {
+			return fmt.Errorf("patch %s has conditions on installed packages (%s) but no package database was given", m.Name, c.Name)
+		}
+		ver, ok, err := opts.Installed.InstalledVersion(c.Name)
+		if err != nil {
+			return fmt.Errorf("patch %s: look up package %s: %w", m.Name, c.Name, err)
+		}
+		if c.Absent {
+			if ok {
+				return fmt.Errorf("patch %s does not apply: package %s is installed (%s)", m.Name, c.Name, ver)
+			}
+			continue
+		}
+		if !ok {
+			return fmt.Errorf("patch %s does not apply: package %s is not installed", m.Name, c.Name)
+		}
+		match, err := versionMatches(opts.Installed, ver, c.Constraint)
+		if err != nil {
+			return fmt.Errorf("patch %s: package %s: %w", m.Name, c.Name, err)
+		}
+		if !match {
+			return fmt.Errorf("patch %s does not apply: package %s is %s, the patch needs %s", m.Name, c.Name, ver, c.Constraint)
+		}
+	}
+	return nil
+}
+
+func versionMatches(q PackageQuery, ver, constraint string) (bool, error) {
+	op, want, err := ParseConstraint(strings.TrimSpace(constraint))
+	if err != nil {
+		return false, err
+	}
+	if op == "" {
+		return true, nil
+	}
+	r := q.VerCmp(ver, want)
+	switch op {
+	case ">=":
+		return r >= 0, nil
+	case "<=":
+		return r <= 0, nil
+	case ">":
+		return r > 0, nil
+	case "<":
+		return r < 0, nil
+	}
+	return r == 0, nil
+}
+
+func machineArch() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "386":
+		return "i686"
+	case "arm":
+		return "armv7h"
+	}
+	return runtime.GOARCH
+}
+
+func newTxID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,500 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Apply carries out a plan made by Plan for the same archive, as one
+// transaction: it either completes, or everything it changed is put back
+// exactly as it was (content, mode, owner, xattrs, absence) and the error
+// says what failed and that it was rolled back. Cancelling ctx (SIGINT,
+// SIGTERM) rolls back too.
+func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	m := a.Manifest()
+	if p == nil || p.Name != m.Name || p.Version != m.Version {
+		return fmt.Errorf("the plan is not for patch %s %s", m.Name, m.Version)
+	}
+	l, err := e.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	if _, err := e.recoverLocked(ctx); err != nil {
+		return err
+	}
+	hook("locked")
+	// The plan was made without the lock; make sure the system still is
+	// what it saw.
+	if err := e.verifyPlan(ctx, a, p); err != nil {
+		return err
+	}
+
+	txid := newTxID()
+	ap := &Applied{
+		Name: p.Name, Version: p.Version, Description: p.Description, Severity: p.Severity,
+		TxID: txid, Dirs: p.Dirs, Packages: p.Packages, InstallScript: p.InstallScript, RemoveScript: p.RemoveScript, Force: p.Force,
+	}
+	if _, err := os.Lstat(e.OptDir); errors.Is(err, fs.ErrNotExist) {
+		ap.OptCreated = true
+	}
+	for _, s := range p.Steps {
+		if s.Op == OpAdd || s.Op == OpReplace {
+			s.Staged = filepath.Join(filepath.Dir(s.Target), "."+filepath.Base(s.Target)+".clp-new-"+txid)
+		}
+		if s.Before.Exists {
+			s.Backup = filepath.Join("backup", s.Target)
+		}
+		ap.Steps = append(ap.Steps, s)
+	}
+	if ap.Seq, err = e.nextSeq(); err != nil {
+		return err
+	}
+	// Leftovers of an apply that failed before its journal existed.
+	if err := os.RemoveAll(e.patchDir(p.Name)); err != nil {
+		return err
+	}
+	j, err := createJournal(e.journalPath(), &txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
+	if err != nil {
+		return fmt.Errorf("apply %s: %w; nothing was changed", p.Name, err)
+	}
+	defer j.close()
+	hook("journal")
+
+	if err := e.applyPhases(ctx, j, a, ap); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", err, ctx.Err())
+		}
+		cause := err.Error()
+		j.append(txRecord{Rec: "cause", Note: cause}, true)
+		if uerr := e.undoApply(context.WithoutCancel(ctx), j, cause); uerr != nil {
+			return fmt.Errorf("apply %s failed: %w; rolling back also failed: %v (run clp recover to finish the rollback)", p.Name, err, uerr)
+		}
+		return fmt.Errorf("apply %s failed: %w; rolled back, the system is as it was before", p.Name, err)
+	}
+	return nil
+}
+
+// verifyPlan checks, under the lock, that every target is still in the
+// state the plan saw and that the patch was not applied meanwhile.
+func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
+	if ap, err := e.readApplied(p.Name); err != nil {
+		return err
+	} else if ap != nil {
+		return fmt.Errorf("patch %s is already applied (version %s)", p.Name, ap.Version)
+	}
+	if _, err := os.Lstat(e.optPatchDir(p.Name)); err == nil {
+		return fmt.Errorf("patch %s: %s already exists", p.Name, e.optPatchDir(p.Name))
+	}
+	for _, s := range p.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cur, err := statFile(e.sys(s.Target))
+		if err != nil {
+			return err
+		}
+		if cur.Exists != s.Before.Exists || cur.SHA256 != s.Before.SHA256 {
+			return fmt.Errorf("target %s changed since the plan was made; nothing was changed, plan again", s.Target)
+		}
+		if s.Clpsave != "" {
+			if _, err := os.Lstat(e.sys(s.Clpsave)); err == nil {
+				return fmt.Errorf("%s already exists; move it away first", s.Clpsave)
+			}
+		}
+	}
+	for _, d := range p.Dirs {
+		if _, err := os.Lstat(e.sys(d)); err == nil {
+			return fmt.Errorf("directory %s appeared since the plan was made; nothing was changed, plan again", d)
+		}
+	}
+	return nil
+}
+
+// applyPhases runs the phases of an apply in order. Each phase records
+// itself in the journal before it changes anything.
+func (e *Engine) applyPhases(ctx context.Context, j *journal, a Archive, ap *Applied) error {
+	for _, ph := range []struct {
+		name string
+		run  func(context.Context, *journal, Archive, *Applied) error
+	}{
+		{phaseStage, e.stage},
+		{phaseBackup, e.backup},
+		{phaseCommit, e.commit},
+		{phaseUnpack, e.unpack},
+		{phasePackages, e.applyPackages},
+		{phaseScript, e.installScript},
+	} {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		if err := j.phase(ph.name); err != nil {
+			return err
+		}
+		if err := ph.run(ctx, j, a, ap); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("interrupted: %w", err)
+	}
+	// The commit point: once applied.json is on disk the patch is applied.
+	ap.AppliedAt = e.now()
+	if err := e.writeApplied(ap); err != nil {
+		return fmt.Errorf("record %s as applied: %w", ap.Name, err)
+	}
+	hook("applied")
+	if err := e.addEvent(Event{Event: EventApplied, Name: ap.Name, Version: ap.Version, TxID: ap.TxID}); err != nil {
+		e.rep().Warn(fmt.Sprintf("patch %s is applied but the history could not be written: %v", ap.Name, err))
+	}
+	hook("history")
+	if err := j.remove(); err != nil {
+		e.rep().Warn(fmt.Sprintf("patch %s is applied; %v (clp recover will clean up)", ap.Name, err))
+	}
+	hook("done")
+	e.rep().Step(fmt.Sprintf("patch %s %s applied", ap.Name, ap.Version))
+	return nil
+}
+
+// stage writes every new file beside its target under a hidden temporary
+// name, with its final mode, owner and xattrs, and makes them durable.
+func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) error {
+	for _, d := range ap.Dirs {
+		if err := os.Mkdir(e.sys(d), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create directory %s: %w", d, err)
+		}
+	}
+	var written []string
+	n := 0
+	for i, s := range ap.Steps {
+		if s.Staged == "" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		n++
+		e.rep().Progress("staging", int64(n), int64(len(ap.Steps)))
+		if err := e.stageOne(a, s); err != nil {
+			return err
+		}
+		j.step(i, "staged")
+		written = append(written, e.sys(s.Staged))
+		hook("stage " + s.Target)
+	}
+	if err := syncFS(dirsOf(written)); err != nil {
+		return err
+	}
+	hook("staged")
+	return nil
+}
+
+func (e *Engine) stageOne(a Archive, s Step) error {
+	rc, err := a.Open(s.Payload)
+	if err != nil {
+		return fmt.Errorf("read payload %s: %w", s.Payload, err)
+	}
+	defer rc.Close()
+	staged := e.sys(s.Staged)
+	h := newHashingReader(rc)
+	if err := copyFile(staged, h); err != nil {
+		return fmt.Errorf("stage %s: %w", s.Target, err)
+	}
+	if got := h.sum(); got != s.After.SHA256 {
+		os.Remove(staged)
+		return fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
+	}
+	if err := setMeta(staged, s.After); err != nil {
+		os.Remove(staged)
+		return fmt.Errorf("stage %s: %w", s.Target, err)
+	}
+	return nil
+}
+
+// backup keeps what every step replaces under the patch's state directory.
+func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied) error {
+	var made []string
+	for i, s := range ap.Steps {
+		if s.Backup == "" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		dst := filepath.Join(e.patchDir(ap.Name), s.Backup)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return fmt.Errorf("back up %s: %w", s.Target, err)
+		}
+		if err := backupFile(e.sys(s.Target), dst, s); err != nil {
+			return fmt.Errorf("back up %s: %w", s.Target, err)
+		}
+		j.step(i, "backed up")
+		made = append(made, dst)
+		hook("backup " + s.Target)
+	}
+	if err := syncFS(append(dirsOf(made), e.StateDir)); err != nil {
+		return err
+	}
+	hook("backed-up")
+	return nil
+}
+
+// backupFile links src into the backup (the old inode is never written by a
+// replace, remove or add, which rename over or away from it, so a link is an
+// exact copy with mtime and inode for free) or, where it cannot or must not
+// share the inode, copies it.
+func backupFile(src, dst string, s Step) error {
+	os.Remove(dst) // a partial copy from an earlier failed attempt
+	link := s.Op != OpMode && s.Op != OpOwner && s.Clpsave == ""
+	if link {
+		st, err := os.Lstat(src)
+		if err != nil {
+			return err
+		}
+		// Another name for the same inode could be edited in place, which
+		// would change the backup with it.
+		if nl, ok := nlink(st); ok && nl > 1 {
+			link = false
+		}
+	}
+	if link {
+		if err := os.Link(src, dst); err == nil {
+			return nil
+		}
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return copyFile(dst, f)
+}
+
+// commit puts every step in place, one rename at a time. The renames become
+// durable with one sync per file system at the end: a crash before that is
+// undone by recovery anyway, which restores from the (already durable)
+// backups.
+func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied) error {
+	var touched []string
+	for i, s := range ap.Steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		hook("commit " + s.Target)
+		t := e.sys(s.Target)
+		if s.Clpsave != "" {
+			if err := os.Rename(t, e.sys(s.Clpsave)); err != nil {
+				return fmt.Errorf("keep your copy of %s: %w", s.Target, err)
+			}
+			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, s.Clpsave))
+		}
+		var err error
+		switch s.Op {
+		case OpAdd, OpReplace:
+			err = os.Rename(e.sys(s.Staged), t)
+		case OpRemove:
+			if s.Clpsave == "" {
+				err = os.Remove(t)
+			}
+		case OpMode, OpOwner:
+			err = setMeta(t, s.After)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", s.Op, s.Target, err)
+		}
+		j.step(i, "committed")
+		touched = append(touched, t)
+	}
+	if err := syncFS(dirsOf(touched)); err != nil {
+		return err
+	}
+	hook("committed")
+	return nil
+}
+
+// unpack puts the patch in OptDir/<name>/ for its scripts, as the original
+// tool did. A patch without scripts gets only its PKGINFO.meta there: its
+// payloads are already in place, and copying them again would only cost.
+func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied) error {
+	m := a.Manifest()
+	dir := e.optPatchDir(ap.Name)
+	if err := os.MkdirAll(filepath.Join(dir, "backup"), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	full := m.InstallScript != "" || m.RemoveScript != ""
+	for _, name := range a.Entries() {
+		if strings.HasSuffix(name, "/") || (!full && name != "PKGINFO.meta") {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(name))
+		if rel, err := filepath.Rel(dir, dst); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return fmt.Errorf("archive entry %q leaves %s", name, dir)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		rc, err := a.Open(name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		err = copyFile(dst, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("unpack %s: %w", name, err)
+		}
+		mode := os.FileMode(0o644)
+		if name == m.InstallScript || name == m.RemoveScript {
+			mode = 0o755
+		}
+		if err := os.Chmod(dst, mode); err != nil {
+			return err
+		}
+	}
+	if err := syncFS([]string{dir}); err != nil {
+		return err
+	}
+	hook("unpacked")
+	return nil
+}
+
+func (e *Engine) applyPackages(ctx context.Context, _ *journal, a Archive, ap *Applied) error {
+	if ap.Packages == nil {
+		return nil
+	}
+	if e.Packages == nil {
+		return fmt.Errorf("patch %s has package actions but no package actor is set", ap.Name)
+	}
+	e.rep().Step(fmt.Sprintf("changing %d packages", len(ap.Packages.Actions)))
+	if err := e.Packages.Apply(ctx, a, ap.Packages); err != nil {
+		return fmt.Errorf("package actions: %w", err)
+	}
+	hook("packages")
+	return nil
+}
+
+func (e *Engine) installScript(ctx context.Context, _ *journal, a Archive, ap *Applied) error {
+	m := a.Manifest()
+	if m.InstallScript == "" {
+		return nil
+	}
+	hook("script")
+	return e.runScript(ctx, ap.Name, "install", m.InstallScript)
+}
+
+// removeCreatedDirs removes the directories an apply created, deepest
+// first, if they are empty (anything else in them is not ours to delete).
+func (e *Engine) removeCreatedDirs(dirs []string) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(e.sys(dirs[i]))
+	}
+}
+
+// restoreStep puts one target back in its Before state and removes what the
+// step added beside it. Every branch is idempotent: recovery may run it
+// again after a crash in the middle of it.
+func (e *Engine) restoreStep(ap *Applied, s Step, tmpTag string) error {
+	t := e.sys(s.Target)
+	if s.Staged != "" {
+		if err := os.Remove(e.sys(s.Staged)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if !s.Before.Exists {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", s.Target, err)
+		}
+		return nil
+	}
+	bk := filepath.Join(e.patchDir(ap.Name), s.Backup)
+	if _, err := os.Lstat(bk); err == nil {
+		if s.Op == OpMode || s.Op == OpOwner {
+			// The content was never touched: put the metadata back in
+			// place and keep the inode (and its mtime).
+			if cur, err := statFile(t); err == nil && cur.Exists && cur.SHA256 == s.Before.SHA256 {
+				if err := setMeta(t, s.Before); err != nil {
+					return err
+				}
+				return os.Remove(bk)
+			}
+		}
+		return restoreFromBackup(t, bk, s.Before, tmpTag)
+	}
+	// No backup: either it was restored already (renamed into place) or
+	// it was never made, and then the target was never touched.
+	cur, err := statFile(t)
+	if err != nil {
+		return err
+	}
+	if !cur.Exists || cur.SHA256 != s.Before.SHA256 {
+		return fmt.Errorf("cannot restore %s: its backup %s is missing and the file is not as it was", s.Target, bk)
+	}
+	return setMeta(t, s.Before)
+}
+
+// restoreFromBackup moves the backup back over the target with the exact
+// metadata of want: a rename where both are on one file system (no space
+// needed, so it works on a full disk), else a copy beside the target first.
+func restoreFromBackup(target, backup string, want FileState, tmpTag string) error {
+	if err := setMeta(backup, want); err != nil {
+		return err
+	}
+	err := os.Rename(backup, target)
+	if err == nil {
+		return nil
+	}
+	var le *os.LinkError
+	if !errors.As(err, &le) || !isEXDEV(le.Err) {
+		return fmt.Errorf("restore %s: %w", target, err)
+	}
+	tmp := filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".clp-restore-"+tmpTag)
+	os.Remove(tmp)
+	f, err := os.Open(backup)
+	if err != nil {
+		return err
+	}
+	err = copyFile(tmp, f)
+	f.Close()
+	if err == nil {
+		err = setMeta(tmp, want)
+	}
+	if err == nil {
+		err = os.Rename(tmp, target)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("restore %s: %w", target, err)
+	}
+	return nil
+}
+
+type hashingReader struct {
+	r io.Reader
+	h interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+}
+
+func newHashingReader(r io.Reader) *hashingReader {
+	return &hashingReader{r: r, h: newSHA256()}
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.h.Write(p[:n])
+	return n, err
+}
+
+func (h *hashingReader) sum() string { return fmt.Sprintf("%x", h.h.Sum(nil)) }

@@ -1,0 +1,238 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Rollback undoes an applied patch: it runs the patch's remove script,
+// reverts its package actions, puts back every file it changed exactly as
+// it was, and records the rollback. It refuses, changing nothing, when a
+// patch applied later changed the same files (naming it), or when a file
+// was changed by the user since the patch applied (unless opts.Force, which
+// keeps the user's copy as <file>.clpsave).
+//
+// The remove script is the commit point: if it fails, nothing is restored
+// and the patch stays applied; once it has succeeded the rollback is
+// finished, by Recover if need be.
+func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	if err := checkName(name); err != nil {
+		return err
+	}
+	// Refuse an unknown name before the lock, which would create the
+	// state directory on a system clp never touched.
+	if ap, err := e.readApplied(name); err == nil && ap == nil {
+		if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("patch %s is not applied", name)
+		}
+	}
+	l, err := e.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	if _, err := e.recoverLocked(ctx); err != nil {
+		return err
+	}
+	hook("locked")
+	ap, err := e.readApplied(name)
+	if err != nil {
+		return err
+	}
+	if ap == nil {
+		return fmt.Errorf("patch %s is not applied", name)
+	}
+	if err := e.checkRollback(ap, opts); err != nil {
+		return err
+	}
+
+	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force})
+	if err != nil {
+		return fmt.Errorf("roll back %s: %w; nothing was changed", name, err)
+	}
+	defer j.close()
+	hook("journal")
+
+	abandon := func(err error) error {
+		e.addEvent(Event{Event: EventRollbackFailed, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID, Detail: err.Error()})
+		j.remove()
+		return fmt.Errorf("roll back %s: %w; no file was restored, the patch stays applied", name, err)
+	}
+	if ap.RemoveScript != "" {
+		script := filepath.Join(e.optPatchDir(name), ap.RemoveScript)
+		if _, err := os.Stat(script); err != nil {
+			e.rep().Warn(fmt.Sprintf("remove script of %s is missing (%v); restoring the files without it", name, err))
+		} else {
+			if err := j.phase(phaseScript); err != nil {
+				return abandon(err)
+			}
+			hook("script")
+			if err := e.runScript(ctx, name, "remove", ap.RemoveScript); err != nil {
+				return abandon(err)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return abandon(fmt.Errorf("interrupted: %w", err))
+	}
+	if err := j.phase(phaseScriptDone); err != nil {
+		return abandon(err)
+	}
+	hook("commit-point")
+	// Past the commit point the only way to a consistent system is
+	// forward, so a cancellation no longer stops it.
+	if err := e.finishRollback(context.WithoutCancel(ctx), j); err != nil {
+		return fmt.Errorf("roll back %s: %w (run clp recover to finish it)", name, err)
+	}
+	return nil
+}
+
+// checkRollback refuses a rollback that would undo a later patch's work or
+// silently overwrite the user's changes.
+func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
+	list, err := e.List()
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, s := range ap.Steps {
+		mine[s.Target] = true
+	}
+	for _, o := range list {
+		if o.Seq <= ap.Seq || o.Name == ap.Name {
+			continue
+		}
+		for _, s := range o.Steps {
+			if mine[s.Target] {
+				return fmt.Errorf("cannot roll back %s: patch %s, applied after it, also changed %s; roll back %s first", ap.Name, o.Name, s.Target, o.Name)
+			}
+		}
+	}
+	var changed []string
+	for _, s := range ap.Steps {
+		cur, err := statFile(e.sys(s.Target))
+		if err != nil {
+			return err
+		}
+		if !userChangedSince(s, cur) {
+			continue
+		}
+		if !opts.Force {
+			changed = append(changed, s.Target)
+			continue
+		}
+		cs := s.Target + ".clpsave"
+		if _, err := os.Lstat(e.sys(cs)); err == nil && !e.isOwnClpsave(s) {
+			return fmt.Errorf("cannot roll back %s: %s was changed and %s already exists; move it away first", ap.Name, s.Target, cs)
+		}
+	}
+	if len(changed) > 0 {
+		return fmt.Errorf("cannot roll back %s: %s changed since the patch was applied; not overwriting (hint: use --force to roll back anyway and keep your copy as .clpsave)", ap.Name, strings.Join(changed, ", "))
+	}
+	return nil
+}
+
+// isOwnClpsave says whether the step's .clpsave is the one apply made and
+// it still holds the content the backup has (so it can go).
+func (e *Engine) isOwnClpsave(s Step) bool {
+	if s.Clpsave == "" {
+		return false
+	}
+	st, err := statFile(e.sys(s.Clpsave))
+	return err == nil && st.Exists && st.SHA256 == s.Before.SHA256
+}
+
+// userChangedSince says whether cur is neither what the patch left nor what
+// was there before it: the user changed the file. A deleted file is not a
+// change worth keeping.
+func userChangedSince(s Step, cur FileState) bool {
+	if !cur.Exists {
+		return false
+	}
+	if s.After.Exists && cur.SHA256 == s.After.SHA256 {
+		return false
+	}
+	if s.Before.Exists && cur.SHA256 == s.Before.SHA256 {
+		return false
+	}
+	return true
+}
+
+// finishRollback restores every file from the backups and forgets the
+// patch. It is idempotent: Recover runs it again after a crash.
+func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
+	ap := j.begin.Applied
+	if ap.Packages != nil {
+		if e.Packages == nil {
+			return fmt.Errorf("patch %s changed packages but no package actor is set to revert them", ap.Name)
+		}
+		j.phase(phasePackages) // informational, like every record past the commit point
+		if err := e.Packages.Revert(ctx, ap.Packages); err != nil {
+			return fmt.Errorf("revert package actions: %w", err)
+		}
+		hook("packages")
+	}
+	j.phase(phaseRestore)
+	var touched []string
+	for i := len(ap.Steps) - 1; i >= 0; i-- {
+		s := ap.Steps[i]
+		t := e.sys(s.Target)
+		if e.isOwnClpsave(s) {
+			if err := os.Remove(e.sys(s.Clpsave)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		cur, err := statFile(t)
+		if err != nil {
+			return err
+		}
+		if userChangedSince(s, cur) {
+			if !j.begin.Force {
+				return fmt.Errorf("%s changed since the patch was applied", s.Target)
+			}
+			cs := s.Target + ".clpsave"
+			if err := os.Rename(t, e.sys(cs)); err != nil {
+				return fmt.Errorf("keep your copy of %s: %w", s.Target, err)
+			}
+			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, cs))
+		}
+		if err := e.restoreStep(ap, s, j.begin.TxID); err != nil {
+			return err
+		}
+		j.step(i, "restored")
+		touched = append(touched, t)
+		hook("restore " + s.Target)
+	}
+	e.removeCreatedDirs(ap.Dirs)
+	if err := os.RemoveAll(e.optPatchDir(ap.Name)); err != nil {
+		return err
+	}
+	if ap.OptCreated {
+		os.Remove(e.OptDir)
+	}
+	if err := syncFS(append(dirsOf(touched), filepath.Dir(e.OptDir))); err != nil {
+		return err
+	}
+	hook("restored")
+	if err := os.RemoveAll(e.patchDir(ap.Name)); err != nil {
+		return err
+	}
+	hook("forgotten")
+	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID}); err != nil {
+		e.rep().Warn(fmt.Sprintf("patch %s is rolled back but the history could not be written: %v", ap.Name, err))
+	}
+	if err := j.remove(); err != nil {
+		return err
+	}
+	hook("done")
+	e.rep().Step(fmt.Sprintf("patch %s %s rolled back", ap.Name, ap.Version))
+	return nil
+}

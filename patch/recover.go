@@ -1,0 +1,175 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Recover finishes a transaction a crash interrupted (power cut, kill -9):
+// an apply that had not reached its commit point is undone, one that had is
+// finished; a rollback that had not passed its remove script is abandoned
+// (the patch stays applied), one that had is finished. It reports whether
+// there was anything to recover. It is idempotent: every step it takes can
+// be taken again, so a crash during Recover is recovered by the next one.
+// Every command calls it first.
+func (e *Engine) Recover(ctx context.Context) (bool, error) {
+	if err := e.check(); err != nil {
+		return false, err
+	}
+	if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	l, err := e.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer l.Release()
+	return e.recoverLocked(ctx)
+}
+
+// recoverLocked is Recover with the lock already held.
+func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
+	j, err := readJournal(e.journalPath())
+	if err != nil || j == nil {
+		return false, err
+	}
+	defer j.close()
+	if j.begin == nil {
+		// The begin record is written atomically before anything else,
+		// so a journal without one means nothing was done.
+		return false, j.remove()
+	}
+	ctx = context.WithoutCancel(ctx)
+	b := j.begin
+	switch b.Kind {
+	case txApply:
+		ap, err := e.readApplied(b.Name)
+		if err != nil {
+			return true, err
+		}
+		if ap != nil && ap.TxID == b.TxID {
+			e.rep().Step(fmt.Sprintf("finishing the interrupted apply of %s", b.Name))
+			return true, e.finishApply(j)
+		}
+		e.rep().Step(fmt.Sprintf("rolling back the interrupted apply of %s", b.Name))
+		cause := j.cause
+		if cause == "" {
+			cause = "interrupted (clp stopped before it finished)"
+		}
+		if err := e.undoApply(ctx, j, cause); err != nil {
+			return true, fmt.Errorf("recover the interrupted apply of %s: %w", b.Name, err)
+		}
+		return true, nil
+	case txRollback:
+		if j.phases[phaseScriptDone] {
+			e.rep().Step(fmt.Sprintf("finishing the interrupted rollback of %s", b.Name))
+			if err := e.finishRollback(ctx, j); err != nil {
+				return true, fmt.Errorf("recover the interrupted rollback of %s: %w", b.Name, err)
+			}
+			return true, nil
+		}
+		detail := "interrupted before it changed anything; the patch stays applied"
+		if j.phases[phaseScript] {
+			detail = "interrupted while its remove script ran (whatever the script changed was not undone); the patch stays applied"
+		}
+		e.rep().Warn(fmt.Sprintf("the rollback of %s was %s", b.Name, detail))
+		if err := e.addEvent(Event{Event: EventRollbackFailed, Name: b.Name, Version: b.Version, TxID: b.TxID, Detail: detail}); err != nil {
+			return true, err
+		}
+		return true, j.remove()
+	}
+	return true, fmt.Errorf("journal %s has unknown kind %q", j.path, b.Kind)
+}
+
+// finishApply completes an apply that crashed after its commit point.
+func (e *Engine) finishApply(j *journal) error {
+	ap := j.begin.Applied
+	for _, s := range ap.Steps {
+		if s.Staged != "" {
+			if err := os.Remove(e.sys(s.Staged)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	if err := e.addEvent(Event{Event: EventApplied, Name: ap.Name, Version: ap.Version, TxID: ap.TxID}); err != nil {
+		e.rep().Warn(fmt.Sprintf("patch %s is applied but the history could not be written: %v", ap.Name, err))
+	}
+	return j.remove()
+}
+
+// undoApply puts the system back in its state before the apply in j.
+func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error {
+	ap := j.begin.Applied
+	e.rep().Step(fmt.Sprintf("rolling back %s", ap.Name))
+	// Journal records written while undoing are informational: undoing
+	// must work on a full disk, where they may fail.
+	j.phase(phaseUndo)
+	hook("undo")
+	// The install script ran (maybe halfway): its own changes are only
+	// known to the remove script, so give it one chance (best effort;
+	// never twice, a crash during it does not make it run again).
+	if j.phases[phaseScript] && ap.InstallScript != "" && ap.RemoveScript != "" && !j.phases[phaseUndoScript] {
+		if _, err := os.Stat(filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)); err == nil {
+			j.phase(phaseUndoScript)
+			if err := e.runScript(ctx, ap.Name, "remove", ap.RemoveScript); err != nil {
+				e.rep().Warn(fmt.Sprintf("while rolling back %s: %v", ap.Name, err))
+			}
+			hook("undo-script")
+		}
+	}
+	if j.phases[phasePackages] && ap.Packages != nil {
+		if e.Packages == nil {
+			return fmt.Errorf("patch %s changed packages but no package actor is set to revert them", ap.Name)
+		}
+		j.phase(phaseUndoPackage)
+		if err := e.Packages.Revert(ctx, ap.Packages); err != nil {
+			return fmt.Errorf("revert package actions of %s: %w", ap.Name, err)
+		}
+		hook("undo-packages")
+	}
+	var touched []string
+	for i := len(ap.Steps) - 1; i >= 0; i-- {
+		s := ap.Steps[i]
+		if s.Clpsave != "" {
+			// The .clpsave is the user's file renamed aside; its copy in
+			// the backup goes back to the target.
+			if err := os.Remove(e.sys(s.Clpsave)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		if err := e.restoreStep(ap, s, j.begin.TxID); err != nil {
+			return err
+		}
+		touched = append(touched, e.sys(s.Target))
+		hook("undo " + s.Target)
+	}
+	e.removeCreatedDirs(ap.Dirs)
+	if err := os.RemoveAll(e.optPatchDir(ap.Name)); err != nil {
+		return err
+	}
+	if ap.OptCreated {
+		os.Remove(e.OptDir)
+	}
+	if err := syncFS(append(dirsOf(touched), filepath.Dir(e.OptDir))); err != nil {
+		return err
+	}
+	hook("undone")
+	if err := os.RemoveAll(e.patchDir(ap.Name)); err != nil {
+		return err
+	}
+	hook("forgotten")
+	if err := e.addEvent(Event{Event: EventApplyFailed, Name: ap.Name, Version: ap.Version, TxID: ap.TxID, Detail: cause + "; rolled back"}); err != nil {
+		// The system is back as it was; a history line must not keep
+		// the journal (and every later command) stuck on a full disk.
+		e.rep().Warn(fmt.Sprintf("the rollback of %s is complete but the history could not be written: %v", ap.Name, err))
+	}
+	if err := j.remove(); err != nil {
+		return err
+	}
+	hook("recovered")
+	return nil
+}
