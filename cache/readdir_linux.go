@@ -1,0 +1,59 @@
+//go:build linux
+
+package cache
+
+import (
+	"bytes"
+	"os"
+	"syscall"
+)
+
+// readNamesWithPrefix lists the entry names in dir that start with one of
+// prefixes. It reads the raw getdents64 records into one 32 KiB buffer and
+// compares prefixes on the bytes, so the thousands of other packages in a
+// cache cost neither a stat nor a string allocation; that is what lets a
+// lookup in a 20,000-file cache keep pace with find(1), which does the same.
+func readNamesWithPrefix(dir string, prefixes []string) ([]string, error) {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer syscall.Close(fd)
+	pre := make([][]byte, len(prefixes))
+	for i, p := range prefixes {
+		pre[i] = []byte(p)
+	}
+	buf := make([]byte, 32<<10)
+	var names []string
+	for {
+		n, err := syscall.Getdents(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "getdents", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		// struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16,
+		// d_type u8, d_name NUL-terminated.
+		for off := 0; off+19 <= n; {
+			reclen := int(buf[off+16]) | int(buf[off+17])<<8
+			if reclen < 19 || off+reclen > n {
+				return nil, &os.PathError{Op: "getdents", Path: dir, Err: syscall.EIO}
+			}
+			name := buf[off+19 : off+reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			off += reclen
+			for _, p := range pre {
+				if bytes.HasPrefix(name, p) {
+					names = append(names, string(name))
+					break
+				}
+			}
+		}
+	}
+}
