@@ -283,8 +283,11 @@ func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan,
 			return nil, fmt.Errorf("patch %s: target %s appears twice", m.Name, s.Target)
 		}
 		seen[s.Target] = true
-		if optSys != "" && (s.Target == optSys || strings.HasPrefix(s.Target, optSys+"/")) {
-			return nil, fmt.Errorf("patch %s: target %s is inside clp's patch directory %s", m.Name, s.Target, optSys)
+		// /opt/CLP/<name>/ holds unpacked patches (the original tool's
+		// layout); a file directly in /opt/CLP is fair game, as the wiki's
+		// own example patch writes /opt/CLP/new-file.txt.
+		if rel, ok := strings.CutPrefix(s.Target, optSys+"/"); optSys != "" && (s.Target == optSys || ok && strings.Contains(rel, "/")) {
+			return nil, fmt.Errorf("patch %s: target %s is inside a patch folder of %s", m.Name, s.Target, optSys)
 		}
 		for _, d := range mkdirs {
 			if !dirs[d] {

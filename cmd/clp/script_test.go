@@ -60,6 +60,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"treesnap":     cmdTreesnap,
 	"treecmp":      cmdTreecmp,
 	"exitcode":     cmdExitcode,
+	"cptestdata":   cmdCptestdata,
 }
 
 // scriptConds are the extra testscript conditions, extendable from init.
@@ -152,5 +153,26 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+// cptestdata SRC DST copies a file or folder from the repository's testdata/
+// into the script's work dir, keeping modes; a folder copied onto an
+// existing folder merges into it.
+func cmdCptestdata(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cptestdata SRC DST")
+	}
+	src, err := filepath.Abs(filepath.Join("..", "..", "testdata", args[0]))
+	ts.Check(err)
+	dst := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+	// Into an existing folder, copy the contents (cp would nest src in it).
+	if st, err := os.Stat(dst); err == nil && st.IsDir() {
+		src += "/."
+	}
+	out, err := exec.Command("cp", "-a", "--no-preserve=ownership", src, dst).CombinedOutput()
+	if err != nil {
+		ts.Fatalf("cp %s: %v\n%s", args[0], err, out)
 	}
 }

@@ -50,6 +50,16 @@ func Create(dir string) (*Root, error) {
 		}
 	}
 	os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
+	// A real root has its users and groups (Arch's filesystem package);
+	// patches name owners that are looked up there, not on the host.
+	for name, content := range map[string]string{
+		"etc/passwd": "root:x:0:0::/root:/bin/bash\nbin:x:1:1::/:/usr/bin/nologin\nnobody:x:65534:65534:Kernel Overflow User:/:/usr/bin/nologin\n",
+		"etc/group":  "root:x:0:root\nbin:x:1:root,bin,daemon\nwheel:x:998:\nnobody:x:65534:\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.WriteConfig(""); err != nil {
 		return nil, err
 	}

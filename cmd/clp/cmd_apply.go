@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/patch"
+)
+
+type applyOptions struct {
+	AllowUnsigned bool
+	Force         bool
+	DryRun        bool
+}
+
+var applyOpts applyOptions
+
+func init() {
+	register(&command{
+		Name:    "apply",
+		Aliases: []string{"install"},
+		Summary: "apply signed .clp patches",
+		Usage: `Usage:
+  clp apply [options] PATCH.clp...
+
+Applies each patch as one transaction: clp checks its minisign signature
+(PATCH.clp.minisig, from a key in /etc/clp/keys), its metadata and the
+current hash of every file it changes, shows the plan and asks, then
+replaces the files, carries out its package downgrades and pins, and runs
+its install script. Any failure, a failing script or Ctrl-C puts the system
+back exactly as it was. 'clp rollback NAME' undoes an applied patch.
+
+A file that is not what the patch expects (you edited it) is never
+overwritten: clp refuses, or with --force keeps your copy as FILE.clpsave.
+
+Patches are applied in the order given; clp stops at the first one that
+fails (the ones before it stay applied).
+
+Examples:
+  clp apply CLP1251124.clp
+  clp apply --noconfirm fix.clp
+  clp apply --dry-run fix.clp          # show the plan only
+  clp --root /mnt apply fix.clp        # a system mounted at /mnt`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&applyOpts.AllowUnsigned, "allow-unsigned", false, "apply a patch without a trusted signature (never do this for a patch you did not make)")
+			fs.BoolVar(&applyOpts.Force, "force", false, "replace files you changed, keeping your copy as FILE.clpsave")
+			fs.BoolVarP(&applyOpts.DryRun, "dry-run", "n", false, "check and show the plan, change nothing")
+		},
+		Args: minArgs(1, "at least one patch file"),
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runApply(ctx, env, applyOpts, args)
+		},
+	})
+}
+
+func runApply(ctx context.Context, env *Env, o applyOptions, files []string) error {
+	if err := preflight(ctx, env); err != nil {
+		return err
+	}
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := applyOne(ctx, env, cfg, o, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openPatch verifies a patch's signature before anything in it is parsed,
+// unless the user allowed unsigned patches on the command line.
+func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (patch.Archive, string, error) {
+	lim := patch.DefaultLimits()
+	lim.PathAllowed = cfg.PathAllowed
+	if st, err := os.Stat(path); err != nil {
+		return nil, "", withCode(err, ExitError)
+	} else if st.IsDir() {
+		return nil, "", withHint(fmt.Errorf("%s is a directory, not a .clp file", path), "make one with 'clp build "+path+"'")
+	}
+	// Large entries spill into unlinked temporary files: in clp's own
+	// root-owned state dir where it exists; never created here, since a
+	// refused patch must leave the system unchanged.
+	if st, err := os.Stat(env.State()); err == nil && st.IsDir() {
+		lim.TempDir = env.State()
+	}
+	sig := path + patch.SigSuffix
+	keysDir := env.Under("/etc/clp/keys")
+	keys, err := patch.LoadTrustedKeys(keysDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, "", withCode(err, ExitVerify)
+	}
+	_, statErr := os.Stat(sig)
+	if statErr != nil && allowUnsigned {
+		env.Warnf("%s is not signed; applying it because of --allow-unsigned", path)
+		a, err := patch.OpenFile(path, lim)
+		if err != nil {
+			return nil, "", withCode(err, ExitVerify)
+		}
+		return a, "unsigned", nil
+	}
+	a, v, err := patch.OpenVerified(path, sig, keys, lim)
+	if err != nil {
+		switch {
+		case errors.Is(err, patch.ErrNoSignature):
+			return nil, "", withCode(withHint(err, "patches must be signed by a key in "+keysDir+"; pass --allow-unsigned only for a patch you made yourself"), ExitVerify)
+		case errors.Is(err, patch.ErrUntrustedKey):
+			return nil, "", withCode(withHint(err, "add the publisher's public key to "+keysDir+" if you trust it"), ExitVerify)
+		}
+		return nil, "", withCode(err, ExitVerify)
+	}
+	return a, "signed by key " + v.KeyID, nil
+}
+
+func applyOne(ctx context.Context, env *Env, cfg *config.Config, o applyOptions, path string) error {
+	a, trust, err := openPatch(env, cfg, path, o.AllowUnsigned)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return err
+	}
+	q := &installedQuery{env: env}
+	defer q.Close()
+	plan, err := eng.Plan(ctx, a, patch.ApplyOptions{Force: o.Force, Installed: q})
+	if err != nil {
+		return refusal(err, "see what the patch expects with 'clp show --diff "+path+"'")
+	}
+	m := a.Manifest()
+	if env.JSON {
+		if o.DryRun {
+			return printJSON(env.Stdout, map[string]any{"patch": m.Name, "version": m.Version, "trust": trust, "plan": plan, "applied": false})
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "%s %s %s (%s)\n", env.bold("::"), env.bold("patch"), env.bold(m.Name+" "+m.Version), trust)
+		fmt.Fprint(env.Stdout, plan.String())
+		for _, w := range plan.Warnings {
+			env.Warnf("%s", w)
+		}
+	}
+	if o.DryRun {
+		return nil
+	}
+	if !env.JSON && !env.confirm("Apply this patch?", true) {
+		return withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
+	}
+	if err := eng.Apply(ctx, a, plan); err != nil {
+		return refusal(err, "")
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, map[string]any{"patch": m.Name, "version": m.Version, "trust": trust, "plan": plan, "applied": true})
+	}
+	fmt.Fprintf(env.Stdout, "%s patch %s applied; undo it with 'clp rollback %s'\n", env.green("::"), m.Name, m.Name)
+	return nil
+}
+
+// refusal gives an engine error its exit code: a plan the system does not
+// match is a refusal (nothing changed); cancellation and locks keep theirs.
+func refusal(err error, hint string) error {
+	if code := exitCode(err); code != ExitError {
+		return err
+	}
+	return withCode(withHint(err, hint), ExitRefused)
+}

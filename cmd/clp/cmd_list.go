@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/vincentos/clp/patch"
+)
+
+func init() {
+	register(&command{
+		Name:    "list",
+		Summary: "list the applied patches",
+		Usage: `Usage:
+  clp list [--json]
+
+Lists the applied patches, oldest first, with their version, severity and
+when they were applied. The original clpctl's 'list' command.
+
+Examples:
+  clp list
+  clp list --json`,
+		Args: noArgs,
+		Run:  runList,
+	})
+	register(&command{
+		Name:    "history",
+		Summary: "show every apply, rollback and recovery",
+		Usage: `Usage:
+  clp history [--json]
+
+Shows clp's history: every patch applied, rolled back, refused after a
+failure, or recovered after a crash, oldest first.
+
+Examples:
+  clp history
+  clp history --json`,
+		Args: noArgs,
+		Run:  runHistory,
+	})
+	register(&command{
+		Name:    "recover",
+		Summary: "finish a transaction a crash interrupted",
+		Usage: `Usage:
+  clp recover
+
+After a power cut or a killed clp, puts the system back to where it was
+before the interrupted apply (or finishes an apply or rollback that had
+passed its point of no return). Every clp command does this first; this
+command does only that. Running it again does nothing.
+
+Examples:
+  clp recover`,
+		Args: noArgs,
+		Run:  runRecover,
+	})
+}
+
+func runList(ctx context.Context, env *Env, args []string) error {
+	if err := preflight(ctx, env); err != nil {
+		return err
+	}
+	eng, err := env.engine(nil)
+	if err != nil {
+		return err
+	}
+	applied, err := eng.List()
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		if applied == nil {
+			applied = []patch.Applied{}
+		}
+		return printJSON(env.Stdout, applied)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(env.Stdout, "no patches applied")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tSEVERITY\tAPPLIED\tFILES\tPACKAGES")
+	for _, a := range applied {
+		n := 0
+		if a.Packages != nil {
+			n = len(a.Packages.Actions)
+		}
+		sev := a.Severity
+		if sev == "" {
+			sev = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", a.Name, a.Version, sev, a.AppliedAt.Local().Format("2006-01-02 15:04"), len(a.Steps), n)
+	}
+	return tw.Flush()
+}
+
+func runHistory(ctx context.Context, env *Env, args []string) error {
+	if err := preflight(ctx, env); err != nil {
+		return err
+	}
+	eng, err := env.engine(nil)
+	if err != nil {
+		return err
+	}
+	events, err := eng.History()
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		if events == nil {
+			events = []patch.Event{}
+		}
+		return printJSON(env.Stdout, events)
+	}
+	if len(events) == 0 {
+		fmt.Fprintln(env.Stdout, "no history yet")
+		return nil
+	}
+	for _, e := range events {
+		line := fmt.Sprintf("[%s] %s %s", e.Time.Local().Format("2006-01-02 15:04:05"), e.Event, e.Name)
+		if e.Version != "" {
+			line += " " + e.Version
+		}
+		if e.Detail != "" {
+			line += ": " + e.Detail
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	return nil
+}
+
+func runRecover(ctx context.Context, env *Env, args []string) error {
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return err
+	}
+	recovered, err := eng.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, map[string]bool{"recovered": recovered})
+	}
+	if recovered {
+		fmt.Fprintln(env.Stdout, "recovered: the interrupted transaction was finished; see 'clp history'")
+	} else {
+		fmt.Fprintln(env.Stdout, "nothing to recover")
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/patch"
+)
+
+type rollbackOptions struct {
+	Force bool
+}
+
+var rollbackOpts rollbackOptions
+
+func init() {
+	register(&command{
+		Name:    "rollback",
+		Aliases: []string{"uninstall"},
+		Summary: "undo an applied patch exactly",
+		Usage: `Usage:
+  clp rollback [--force] [NAME]
+
+Undoes an applied patch: runs its remove script, reinstalls the package
+versions it replaced and lifts its pins, and puts back every file it changed
+exactly as it was (content, mode, owner). Without NAME, the most recently
+applied patch is rolled back.
+
+clp refuses when a patch applied later changed the same files (roll that one
+back first), and when you changed a file since the patch applied, unless
+--force, which keeps your copy as FILE.clpsave.
+
+Examples:
+  clp rollback CLP1251124
+  clp rollback                 # the last applied patch
+  clp list                     # what can be rolled back`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&rollbackOpts.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
+		},
+		Args: func(args []string) error {
+			if len(args) > 1 {
+				return usageErrorf("expected at most one patch name")
+			}
+			return nil
+		},
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runRollback(ctx, env, rollbackOpts, args)
+		},
+	})
+}
+
+func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string) error {
+	if err := preflight(ctx, env); err != nil {
+		return err
+	}
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return err
+	}
+	applied, err := eng.List()
+	if err != nil {
+		return err
+	}
+	var name string
+	if len(args) == 1 {
+		name = args[0]
+	} else {
+		if len(applied) == 0 {
+			return withCode(errors.New("no patch is applied"), ExitRefused)
+		}
+		name = applied[len(applied)-1].Name
+	}
+	var rec *patch.Applied
+	for i := range applied {
+		if applied[i].Name == name {
+			rec = &applied[i]
+		}
+	}
+	if rec == nil {
+		return withCode(withHint(fmt.Errorf("patch %s is not applied", name), "'clp list' shows the applied patches"), ExitRefused)
+	}
+	if !env.JSON {
+		fmt.Fprintf(env.Stdout, "%s rolling back %s %s (%d file action(s)%s)\n", env.bold("::"), rec.Name, rec.Version, len(rec.Steps), pkgSummary(rec.Packages))
+		if !env.confirm("Roll back this patch?", true) {
+			return withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
+		}
+	}
+	if err := eng.Rollback(ctx, name, patch.RollbackOptions{Force: o.Force}); err != nil {
+		return refusal(err, "")
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, map[string]any{"patch": name, "rolled_back": true})
+	}
+	fmt.Fprintf(env.Stdout, "%s patch %s rolled back\n", env.green("::"), name)
+	return nil
+}
+
+func pkgSummary(p *patch.PackagePlan) string {
+	if p == nil || len(p.Actions) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d package action(s)", len(p.Actions))
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/patch"
+)
+
+// lockWait is how long a command waits for another clp before refusing.
+var lockWait = 10 * time.Second
+
+// loadConfig reads <root>/etc/clp/clp.conf (defaults when it is missing).
+func (e *Env) loadConfig() (*config.Config, error) {
+	c, err := config.Load(e.Under(config.DefaultPath))
+	if err != nil {
+		return nil, withHint(err, "fix clp.conf; 'man 5 clp.conf' lists the settings")
+	}
+	return c, nil
+}
+
+// engine builds the patch engine for this root.
+func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
+	eng := &patch.Engine{
+		Root:     e.Root,
+		StateDir: e.State(),
+		OptDir:   e.Under("/opt/CLP"),
+		LogPath:  e.Under("/var/log/CLP.log"),
+		Config:   cfg,
+		Reporter: e.Reporter(),
+		LockWait: lockWait,
+	}
+	if newPackageActor != nil {
+		act, err := newPackageActor(e, cfg)
+		if err != nil {
+			return nil, err
+		}
+		eng.Packages = act
+	}
+	return eng, nil
+}
+
+// newPackageActor makes the actor that carries out a patch's package
+// actions (downgrades and pins); set by the downgrade wiring.
+var newPackageActor func(env *Env, cfg *config.Config) (patch.PackageActor, error)
+
+// preflight finishes a transaction that a crash interrupted, before a
+// command looks at or changes the system. Another clp holding the lock is
+// not an error here: its journal belongs to a live transaction.
+func preflight(ctx context.Context, env *Env) error {
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return err
+	}
+	eng.LockWait = 0
+	recovered, err := eng.Recover(ctx)
+	if errors.Is(err, lock.ErrHeld) {
+		env.Debugf("another clp holds the lock; not checking for an interrupted transaction")
+		return nil
+	}
+	if err != nil {
+		return withHint(fmt.Errorf("recover the interrupted transaction: %w", err), "run 'clp recover' for details")
+	}
+	if recovered {
+		env.Warnf("an interrupted transaction was found and finished (see 'clp history')")
+	}
+	return nil
+}
+
+// installedQuery answers a patch's package conditions from libalpm, opening
+// the database only when a patch asks.
+type installedQuery struct {
+	env *Env
+	h   *alpm.Handle
+}
+
+func (q *installedQuery) InstalledVersion(name string) (string, bool, error) {
+	if q.h == nil {
+		h, err := alpm.Open(q.env.AlpmOptions())
+		if err != nil {
+			return "", false, err
+		}
+		q.h = h
+	}
+	p, ok, err := q.h.Installed1(name)
+	return p.Version, ok, err
+}
+
+func (q *installedQuery) VerCmp(a, b string) int { return alpm.VerCmp(a, b) }
+
+func (q *installedQuery) Close() {
+	if q.h != nil {
+		q.h.Close()
+	}
+}
