@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/hooks"
 )
 
 func init() {
@@ -60,6 +61,9 @@ type statusPkgEntry struct {
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
+	if err := preflight(ctx, env); err != nil {
+		return err
+	}
 	// Asking the pacman binary its version costs a process start: do it
 	// while libalpm reads the database.
 	pacmanVer := make(chan string, 1)
@@ -83,6 +87,9 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		Timer:          timerState(env),
 	}
 	rep.PacmanVersion = <-pacmanVer
+	if err := fillState(env, &rep); err != nil {
+		return err
+	}
 	if env.JSON {
 		pkgs, err := h.Installed()
 		if err != nil {
@@ -148,4 +155,35 @@ func timerState(env *Env) string {
 	}
 	active, _ := exec.Command("systemctl", "is-active", "core-livepatch-update.timer").Output()
 	return state + ", " + strings.TrimSpace(string(active))
+}
+
+// fillState reads clp's own state: applied patches and pins. Reading never
+// creates the state directory.
+func fillState(env *Env, rep *statusReport) error {
+	eng, err := env.engine(nil)
+	if err != nil {
+		return err
+	}
+	applied, err := eng.List()
+	if err != nil {
+		return err
+	}
+	for _, a := range applied {
+		rep.Patches = append(rep.Patches, a.Name+" "+a.Version)
+	}
+	pins, err := hooks.LoadPins(env.State())
+	if err != nil {
+		return err
+	}
+	for _, p := range pins {
+		s := p.Name
+		if p.Version != "" {
+			s += " " + p.Version
+		}
+		if p.Until != "" {
+			s += " (until " + p.Until + ")"
+		}
+		rep.Pins = append(rep.Pins, s)
+	}
+	return nil
 }
