@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/patch"
+)
+
+func init() {
+	register(&command{
+		Name:    "keygen",
+		Summary: "make a minisign key pair for signing patches (for maintainers)",
+		Usage: `Usage:
+  clp keygen [-o KEYBASE] [--no-password]
+
+Makes a new signing key pair and writes KEYBASE.key (the secret key, mode
+0600) and KEYBASE.pub (the public key), by default ./clp.key and
+./clp.pub. The files are minisign's own formats: 'minisign -S -s
+KEYBASE.key' signs with the secret key and 'minisign -V -p KEYBASE.pub'
+checks with the public one. keygen never overwrites an existing key.
+
+The secret key is encrypted with a password, read from the environment
+variable CLP_KEY_PASSWORD, else asked for on the terminal (twice), else
+read as one line from stdin. Encryption uses minisign's scrypt cost: about
+1 GiB of memory and a few seconds, here and each time the key is used.
+--no-password stores the key unencrypted (like 'minisign -G -W'): meant
+for tests and throwaway keys; keep such a key offline.
+
+To have a system trust the key, copy KEYBASE.pub to /etc/clp/keys/ there.
+
+Examples:
+  clp keygen -o vincentos
+  CLP_KEY_PASSWORD=... clp keygen -o vincentos
+  clp keygen -o /tmp/throwaway --no-password`,
+		Flags: func(fs *pflag.FlagSet) {
+			keygenOpts = keygenOptions{}
+			fs.StringVarP(&keygenOpts.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
+			fs.BoolVar(&keygenOpts.NoPassword, "no-password", false, "store the secret key unencrypted (tests, throwaway keys)")
+		},
+		Args: noArgs,
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runKeygen(ctx, env, keygenOpts)
+		},
+	})
+}
+
+type keygenOptions struct {
+	Base       string
+	NoPassword bool
+}
+
+var keygenOpts keygenOptions
+
+// keygenResult is clp keygen's JSON.
+type keygenResult struct {
+	SecretKey string `json:"secret_key"`
+	PublicKey string `json:"public_key"`
+	KeyID     string `json:"key_id"`
+	Encrypted bool   `json:"encrypted"`
+}
+
+func runKeygen(ctx context.Context, env *Env, opts keygenOptions) error {
+	if opts.Base == "" {
+		return usageErrorf("-o needs a file name")
+	}
+	secPath, pubPath := opts.Base+".key", opts.Base+".pub"
+	for _, p := range []string{secPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return withHint(fmt.Errorf("%s already exists; not overwriting a key", p), "give another -o KEYBASE, or move the old key away first")
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	password := ""
+	if !opts.NoPassword {
+		var err error
+		if password, err = keyPassword(env, "password for the new secret key", true); err != nil {
+			return err
+		}
+	}
+	pub, priv, err := patch.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if err := patch.WritePrivateKey(secPath, priv, password); err != nil {
+		return fmt.Errorf("write secret key: %w", err)
+	}
+	if err := patch.WritePublicKey(pubPath, pub); err != nil {
+		// A secret key without its public key is of no use, and a second
+		// keygen would refuse to overwrite it: take it back.
+		os.Remove(secPath)
+		return fmt.Errorf("write public key: %w", err)
+	}
+	res := keygenResult{SecretKey: secPath, PublicKey: pubPath, KeyID: patch.KeyID(pub.ID()), Encrypted: password != ""}
+	if !res.Encrypted {
+		env.Warnf("%s is not encrypted: keep it offline", secPath)
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, res)
+	}
+	enc := "encrypted"
+	if !res.Encrypted {
+		enc = "not encrypted"
+	}
+	env.field("secret key", "%s (%s)", secPath, enc)
+	env.field("public key", "%s", pubPath)
+	env.field("key id", "%s", res.KeyID)
+	return nil
+}
