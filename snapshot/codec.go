@@ -41,8 +41,11 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 var (
+	// SpeedDefault, not a better level: a better level's encoder takes
+	// about 10 ms to set up, paid by every hook process, for 1.5% less disk
+	// (TestDiskUsage1000: 0.73 MB against 0.71 MB for 1,000 snapshots).
 	encoder = sync.OnceValue(func() *zstd.Encoder {
-		e, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithLowerEncoderMem(true))
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			panic(err) // only fails on invalid options
 		}

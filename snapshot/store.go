@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -69,6 +70,18 @@ type Store struct {
 	goodEnd  int64 // end of the last well-formed index line
 	idxFile  fileID
 	problems []error
+
+	// tail caches the decoded last segment, so that a hook's Tail and the
+	// Create after it decode it once.
+	tail *tailCache
+}
+
+type tailCache struct {
+	seg                        int
+	size                       int64
+	state                      []Pkg
+	count, fullSize, deltaSize int
+	ok                         bool
 }
 
 type entry struct {
@@ -523,38 +536,72 @@ func validate(snap *Snapshot) ([]Pkg, error) {
 // segment yet, the segment is full, its deltas outgrew its checkpoint, or
 // its tail is damaged (a damaged segment is never appended to).
 func (s *Store) activeSegment() (int, []Pkg, bool) {
-	if len(s.entries) == 0 {
+	t := s.readTail()
+	if t == nil || !t.ok || t.count == 0 || t.count >= checkpointEvery || t.deltaSize > t.fullSize {
 		return 0, nil, false
+	}
+	return t.seg, t.state, true
+}
+
+// readTail decodes the last segment, or returns the cached decode when the
+// file has not grown since.
+func (s *Store) readTail() *tailCache {
+	if len(s.entries) == 0 {
+		return nil
 	}
 	seg := s.entries[len(s.entries)-1].loc.Seg
-	data, err := os.ReadFile(s.segPath(seg))
+	f, err := os.Open(s.segPath(seg))
 	if err != nil {
-		return 0, nil, false
+		return nil
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	if s.tail != nil && s.tail.seg == seg && s.tail.size == fi.Size() {
+		return s.tail
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil
+	}
+	t := &tailCache{seg: seg, size: fi.Size()}
+	s.tail = t
 	var rp replay
-	var count, fullSize, deltaSize int
 	for off := 0; off < len(data); {
 		payload, next, err := frame(data, off)
 		if err != nil {
-			return 0, nil, false
+			return t
 		}
 		r, err := decodeRecord(payload)
 		if err != nil || (off == 0) != r.full {
-			return 0, nil, false
+			return t
 		}
 		if r.full {
-			fullSize = next - off
+			t.fullSize = next - off
 		} else {
-			deltaSize += next - off
+			t.deltaSize += next - off
 		}
 		rp.apply(r)
-		count++
+		t.count++
 		off = next
 	}
-	if count == 0 || count >= checkpointEvery || deltaSize > fullSize {
-		return 0, nil, false
+	t.state, t.ok = rp.state(), true
+	return t
+}
+
+// Tail returns the package set of the newest record in the store and the
+// newest snapshot's metadata, cheaply (the decode is reused by the next
+// Create). It is a hint for readers of the local database (see
+// ReadLocalDB): the set may include a deleted newer snapshot's record, and
+// is nil when the store is empty or its last segment is damaged.
+func (s *Store) Tail() ([]Pkg, Snapshot, bool) {
+	t := s.readTail()
+	if t == nil || !t.ok {
+		return nil, Snapshot{}, false
 	}
-	return seg, rp.state(), true
+	return t.state, s.entries[len(s.entries)-1].snap.meta(), true
 }
 
 // appendRecord appends one framed record to a segment and fsyncs it. It

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/hooks"
+)
+
+type hooksOptions struct {
+	Dir string
+}
+
+func init() {
+	var o hooksOptions
+	register(&command{
+		Name:    "hooks",
+		Summary: "install, remove or check clp's pacman hooks",
+		Usage: `Usage:
+  clp hooks install|remove|status [--hookdir DIR]
+
+The clp package installs its pacman hooks into /usr/share/libalpm/hooks.
+On a system without the package, 'clp hooks install' writes the same files
+into pacman's hook directory (the first HookDir of pacman.conf, by default
+<root>/etc/pacman.d/hooks), where they take precedence over the package's.
+
+  install   write the hook files; a file of the same name that is not clp's
+            (or that was edited) is never overwritten: clp refuses instead
+  remove    delete clp's hook files; files that are not clp's stay
+  status    show each hook file's state in the hook directory and in the
+            package's directory (--json for scripts)
+
+The hooks: 00-clp-guard.hook (refuses a transaction that would take a
+pinned package past its pin), 00-clp-pre.hook and zz-clp-post.hook (record
+the package state before and after every transaction).
+
+Examples:
+  clp hooks install
+  clp --root /mnt hooks status --json
+  clp hooks remove`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
+		},
+		Args: exactArgs(1, "install, remove or status"),
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runHooks(ctx, env, o, args)
+		},
+	})
+}
+
+func hookDir(env *Env, o hooksOptions) (string, error) {
+	if o.Dir != "" {
+		return o.Dir, nil
+	}
+	p, err := alpm.Resolve(env.AlpmOptions())
+	if err != nil {
+		return "", err
+	}
+	return p.HookDirs[0], nil
+}
+
+// hooksStatus is `clp hooks status --json`.
+type hooksStatus struct {
+	HookDir    string             `json:"hookdir"`
+	Files      []hooks.FileStatus `json:"files"`
+	PackageDir string             `json:"package_dir"`
+	Package    []hooks.FileStatus `json:"package_files"`
+	Active     map[string]string  `json:"active"` // file name -> path pacman runs ("" none)
+}
+
+func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) error {
+	dir, err := hookDir(env, o)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "install":
+		if err := hooks.Install(dir); err != nil {
+			return withCode(withHint(err, "'clp hooks status' shows each file's state"), ExitRefused)
+		}
+		if env.JSON {
+			return printHooksStatus(env, dir)
+		}
+		fmt.Fprintf(env.Stdout, "installed clp's pacman hooks in %s\n", dir)
+		return nil
+	case "remove":
+		removed, kept, err := hooks.Remove(dir)
+		if err != nil {
+			return err
+		}
+		if env.JSON {
+			if removed == nil {
+				removed = []string{}
+			}
+			if kept == nil {
+				kept = []string{}
+			}
+			return printJSON(env.Stdout, map[string][]string{"removed": removed, "kept": kept})
+		}
+		for _, p := range removed {
+			fmt.Fprintf(env.Stdout, "removed %s\n", p)
+		}
+		for _, p := range kept {
+			env.Warnf("kept %s: it is not clp's own hook file (or was edited)", p)
+		}
+		if len(removed) == 0 && len(kept) == 0 {
+			fmt.Fprintf(env.Stdout, "no clp hooks in %s\n", dir)
+		}
+		return nil
+	case "status":
+		return printHooksStatus(env, dir)
+	}
+	return withHint(usageErrorf("unknown action %q: expected install, remove or status", args[0]), "see 'clp hooks --help'")
+}
+
+func printHooksStatus(env *Env, dir string) error {
+	rep := hooksStatus{HookDir: dir, PackageDir: env.Under("/usr/share/libalpm/hooks"), Active: map[string]string{}}
+	var err error
+	if rep.Files, err = hooks.Status(dir); err != nil {
+		return err
+	}
+	if rep.Package, err = hooks.Status(rep.PackageDir); err != nil {
+		return err
+	}
+	// pacman runs a file of the user's hook directory instead of the
+	// package's file of the same name.
+	for i, f := range rep.Files {
+		switch {
+		case f.State != hooks.StateMissing:
+			if f.State == hooks.StateForeign {
+				rep.Active[f.Name] = "" // overridden (a /dev/null symlink or the user's own)
+			} else {
+				rep.Active[f.Name] = f.Path
+			}
+		case rep.Package[i].State != hooks.StateMissing:
+			rep.Active[f.Name] = rep.Package[i].Path
+		default:
+			rep.Active[f.Name] = ""
+		}
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, rep)
+	}
+	fmt.Fprintf(env.Stdout, "%-20s %-10s %-10s %s\n", "Hook", "HookDir", "Package", "Runs")
+	for i, f := range rep.Files {
+		runs := rep.Active[f.Name]
+		if runs == "" {
+			runs = "none"
+		}
+		fmt.Fprintf(env.Stdout, "%-20s %-10s %-10s %s\n", f.Name, f.State, rep.Package[i].State, runs)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package snapshot
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vincentos/clp/internal/sandbox"
+)
+
+// ReadLocalDB reuses the previous snapshot for unchanged packages, and
+// notices a desc rewritten since (pacman -D changes the reason in place).
+func TestReadLocalDB(t *testing.T) {
+	db := t.TempDir()
+	if err := sandbox.SynthesizeLocalDB(db, 50); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ReadLocalDB(db, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 50 || first[0].Arch == "" {
+		t.Fatalf("read %d packages: %+v", len(first), first[:1])
+	}
+	taken := time.Now().Add(-time.Hour) // as if the snapshot were old
+	again, err := ReadLocalDB(db, first, taken)
+	if err != nil || len(Diff(first, again, func(a, b string) int { return 0 })) != 0 {
+		t.Fatalf("re-read differs: %v", err)
+	}
+	// A hint that lies (wrong arch) is used only while the desc is older
+	// than the snapshot: here every desc is newer, so all are read again.
+	bad := append([]Pkg(nil), first...)
+	bad[3].Arch = "bogus"
+	got, err := ReadLocalDB(db, bad, taken)
+	if err != nil || got[3].Arch == "bogus" {
+		t.Fatalf("stale hint used for a desc newer than the snapshot: %+v %v", got[3], err)
+	}
+	// With a snapshot newer than every desc, the hint is trusted.
+	got, _ = ReadLocalDB(db, bad, time.Now().Add(time.Hour))
+	if got[3].Arch != "bogus" {
+		t.Fatalf("hint not used: %+v", got[3])
+	}
+	// A changed reason (desc rewritten) is seen.
+	p := first[5]
+	explicit := p.Reason == ReasonDependency
+	if err := sandbox.WriteLocalPackage(db, p.Name, p.Version, explicit); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = ReadLocalDB(db, first, time.Now().Add(-time.Minute))
+	if got[5].Reason == p.Reason {
+		t.Fatalf("reason change of %s not seen", p.Name)
+	}
+}
