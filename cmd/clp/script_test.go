@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -68,7 +69,12 @@ var scriptConds = map[string]func() bool{
 	"root": func() bool { return os.Geteuid() == 0 },
 }
 
-var scriptFixtures *sandbox.Fixtures
+// Scripts run in parallel: the fixtures are built once for all of them.
+var (
+	scriptFixturesOnce sync.Once
+	scriptFixtures     *sandbox.Fixtures
+	scriptFixturesErr  error
+)
 
 func cmdMkroot(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
@@ -77,11 +83,8 @@ func cmdMkroot(ts *testscript.TestScript, neg bool, args []string) {
 	if os.Geteuid() != 0 {
 		ts.Fatalf("mkroot needs root: guard the script with [!root] skip")
 	}
-	if scriptFixtures == nil {
-		f, err := sandbox.BuildFixtures("", nil)
-		ts.Check(err)
-		scriptFixtures = f
-	}
+	scriptFixturesOnce.Do(func() { scriptFixtures, scriptFixturesErr = sandbox.BuildFixtures("", nil) })
+	ts.Check(scriptFixturesErr)
 	r, err := sandbox.Create(ts.MkAbs(args[0]))
 	ts.Check(err)
 	f := scriptFixtures

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/hooks"
+)
+
+func init() {
+	register(&command{
+		Name:    "pin",
+		Summary: "hold packages at their installed version",
+		Usage: `Usage:
+  clp pin PKG... [--until VERSION]
+
+Keeps each PKG at the version installed now: clp lists it as IgnorePkg in
+/etc/pacman.d/clp-pins.conf, which pacman.conf includes under [options]
+(clp adds the Include once and keeps every other line of pacman.conf as it
+is), and clp's guard hook refuses a transaction that would move it anyway
+(IgnorePkg alone lets a package through that another one pulls in).
+
+With --until VERSION the pin lifts itself once the sync databases offer
+VERSION or newer (checked by 'clp update' and 'clp pins --check'): the
+moment the fixed release ships.
+
+Examples:
+  clp pin nvidia-utils nvidia-dkms nvidia-settings --until 560.35.03-2
+  clp pin linux`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&pinOpts.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
+		},
+		Args: minArgs(1, "at least one package name"),
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runPin(ctx, env, pinOpts, args)
+		},
+	})
+	register(&command{
+		Name:    "unpin",
+		Summary: "release pinned packages",
+		Usage: `Usage:
+  clp unpin PKG...
+
+Removes the pins of PKG: pacman may upgrade them again. A pin set by a
+patch is released too (with a warning); rolling the patch back would
+remove it as well.
+
+Examples:
+  clp unpin nvidia-utils`,
+		Args: minArgs(1, "at least one package name"),
+		Run:  runUnpin,
+	})
+	register(&command{
+		Name:    "pins",
+		Summary: "list pins, lift those whose fixed version shipped",
+		Usage: `Usage:
+  clp pins [--check] [--remove-include] [--json]
+
+Lists the pinned packages: the version each is held at, until which version,
+and the patch that set it.
+
+Options:
+      --check            lift every pin whose --until version the sync
+                         databases now offer (logged in /var/log/clp.log)
+      --remove-include   take clp's Include out of pacman.conf (every other
+                         byte of it stays as it was) and delete
+                         clp-pins.conf; the pins stay listed, and the next
+                         pin change adds the Include again
+      --json             print the pins as JSON
+
+Examples:
+  clp pins
+  clp pins --check
+  clp pins --remove-include`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&pinsOpts.Check, "check", false, "lift pins whose fixed version is offered")
+			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "remove clp's Include from pacman.conf")
+		},
+		Args: noArgs,
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runPins(ctx, env, pinsOpts)
+		},
+	})
+}
+
+type pinOptions struct{ Until string }
+type pinsOptions struct{ Check, RemoveInclude bool }
+
+var (
+	pinOpts  pinOptions
+	pinsOpts pinsOptions
+)
+
+func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
+	h, err := alpm.Open(env.AlpmOptions())
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	var add []hooks.Pin
+	for _, n := range names {
+		p, ok, err := h.Installed1(n)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return withHint(fmt.Errorf("%s is not installed: nothing to pin", n), "'clp downgrade "+n+" --pin' installs a version and pins it")
+		}
+		if o.Until != "" && alpm.VerCmp(o.Until, p.Version) <= 0 {
+			return usageErrorf("--until %s is not newer than the installed %s %s", o.Until, n, p.Version)
+		}
+		add = append(add, hooks.Pin{Name: n, Version: p.Version, Until: o.Until, Created: time.Now().UTC().Round(time.Second)})
+	}
+	l, err := env.stateLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	pins, err := hooks.UpdatePins(h.Paths, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
+		for _, a := range add {
+			i := slices.IndexFunc(pins, func(p hooks.Pin) bool { return p.Name == a.Name })
+			if i >= 0 {
+				if pins[i].Patch != "" {
+					env.Warnf("%s was pinned by patch %s; the pin is yours now", a.Name, pins[i].Patch)
+				}
+				pins[i] = a
+				continue
+			}
+			pins = append(pins, a)
+		}
+		return pins, nil
+	})
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, pinsOrEmpty(pins))
+	}
+	for _, a := range add {
+		fmt.Fprintf(env.Stdout, ":: pinned %s at %s%s\n", a.Name, a.Version, untilText(a.Until))
+	}
+	fmt.Fprintf(env.Stdout, "   IgnorePkg in %s; clp's guard hook refuses transactions that move a pinned package\n", hooks.PinsConfFile(h.Paths))
+	return nil
+}
+
+func untilText(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " until " + u + " is offered"
+}
+
+func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
+	if p == nil {
+		return []hooks.Pin{}
+	}
+	return p
+}
+
+func runUnpin(ctx context.Context, env *Env, names []string) error {
+	p, err := alpm.Resolve(env.AlpmOptions())
+	if err != nil {
+		return err
+	}
+	cur, err := hooks.LoadPins(env.State())
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		i := slices.IndexFunc(cur, func(p hooks.Pin) bool { return p.Name == n })
+		if i < 0 {
+			return withHint(fmt.Errorf("%s is not pinned: nothing changed", n), "'clp pins' lists the pins")
+		}
+	}
+	l, err := env.stateLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	pins, err := hooks.UpdatePins(p, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
+		var out []hooks.Pin
+		for _, pin := range pins {
+			if slices.Contains(names, pin.Name) {
+				if pin.Patch != "" {
+					env.Warnf("%s was pinned by patch %s; it is released now", pin.Name, pin.Patch)
+				}
+				continue
+			}
+			out = append(out, pin)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, pinsOrEmpty(pins))
+	}
+	fmt.Fprintf(env.Stdout, ":: unpinned %s\n", strings.Join(names, ", "))
+	return nil
+}
+
+// pinsReport is clp pins' JSON.
+type pinsReport struct {
+	Pins           []hooks.Pin    `json:"pins"`
+	Lifted         []hooks.Lifted `json:"lifted,omitempty"`
+	IncludeRemoved bool           `json:"include_removed,omitempty"`
+}
+
+func runPins(ctx context.Context, env *Env, o pinsOptions) error {
+	rep := pinsReport{}
+	if o.Check || o.RemoveInclude {
+		l, err := env.stateLock(ctx)
+		if err != nil {
+			return err
+		}
+		defer l.Release()
+	}
+	if o.Check {
+		lifted, err := checkPins(ctx, env)
+		if err != nil {
+			return err
+		}
+		rep.Lifted = lifted
+	}
+	if o.RemoveInclude {
+		p, err := alpm.Resolve(env.AlpmOptions())
+		if err != nil {
+			return err
+		}
+		changed, err := hooks.RemoveInclude(p)
+		if err != nil {
+			return err
+		}
+		rep.IncludeRemoved = changed
+	}
+	pins, err := hooks.LoadPins(env.State())
+	if err != nil {
+		return err
+	}
+	rep.Pins = pinsOrEmpty(pins)
+	if env.JSON {
+		return printJSON(env.Stdout, rep)
+	}
+	for _, l := range rep.Lifted {
+		fmt.Fprintf(env.Stdout, ":: pin lifted: %s (%s offers %s, at or above %s)\n", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until)
+	}
+	if o.RemoveInclude {
+		if rep.IncludeRemoved {
+			fmt.Fprintln(env.Stdout, ":: removed clp's Include from pacman.conf")
+		} else {
+			fmt.Fprintln(env.Stdout, ":: pacman.conf has no Include of clp's pins")
+		}
+		if len(pins) > 0 {
+			env.Warnf("%d pin(s) stay listed but pacman no longer ignores them; the next 'clp pin' or 'clp unpin' adds the Include again", len(pins))
+		}
+	}
+	if len(pins) == 0 {
+		fmt.Fprintln(env.Stdout, "no pins")
+		return nil
+	}
+	for _, p := range pins {
+		line := fmt.Sprintf("%s %s", p.Name, orAnyVersion(p.Version))
+		if p.Until != "" {
+			line += " until " + p.Until
+		}
+		if p.Patch != "" {
+			line += " (patch " + p.Patch + ")"
+		}
+		fmt.Fprintln(env.Stdout, line)
+	}
+	return nil
+}
+
+func orAnyVersion(v string) string {
+	if v == "" {
+		return "(installed version)"
+	}
+	return v
+}
+
+// checkPins lifts every pin whose Until version the sync databases offer,
+// logging each in <root>/var/log/clp.log. The caller holds the state lock.
+// clp update calls it after an update (cmd_update.go's checkPins).
+func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
+	h, err := alpm.Open(env.AlpmOptions())
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	lifted, err := hooks.LiftPins(ctx, h.Paths, env.State(), h, env.Under("/var/log/clp.log"), time.Now())
+	for _, l := range lifted {
+		env.Reporter().Step(fmt.Sprintf("pin of %s lifted: %s offers %s (at or above %s)", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until))
+	}
+	return lifted, err
+}

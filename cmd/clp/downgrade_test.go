@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/internal/sandbox"
+)
+
+// Script commands for the downgrade_* and pin_* scripts:
+//
+//	archsrv ROOT [STATUS]   serve every fixture package in the Arch Linux
+//	                        Archive layout on 127.0.0.1 and name it in
+//	                        ROOT/etc/clp/clp.conf; with STATUS, every
+//	                        directory listing answers that HTTP status
+//	addrepo ROOT NAME VER   a sync repository NAME offering the NVIDIA
+//	                        fixtures at VER (real repo-add, pacman -Sy)
+func init() {
+	scriptCmds["archsrv"] = cmdArchsrv
+	scriptCmds["addrepo"] = cmdAddrepo
+}
+
+// fixtures builds (or finds) the fixture packages once; scripts run in
+// parallel, so it is guarded (cmdMkroot's scriptFixtures is not: see the
+// report to the lead).
+func fixtures(ts *testscript.TestScript) *sandbox.Fixtures {
+	dgFixturesOnce.Do(func() { dgFixtures, dgFixturesErr = sandbox.BuildFixtures("", nil) })
+	ts.Check(dgFixturesErr)
+	return dgFixtures
+}
+
+var (
+	dgFixturesOnce sync.Once
+	dgFixtures     *sandbox.Fixtures
+	dgFixturesErr  error
+)
+
+func cmdArchsrv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: archsrv ROOT [STATUS]")
+	}
+	fail := 0
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		fail = n
+	}
+	files := map[string]string{} // name/file -> path
+	for _, p := range fixtures(ts).All() {
+		e, err := cache.ParseFileName(filepath.Base(p))
+		ts.Check(err)
+		files[e.Name+"/"+e.File] = p
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/packages/"), "/")
+		if len(parts) != 3 {
+			http.NotFound(w, r)
+			return
+		}
+		if parts[2] == "" {
+			if fail != 0 {
+				http.Error(w, "backend down", fail)
+				return
+			}
+			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
+			for k := range files {
+				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
+					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n<a href=\"%s.sig\">%s.sig</a>\n", f, f, f, f)
+				}
+			}
+			fmt.Fprint(w, "</pre></body></html>\n")
+			return
+		}
+		if strings.HasSuffix(parts[2], ".sig") {
+			if _, ok := files[parts[1]+"/"+strings.TrimSuffix(parts[2], ".sig")]; ok {
+				w.Write([]byte("not a real signature\n"))
+				return
+			}
+		}
+		p, ok := files[parts[1]+"/"+parts[2]]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, p)
+	}))
+	ts.Defer(srv.Close)
+	root := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Join(root, "etc/clp"), 0o755))
+	ts.Check(os.WriteFile(filepath.Join(root, "etc/clp/clp.conf"), []byte("[options]\nArchiveServer = "+srv.URL+"\n"), 0o644))
+	ts.Setenv("ARCHIVE", srv.URL)
+}
+
+func scriptRoot(dir string) *sandbox.Root {
+	return &sandbox.Root{
+		Dir: dir, DBPath: filepath.Join(dir, "var/lib/pacman"), CacheDir: filepath.Join(dir, "var/cache/pacman/pkg"),
+		Config: filepath.Join(dir, "etc/pacman.conf"), LogFile: filepath.Join(dir, "var/log/pacman.log"),
+		GPGDir: filepath.Join(dir, "etc/pacman.d/gnupg"), HookDir: filepath.Join(dir, "etc/pacman.d/hooks"),
+	}
+}
+
+func cmdAddrepo(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: addrepo ROOT NAME VERSION")
+	}
+	r := scriptRoot(ts.MkAbs(args[0]))
+	ts.Check(r.AddRepo(args[1], fixtures(ts).Paths(args[2], sandbox.NVIDIA...)...))
+}

@@ -1,0 +1,584 @@
+package downgrade
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/internal/report"
+	"github.com/vincentos/clp/patch"
+)
+
+// Actor carries out a patch's package actions for the patch engine
+// (patch.PackageActor). It opens libalpm afresh for every call, since
+// pacman changes the database between them.
+type Actor struct {
+	Paths    *alpm.Paths
+	Runner   *alpm.Runner
+	Config   *config.Config
+	StateDir string
+	Reporter report.Reporter
+	// Client talks to archive servers (a default one when nil).
+	Client *cache.Client
+	// Now is the clock for pin times (time.Now when nil).
+	Now func() time.Time
+}
+
+var _ patch.PackageActor = (*Actor)(nil)
+
+// NewActor makes the Actor that `clp apply` and `clp rollback` give the
+// patch engine.
+func NewActor(p *alpm.Paths, runner *alpm.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Actor {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	return &Actor{Paths: p, Runner: runner, Config: cfg, StateDir: stateDir, Reporter: rep}
+}
+
+// actorState is the Actor's undo data, journaled by the engine before
+// Apply runs (PackagePlan.State).
+type actorState struct {
+	Patch string `json:"patch"`
+	// Keep maps a package to the kept copy of the file of its previous
+	// version, in <state>/packages/<patch>/.
+	Keep map[string]string `json:"keep,omitempty"`
+	// KeepFrom is where Apply takes that copy from: a cache path or an
+	// archive URL.
+	KeepFrom map[string]string `json:"keep_from,omitempty"`
+	// Sources maps a downgraded package to where its file comes from
+	// ("payload", a cache path or an archive URL), for the plan's reader.
+	Sources map[string]string `json:"sources,omitempty"`
+	// ReplacedPins are pins of the same packages that the patch's pins
+	// replace; Revert puts them back.
+	ReplacedPins []hooks.Pin `json:"replaced_pins,omitempty"`
+}
+
+func (a *Actor) rep() report.Reporter { return report.Or(a.Reporter) }
+
+func (a *Actor) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Actor) downgrader() (*Downgrader, error) {
+	h, err := alpm.OpenPaths(a.Paths)
+	if err != nil {
+		return nil, err
+	}
+	d := New(h, a.Runner, a.Config, a.StateDir, a.Reporter)
+	if a.Client != nil {
+		d.Client = a.Client
+	}
+	return d, nil
+}
+
+func (a *Actor) keepDir(patchName string) string {
+	return filepath.Join(a.StateDir, "packages", patchName)
+}
+
+func (a *Actor) stageDir(patchName string) string {
+	return filepath.Join(a.StateDir, "downloads", patchName)
+}
+
+// Prepare checks that every downgrade's file is available (in the patch,
+// the cache with the pinned sha256, or on the archive server), that the
+// version installed now can be kept for the undo, and records the versions
+// installed before. It changes nothing.
+func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
+	d, err := a.downgrader()
+	if err != nil {
+		return nil, err
+	}
+	defer d.Handle.Close()
+	name := ar.Manifest().Name
+	st := actorState{Patch: name, Keep: map[string]string{}, KeepFrom: map[string]string{}, Sources: map[string]string{}}
+	plan := &patch.PackagePlan{Actions: slices.Clone(actions), Previous: map[string]string{}}
+	entries := map[string]bool{}
+	for _, e := range ar.Entries() {
+		entries[e] = true
+	}
+	pinned := map[string]bool{}
+	for _, act := range actions {
+		switch act.Op {
+		case patch.OpPin:
+			plan.Pins = append(plan.Pins, act.Name)
+			pinned[act.Name] = true
+			continue
+		case patch.OpDowngrade:
+		default:
+			return nil, fmt.Errorf("package action %q on %s is not known to this clp", act.Op, act.Name)
+		}
+		cur, installed, err := d.installed(act.Name)
+		if err != nil {
+			return nil, err
+		}
+		if installed {
+			plan.Previous[act.Name] = cur.Version
+		} else {
+			plan.Previous[act.Name] = ""
+		}
+		src, err := a.locate(ctx, d, act, entries)
+		if err != nil {
+			return nil, err
+		}
+		st.Sources[act.Name] = src
+		if installed && cur.Version != act.Version {
+			from, err := a.locateKeep(ctx, d, act.Name, cur.Version)
+			if err != nil {
+				return nil, err
+			}
+			st.KeepFrom[act.Name] = from
+			st.Keep[act.Name] = filepath.Join(a.keepDir(name), filepath.Base(fileOf(from)))
+		}
+	}
+	pins, err := hooks.LoadPins(a.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pins {
+		if pinned[p.Name] && p.Patch != name {
+			st.ReplacedPins = append(st.ReplacedPins, p)
+		}
+	}
+	sort.Strings(plan.Pins)
+	if plan.State, err = json.Marshal(st); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func fileOf(src string) string {
+	if i := strings.LastIndex(src, "/"); i >= 0 {
+		src = src[i+1:]
+	}
+	if e, err := cache.ParseFileName(unescape(src)); err == nil {
+		return e.File
+	}
+	return unescape(src)
+}
+
+func unescape(s string) string {
+	return strings.NewReplacer("%3A", ":", "%3a", ":", "%2B", "+", "%2b", "+").Replace(s)
+}
+
+// locate finds a downgrade's file: the patch's payload, a cache file with
+// the pinned sha256, or the archive server's listing.
+func (a *Actor) locate(ctx context.Context, d *Downgrader, act patch.PackageAction, entries map[string]bool) (string, error) {
+	what := fmt.Sprintf("%s %s (%s)", act.Name, act.Version, act.File)
+	if act.Payload != "" {
+		if !entries[act.Payload] {
+			return "", fmt.Errorf("%s: payload %s is not in the patch", what, act.Payload)
+		}
+		return "payload", nil
+	}
+	ix, err := d.scan(act.Name)
+	if err != nil {
+		return "", err
+	}
+	var mismatch string
+	for _, e := range ix.Versions(act.Name) {
+		if e.Version != act.Version {
+			continue
+		}
+		sum, err := fsx.SHA256File(e.Path())
+		if err != nil {
+			return "", err
+		}
+		if sum == act.SHA256 {
+			return e.Path(), nil
+		}
+		mismatch = fmt.Sprintf("%s has sha256 %s, not the patch's %s", e.Path(), sum, act.SHA256)
+	}
+	es, aerr := d.listArchive(ctx, act.Name)
+	for _, e := range es {
+		if e.Version == act.Version && e.File == act.File {
+			return e.URL, nil
+		}
+	}
+	msg := fmt.Sprintf("%s is not available: not in the patch, ", what)
+	if mismatch != "" {
+		msg += "the cached copy " + mismatch
+	} else {
+		msg += "not in the cache (" + strings.Join(d.cacheDirs(), ", ") + ")"
+	}
+	if aerr != nil {
+		return "", fmt.Errorf("%s, and %w", msg, aerr)
+	}
+	return "", errors.New(msg + ", not on the archive server")
+}
+
+// locateKeep finds the file of the installed version, which Apply keeps
+// so Revert can reinstall it.
+func (a *Actor) locateKeep(ctx context.Context, d *Downgrader, name, version string) (string, error) {
+	ix, err := d.scan(name)
+	if err != nil {
+		return "", err
+	}
+	if e, ok := ix.Find(name, version); ok {
+		return e.Path(), nil
+	}
+	es, aerr := d.listArchive(ctx, name)
+	for _, e := range es {
+		if e.Version == version {
+			return e.URL, nil
+		}
+	}
+	msg := fmt.Sprintf("cannot keep %s %s for a rollback: its package file is not in the cache (%s)", name, version, strings.Join(d.cacheDirs(), ", "))
+	if aerr != nil {
+		return "", fmt.Errorf("%s, and %w", msg, aerr)
+	}
+	return "", errors.New(msg + " nor on the archive server")
+}
+
+func decodeState(p *patch.PackagePlan) (actorState, error) {
+	var st actorState
+	if len(p.State) == 0 {
+		return st, errors.New("package plan has no state: it was not made by this actor")
+	}
+	if err := json.Unmarshal(p.State, &st); err != nil {
+		return st, fmt.Errorf("package plan state: %w", err)
+	}
+	if st.Patch == "" || strings.ContainsAny(st.Patch, "/\x00") || st.Patch == "." || st.Patch == ".." {
+		return st, fmt.Errorf("package plan state names no usable patch (%q)", st.Patch)
+	}
+	return st, nil
+}
+
+// Apply keeps copies of the files needed to undo the plan, fetches and
+// checks every downgrade's file (sha256 before pacman sees it), runs one
+// pacman -U, then adds the pins. Packages already at their version are
+// left alone, so Apply after a crash does not run pacman twice.
+func (a *Actor) Apply(ctx context.Context, ar patch.Archive, p *patch.PackagePlan) error {
+	st, err := decodeState(p)
+	if err != nil {
+		return err
+	}
+	if err := a.keep(ctx, st); err != nil {
+		return err
+	}
+	d, err := a.downgrader()
+	if err != nil {
+		return err
+	}
+	defer d.Handle.Close()
+	plan := &Plan{}
+	for _, act := range p.Actions {
+		if act.Op != patch.OpDowngrade {
+			continue
+		}
+		cur, ok, err := d.installed(act.Name)
+		if err != nil {
+			return err
+		}
+		if ok && cur.Version == act.Version {
+			continue
+		}
+		m := &Move{Name: act.Name, From: cur.Version, To: act.Version, File: act.File, SHA256: act.SHA256, Why: "patch " + st.Patch}
+		src := st.Sources[act.Name]
+		switch {
+		case src == "payload":
+			path, err := a.stagePayload(ar, st.Patch, act)
+			if err != nil {
+				return err
+			}
+			m.Path, m.Source = path, "patch "+st.Patch
+		case strings.Contains(src, "://"):
+			m.entry = cache.Entry{Name: act.Name, Version: act.Version, File: act.File, URL: src}
+			m.Source = src
+		default:
+			m.Path, m.Source = src, src
+		}
+		plan.Moves = append(plan.Moves, m)
+	}
+	if len(plan.Moves) > 0 {
+		// Downloads of a patch go to its own staging dir.
+		d.StateDir = a.StateDir
+		for _, m := range plan.Moves {
+			if m.Path == "" {
+				path, err := d.Client.Download(ctx, m.entry, a.stageDir(st.Patch), cache.DownloadOptions{
+					Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256,
+				})
+				if err != nil {
+					return err
+				}
+				m.Path = path
+			}
+		}
+		if err := d.Check(ctx, plan); err != nil {
+			return err
+		}
+		a.rep().Step(fmt.Sprintf("installing %s", describe(plan)))
+		if err := d.Run(ctx, plan, "patch "+st.Patch); err != nil {
+			return err
+		}
+	}
+	return a.addPins(p, st)
+}
+
+func describe(p *Plan) string {
+	var parts []string
+	for _, m := range p.Moves {
+		parts = append(parts, m.Name+" "+m.To)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keep copies (or hard-links) the files of the versions installed before
+// into <state>/packages/<patch>/, so that cleaning the cache cannot make
+// Revert impossible.
+func (a *Actor) keep(ctx context.Context, st actorState) error {
+	if len(st.Keep) == 0 {
+		return nil
+	}
+	dir := a.keepDir(st.Patch)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	names := make([]string, 0, len(st.Keep))
+	for n := range st.Keep {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		dst, src := st.Keep[n], st.KeepFrom[n]
+		if filepath.Dir(dst) != dir {
+			return fmt.Errorf("kept file %s is outside %s", dst, dir)
+		}
+		if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() {
+			continue
+		}
+		if strings.Contains(src, "://") {
+			e, err := cache.ParseFileName(filepath.Base(dst))
+			if err != nil {
+				return err
+			}
+			e.URL = src
+			c := a.Client
+			if c == nil {
+				c = &cache.Client{Reporter: a.Reporter}
+			}
+			if _, err := c.Download(ctx, e, dir, cache.DownloadOptions{MaxBytes: a.Config.MaxDownloadBytes}); err != nil {
+				return fmt.Errorf("keep %s for a rollback: %w", n, err)
+			}
+			continue
+		}
+		if err := linkOrCopy(src, dst); err != nil {
+			return fmt.Errorf("keep %s for a rollback: %w", n, err)
+		}
+		if err := linkOrCopy(src+".sig", dst+".sig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("keep %s for a rollback: %w", n, err)
+		}
+	}
+	return fsx.SyncDir(dir)
+}
+
+// linkOrCopy hard-links src to dst, or copies it durably when they are on
+// different file systems (or links are refused).
+func linkOrCopy(src, dst string) error {
+	if _, err := os.Stat(src); err != nil {
+		return err
+	}
+	os.Remove(dst + ".tmp")
+	if err := os.Link(src, dst+".tmp"); err == nil {
+		return os.Rename(dst+".tmp", dst)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return err
+	}
+	return fsx.WriteFile(dst, data, 0o644)
+}
+
+// stagePayload writes a package file carried in the patch to the patch's
+// staging dir and checks its sha256.
+func (a *Actor) stagePayload(ar patch.Archive, patchName string, act patch.PackageAction) (string, error) {
+	dir := a.stageDir(patchName)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(act.File))
+	if sum, err := fsx.SHA256File(dst); err == nil && sum == act.SHA256 {
+		return dst, nil
+	}
+	r, err := ar.Open(act.Payload)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", act.Payload, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", act.Payload, err)
+	}
+	if got := fsx.SHA256Bytes(data); got != act.SHA256 {
+		return "", fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", act.Payload, act.SHA256, got)
+	}
+	if err := fsx.WriteFile(dst, data, 0o644); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// addPins pins the plan's packages at the versions installed now, the
+// patch named as their owner.
+func (a *Actor) addPins(p *patch.PackagePlan, st actorState) error {
+	if len(p.Pins) == 0 {
+		return nil
+	}
+	h, err := alpm.OpenPaths(a.Paths)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	var add []hooks.Pin
+	for _, act := range p.Actions {
+		if act.Op != patch.OpPin {
+			continue
+		}
+		pin := hooks.Pin{Name: act.Name, Until: act.Until, Patch: st.Patch, Created: a.now().UTC().Round(time.Second)}
+		if cur, ok, err := h.Installed1(act.Name); err != nil {
+			return err
+		} else if ok {
+			pin.Version = cur.Version
+		}
+		add = append(add, pin)
+	}
+	_, err = hooks.UpdatePins(a.Paths, a.StateDir, func(pins []hooks.Pin) ([]hooks.Pin, error) {
+		out := pins[:0:0]
+		for _, old := range pins {
+			if !slices.ContainsFunc(add, func(n hooks.Pin) bool { return n.Name == old.Name }) {
+				out = append(out, old)
+			}
+		}
+		return append(out, add...), nil
+	})
+	return err
+}
+
+// Revert removes the patch's pins (putting back those it replaced), then
+// reinstalls the versions installed before from the kept copies in one
+// pacman -U, and removes what the patch did not find installed. It is
+// idempotent: packages already at their previous version are left alone.
+func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
+	st, err := decodeState(p)
+	if err != nil {
+		return err
+	}
+	// Pins go first: the guard hook would refuse taking a pinned package
+	// off its pin.
+	if _, err := hooks.UpdatePins(a.Paths, a.StateDir, func(pins []hooks.Pin) ([]hooks.Pin, error) {
+		var out []hooks.Pin
+		for _, pin := range pins {
+			if pin.Patch != st.Patch {
+				out = append(out, pin)
+			}
+		}
+		for _, old := range st.ReplacedPins {
+			if !slices.ContainsFunc(out, func(x hooks.Pin) bool { return x.Name == old.Name }) {
+				out = append(out, old)
+			}
+		}
+		return out, nil
+	}); err != nil {
+		return err
+	}
+	d, err := a.downgrader()
+	if err != nil {
+		return err
+	}
+	defer d.Handle.Close()
+	var files, names, remove []string
+	for _, act := range p.Actions {
+		if act.Op != patch.OpDowngrade {
+			continue
+		}
+		prev := p.Previous[act.Name]
+		cur, ok, err := d.installed(act.Name)
+		if err != nil {
+			return err
+		}
+		switch {
+		case prev == "" && ok:
+			remove = append(remove, act.Name)
+		case prev == "" || ok && cur.Version == prev:
+		default:
+			file, err := a.revertFile(d, st, act.Name, prev)
+			if err != nil {
+				return err
+			}
+			files = append(files, file)
+			names = append(names, act.Name)
+		}
+	}
+	if len(files) > 0 {
+		a.rep().Step(fmt.Sprintf("reinstalling %s", strings.Join(names, ", ")))
+		if err := runPacman(ctx, a.Runner, a.StateDir, names, "rollback of patch "+st.Patch, files); err != nil {
+			return err
+		}
+	}
+	if len(remove) > 0 {
+		remover, err := hooks.WriteAllow(a.StateDir, remove, "rollback of patch "+st.Patch, 30*time.Minute)
+		if err != nil {
+			return err
+		}
+		err = a.Runner.Run(ctx, []string{"-R"}, remove...)
+		if rerr := remover(); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return fmt.Errorf("pacman -R %s: %w", strings.Join(remove, " "), err)
+		}
+	}
+	for _, dir := range []string{a.keepDir(st.Patch), a.stageDir(st.Patch)} {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revertFile is the kept copy of name at version, or, if that is gone,
+// the cache's.
+func (a *Actor) revertFile(d *Downgrader, st actorState, name, version string) (string, error) {
+	if k := st.Keep[name]; k != "" {
+		if fi, err := os.Stat(k); err == nil && fi.Mode().IsRegular() {
+			if pi, err := cache.ReadPKGINFO(k); err == nil && pi.Name == name && pi.Version == version {
+				return k, nil
+			}
+		}
+	}
+	ix, err := d.scan(name)
+	if err != nil {
+		return "", err
+	}
+	if e, ok := ix.Find(name, version); ok {
+		return e.Path(), nil
+	}
+	return "", fmt.Errorf("cannot reinstall %s %s: the kept copy %s is gone and the cache has none", name, version, st.Keep[name])
+}
