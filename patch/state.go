@@ -139,6 +139,11 @@ func (e *Engine) writeApplied(a *Applied) error {
 	if err != nil {
 		return err
 	}
+	// A patch that only adds files has no backups, so nothing before
+	// this made its state folder.
+	if err := os.MkdirAll(e.patchDir(a.Name), 0o700); err != nil {
+		return err
+	}
 	return fsx.WriteFile(e.appliedPath(a.Name), append(data, '\n'), 0o600)
 }
 
