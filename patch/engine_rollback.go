@@ -53,6 +53,11 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	if err := e.checkRollback(ap, opts); err != nil {
 		return err
 	}
+	if ap.Legacy {
+		if err := e.checkLegacyRollback(ap); err != nil {
+			return err
+		}
+	}
 
 	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force})
 	if err != nil {

@@ -83,6 +83,10 @@ type Applied struct {
 	Force        bool   `json:"force,omitempty"`
 	// OptCreated says OptDir did not exist before this patch.
 	OptCreated bool `json:"opt_created,omitempty"`
+	// Legacy marks a patch the original clpctl installed and clp migrate
+	// adopted (AdoptLegacy): clp has no backups of it, so rolling it back
+	// is its remove script alone.
+	Legacy bool `json:"legacy,omitempty"`
 }
 
 // Event is one line of the history.

@@ -124,22 +124,45 @@ func applyOne(ctx context.Context, env *Env, cfg *config.Config, o applyOptions,
 		return err
 	}
 	defer a.Close()
-	eng, err := env.engine(cfg)
+	res, err := applyOpened(ctx, env, cfg, o, a, trust, path)
 	if err != nil {
 		return err
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, res)
+	}
+	return nil
+}
+
+// applyResult is what applying one patch tells --json.
+type applyResult struct {
+	Patch   string      `json:"patch"`
+	Version string      `json:"version"`
+	Trust   string      `json:"trust"`
+	Plan    *patch.Plan `json:"plan"`
+	Applied bool        `json:"applied"`
+}
+
+// applyOpened plans and applies a patch that is open and already trusted
+// (by its minisign signature, --allow-unsigned, or the feed): the part of
+// 'clp apply' after openPatch, shared with clp update so a feed patch goes
+// through exactly what a hand-carried one does. In text mode it prints the
+// plan and asks; with --json it prints nothing and the caller prints the
+// result.
+func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptions, a patch.Archive, trust, path string) (*applyResult, error) {
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return nil, err
 	}
 	q := &installedQuery{env: env}
 	defer q.Close()
 	plan, err := eng.Plan(ctx, a, patch.ApplyOptions{Force: o.Force, Installed: q})
 	if err != nil {
-		return refusal(err, "see what the patch expects with 'clp show --diff "+path+"'")
+		return nil, refusal(err, "see what the patch expects with 'clp show --diff "+path+"'")
 	}
 	m := a.Manifest()
-	if env.JSON {
-		if o.DryRun {
-			return printJSON(env.Stdout, map[string]any{"patch": m.Name, "version": m.Version, "trust": trust, "plan": plan, "applied": false})
-		}
-	} else {
+	res := &applyResult{Patch: m.Name, Version: m.Version, Trust: trust, Plan: plan}
+	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "%s %s %s (%s)\n", env.bold("::"), env.bold("patch"), env.bold(m.Name+" "+m.Version), trust)
 		fmt.Fprint(env.Stdout, plan.String())
 		for _, w := range plan.Warnings {
@@ -147,19 +170,19 @@ func applyOne(ctx context.Context, env *Env, cfg *config.Config, o applyOptions,
 		}
 	}
 	if o.DryRun {
-		return nil
+		return res, nil
 	}
 	if !env.JSON && !env.confirm("Apply this patch?", true) {
-		return withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
+		return nil, withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
 	}
 	if err := eng.Apply(ctx, a, plan); err != nil {
-		return refusal(err, "")
+		return nil, refusal(err, "")
 	}
-	if env.JSON {
-		return printJSON(env.Stdout, map[string]any{"patch": m.Name, "version": m.Version, "trust": trust, "plan": plan, "applied": true})
+	res.Applied = true
+	if !env.JSON {
+		fmt.Fprintf(env.Stdout, "%s patch %s applied; undo it with 'clp rollback %s'\n", env.green("::"), m.Name, m.Name)
 	}
-	fmt.Fprintf(env.Stdout, "%s patch %s applied; undo it with 'clp rollback %s'\n", env.green("::"), m.Name, m.Name)
-	return nil
+	return res, nil
 }
 
 // refusal gives an engine error its exit code: a plan the system does not

@@ -83,7 +83,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},
-		LastUpdate:     "never",
+		LastUpdate:     lastUpdateSummary(env),
 		Timer:          timerState(env),
 	}
 	rep.PacmanVersion = <-pacmanVer

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/feed"
+	"github.com/vincentos/clp/patch"
+)
+
+type feedOptions struct {
+	Sequence uint64
+	Severity string
+	Expires  string
+}
+
+var feedOpts feedOptions
+
+func init() {
+	register(&command{
+		Name:    "feed",
+		Summary: "publish patches in a signed feed (for maintainers)",
+		Usage: `Usage:
+  clp feed init DIR
+  clp feed add DIR PATCH.clp [--sequence N] [--severity S]
+  clp feed timestamp DIR [--expires DURATION]
+  clp feed resign DIR
+
+Runs the publishing side of the patch feed that 'clp update' reads on every
+machine: a TUF repository in DIR. Only DIR/repository/ is published (any
+static HTTP server or mirror serves it); DIR/keys/ holds the private keys
+and must never leave the publishing host. docs/feed.md is the maintainer's
+guide.
+
+  init       make new keys (one per role) and version 1 of the metadata.
+             DIR/repository/metadata/1.root.json is the trust anchor to ship
+             as /usr/share/clp/feed/root.json. Move DIR/keys/root.pem offline.
+  add        publish a patch (and PATCH.clp.minisig beside it, when present).
+             Its name, architecture and package conditions are read from its
+             PKGINFO.meta; --severity overrides the patch's own (critical,
+             high, normal, low); --sequence defaults to one more than the
+             highest so far.
+  timestamp  re-sign the short-lived timestamp (run it daily from cron);
+             --expires defaults to 1d.
+  resign     re-sign targets, snapshot and timestamp without changing the
+             list (run it at least every three weeks when nothing is added).
+
+Durations are Go durations (36h, 90m) or whole days (7d).
+
+Exit status: 0 done; 4 PATCH is not a valid patch; 2 bad usage; 1 any
+other refusal (a name already published, a sequence not above the
+highest, an existing feed) or error. A refused command changes nothing.
+
+Examples:
+  clp feed init /srv/clp-feed
+  clp feed add /srv/clp-feed CLP1251124.clp --severity critical
+  clp feed timestamp /srv/clp-feed --expires 2d
+  clp feed resign /srv/clp-feed`,
+		Flags: func(fs *pflag.FlagSet) {
+			feedOpts = feedOptions{}
+			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
+			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, high, normal or low (default: the patch's)")
+			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
+		},
+		Args: minArgs(2, "a subcommand (init, add, timestamp, resign) and the feed folder"),
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runFeed(ctx, env, feedOpts, args)
+		},
+	})
+}
+
+func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
+	sub, dir := args[0], args[1]
+	want := 2
+	if sub == "add" {
+		want = 3
+	}
+	if len(args) != want {
+		return usageErrorf("clp feed %s takes %d argument(s), got %d", sub, want-1, len(args)-1)
+	}
+	if sub != "add" && (o.Sequence != 0 || o.Severity != "") {
+		return usageErrorf("--sequence and --severity go with clp feed add")
+	}
+	if sub != "timestamp" && o.Expires != "" {
+		return usageErrorf("--expires goes with clp feed timestamp")
+	}
+	switch sub {
+	case "init":
+		if err := feed.Init(dir, feed.InitOptions{}); err != nil {
+			return withHint(err, "pick an empty folder; an existing feed's keys are never overwritten")
+		}
+		anchor := filepath.Join(dir, "repository", "metadata", "1.root.json")
+		if env.JSON {
+			return printJSON(env.Stdout, map[string]string{"feed": dir, "root": anchor, "keys": filepath.Join(dir, "keys")})
+		}
+		fmt.Fprintf(env.Stdout, ":: feed created in %s\n", dir)
+		fmt.Fprintf(env.Stdout, "   trust anchor: %s (ship it as %s)\n", anchor, feed.ShippedRootPath)
+		fmt.Fprintf(env.Stdout, "   publish:      %s/\n", filepath.Join(dir, "repository"))
+		env.Warnf("move %s offline now; only targets, snapshot and timestamp keys belong on this host", filepath.Join(dir, "keys", "root.pem"))
+		return nil
+	case "add":
+		return feedAdd(env, o, dir, args[2])
+	case "timestamp":
+		d, err := parseDays(o.Expires)
+		if err != nil {
+			return usageErrorf("--expires: %v", err)
+		}
+		if err := feed.Timestamp(dir, d); err != nil {
+			return err
+		}
+		return feedDone(env, dir, "timestamp re-signed")
+	case "resign":
+		if err := feed.Resign(dir, feed.ResignOptions{}); err != nil {
+			return err
+		}
+		return feedDone(env, dir, "targets, snapshot and timestamp re-signed")
+	}
+	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, timestamp or resign")
+}
+
+func feedDone(env *Env, dir, what string) error {
+	if env.JSON {
+		return printJSON(env.Stdout, map[string]string{"feed": dir, "result": what})
+	}
+	fmt.Fprintf(env.Stdout, ":: %s in %s; publish %s/\n", what, dir, filepath.Join(dir, "repository"))
+	return nil
+}
+
+// feedAdd fills the target's signed metadata from the patch itself, so
+// what a client filters on (name, architecture, package conditions) cannot
+// drift from what the engine checks when it applies the patch.
+func feedAdd(env *Env, o feedOptions, dir, path string) error {
+	a, err := patch.OpenFile(path, patch.DefaultLimits())
+	if err != nil {
+		return withCode(withHint(fmt.Errorf("%s: %w", path, err), "publish only patches 'clp build' made and 'clp verify' accepts"), ExitVerify)
+	}
+	meta := targetMetaOf(a.Manifest())
+	a.Close()
+	meta.Sequence = o.Sequence
+	if o.Severity != "" {
+		meta.Severity = o.Severity
+	}
+	if err := feed.Add(dir, path, meta); err != nil {
+		return err
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": filepath.Base(path), "meta": meta})
+	}
+	seq := "next"
+	if meta.Sequence != 0 {
+		seq = strconv.FormatUint(meta.Sequence, 10)
+	}
+	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s)\n", meta.Name, dir, seq, meta.Severity)
+	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
+	return nil
+}
+
+// targetMetaOf translates a patch's PKGINFO.meta into feed metadata.
+// Package conditions become requires strings clp update checks before it
+// downloads: "NAME", "NAME<op>VERSION" or "!NAME" (must not be installed).
+func targetMetaOf(m *patch.Manifest) feed.TargetMeta {
+	t := feed.TargetMeta{Name: m.Name, Severity: feedSeverity(m.Severity)}
+	t.Architectures = append(t.Architectures, m.AppliesTo.Architectures...)
+	if len(t.Architectures) == 0 && m.Architecture != "" {
+		t.Architectures = []string{m.Architecture}
+	}
+	for _, c := range m.AppliesTo.Packages {
+		switch {
+		case c.Absent:
+			t.Requires = append(t.Requires, "!"+c.Name)
+		default:
+			t.Requires = append(t.Requires, c.Name+strings.TrimSpace(c.Constraint))
+		}
+	}
+	return t
+}
+
+// feedSeverity maps the patch format's severities onto the feed's: the
+// format says "important" where the feed says "high".
+func feedSeverity(s string) string {
+	switch s {
+	case "":
+		return "normal"
+	case patch.SeverityImportant:
+		return "high"
+	}
+	return s
+}
+
+// parseDays reads a Go duration or a whole number of days ("7d"); "" is 0
+// (the library's default).
+func parseDays(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("%q is not a positive number of days", s)
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (e.g. 36h or 2d)", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/feed"
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/patch"
+)
+
+type migrateOptions struct {
+	DryRun bool
+}
+
+var migrateOpts migrateOptions
+
+func init() {
+	register(&command{
+		Name:    "migrate",
+		Summary: "take over a machine that ran the original clpctl",
+		Usage: `Usage:
+  clp migrate [--dry-run] [--json]
+
+Records every patch the original clpctl installed (a folder
+/opt/CLP/NAME/ holding a PKGINFO.meta) as applied, so that clp lists it,
+never applies it again, and can roll it back. clp never saw what such a
+patch changed and has no backups of it: rolling it back runs its
+Remove-Script.ps1 (or Remove-Patch.ps1) and nothing else, and one without
+a remove script cannot be rolled back by clp.
+
+It also reports the original tool's feed (/etc/CLP/mirrors, CLP.db), which
+'clp update' reads only when clp.conf says AllowLegacyFeed = yes. No
+configuration file is changed.
+
+Running it again does nothing: a folder clp already knows is skipped.
+
+Examples:
+  clp migrate --dry-run
+  clp migrate
+  clp list`,
+		Flags: func(fs *pflag.FlagSet) {
+			migrateOpts = migrateOptions{}
+			fs.BoolVarP(&migrateOpts.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
+		},
+		Args: noArgs,
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runMigrate(ctx, env, migrateOpts)
+		},
+	})
+}
+
+// migrateReport is clp migrate's JSON.
+type migrateReport struct {
+	DryRun  bool     `json:"dry_run"`
+	Adopted []string `json:"adopted"`
+	// NoRemoveScript lists adopted patches clp cannot roll back.
+	NoRemoveScript []string `json:"no_remove_script"`
+	LegacyServers  []string `json:"legacy_servers"`
+	LegacyAllowed  bool     `json:"legacy_feed_allowed"`
+}
+
+func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
+	if !o.DryRun {
+		if err := preflight(ctx, env); err != nil {
+			return err
+		}
+	}
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	eng, err := env.engine(cfg)
+	if err != nil {
+		return err
+	}
+	names, err := eng.LegacyCandidates()
+	if err != nil {
+		return err
+	}
+	rep := migrateReport{DryRun: o.DryRun, Adopted: []string{}, NoRemoveScript: []string{}, LegacyServers: []string{}, LegacyAllowed: cfg.AllowLegacyFeed}
+	for _, name := range names {
+		if o.DryRun {
+			rep.Adopted = append(rep.Adopted, name)
+			if !hasLegacyRemoveScript(env, name) {
+				rep.NoRemoveScript = append(rep.NoRemoveScript, name)
+			}
+			continue
+		}
+		ap, err := eng.AdoptLegacy(ctx, name)
+		if err != nil {
+			return fmt.Errorf("record %s (installed by clpctl): %w", name, err)
+		}
+		rep.Adopted = append(rep.Adopted, name)
+		if ap.RemoveScript == "" {
+			rep.NoRemoveScript = append(rep.NoRemoveScript, name)
+		}
+	}
+	mirrors := env.Under(feed.LegacyMirrorsPath)
+	if servers, err := feed.LegacyMirrors(mirrors); err == nil {
+		rep.LegacyServers = servers
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		env.Warnf("%v", err)
+	}
+	if env.JSON {
+		return printJSON(env.Stdout, rep)
+	}
+	verb := "recorded as applied"
+	if o.DryRun {
+		verb = "would be recorded as applied"
+	}
+	if len(rep.Adopted) == 0 {
+		fmt.Fprintf(env.Stdout, ":: no patch installed by clpctl left to record in %s\n", env.Under("/opt/CLP"))
+	} else {
+		fmt.Fprintf(env.Stdout, ":: %d patch(es) installed by clpctl %s:\n", len(rep.Adopted), verb)
+		for _, n := range rep.Adopted {
+			fmt.Fprintf(env.Stdout, "   %s\n", n)
+		}
+	}
+	for _, n := range rep.NoRemoveScript {
+		env.Warnf("%s has no remove script: clp cannot roll it back", n)
+	}
+	if len(rep.LegacyServers) > 0 {
+		fmt.Fprintf(env.Stdout, ":: the original feed %s lists %d server(s):\n", mirrors, len(rep.LegacyServers))
+		for _, s := range rep.LegacyServers {
+			fmt.Fprintf(env.Stdout, "   %s\n", s)
+		}
+		if cfg.AllowLegacyFeed {
+			fmt.Fprintln(env.Stdout, "   clp update reads it (AllowLegacyFeed = yes); each patch must be signed by a key in "+env.Under("/etc/clp/keys"))
+		} else {
+			fmt.Fprintf(env.Stdout, "   clp update ignores it: it is unsigned. To read it anyway (each patch must still be signed by a key in %s), set AllowLegacyFeed = yes in %s\n",
+				env.Under("/etc/clp/keys"), env.Under(config.DefaultPath))
+		}
+	}
+	return nil
+}
+
+func hasLegacyRemoveScript(env *Env, name string) bool {
+	for _, s := range patch.LegacyRemoveScripts {
+		if fi, err := os.Lstat(env.Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}

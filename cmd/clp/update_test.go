@@ -1,0 +1,251 @@
+package main
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/vincentos/clp/feed"
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/patch"
+)
+
+// Script commands for the update, feed and migrate scripts:
+//
+//	feedserve VAR DIR        serve DIR over HTTP on loopback for the rest of
+//	                         the script; VAR is set to its base URL
+//	feedserve-endless VAR    a server whose every answer is endless; VAR is
+//	                         set to its URL
+//	deadurl VAR              VAR is set to a loopback URL nobody listens on
+//	appendline FILE WORDS... append WORDS (joined by spaces) and a newline to
+//	                         FILE, creating it and its folder (for clp.conf
+//	                         lines that name $FEEDURL)
+//	feedts DIR expired|foreign
+//	                         re-sign DIR's timestamp as an attacker would:
+//	                         expired one hour ago (freeze), or with a key
+//	                         the feed's root does not list
+func init() {
+	scriptCmds["feedserve"] = cmdFeedserve
+	scriptCmds["feedserve-endless"] = cmdFeedserveEndless
+	scriptCmds["deadurl"] = cmdDeadurl
+	scriptCmds["appendline"] = cmdAppendline
+	scriptCmds["feedts"] = cmdFeedts
+}
+
+func cmdFeedserve(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: feedserve VAR DIR")
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(ts.MkAbs(args[1]))))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
+}
+
+func cmdFeedserveEndless(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: feedserve-endless VAR")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := []byte(strings.Repeat("{", 32<<10))
+		for {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
+}
+
+func cmdDeadurl(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: deadurl VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	addr := l.Addr().String()
+	l.Close()
+	ts.Setenv(args[0], "http://"+addr)
+}
+
+func cmdAppendline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: appendline FILE WORDS...")
+	}
+	p := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Dir(p), 0o755))
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	ts.Check(err)
+	_, err = fmt.Fprintln(f, strings.Join(args[1:], " "))
+	ts.Check(err)
+	ts.Check(f.Close())
+}
+
+func cmdFeedts(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: feedts DIR expired|foreign")
+	}
+	dir := ts.MkAbs(args[0])
+	path := filepath.Join(dir, "repository", "metadata", "timestamp.json")
+	tm, err := metadata.Timestamp().FromFile(path)
+	ts.Check(err)
+	var priv ed25519.PrivateKey
+	tm.Signed.Version++
+	switch args[1] {
+	case "expired":
+		tm.Signed.Expires = time.Now().UTC().Add(-time.Hour)
+		data, err := os.ReadFile(filepath.Join(dir, "keys", "timestamp.pem"))
+		ts.Check(err)
+		block, _ := pem.Decode(data)
+		if block == nil {
+			ts.Fatalf("timestamp.pem is not PEM")
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		ts.Check(err)
+		priv = k.(ed25519.PrivateKey)
+	case "foreign":
+		tm.Signed.Expires = time.Now().UTC().Add(24 * time.Hour)
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+		ts.Check(err)
+	default:
+		ts.Fatalf("feedts: want expired or foreign, got %q", args[1])
+	}
+	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
+	ts.Check(err)
+	tm.ClearSignatures()
+	_, err = tm.Sign(signer)
+	ts.Check(err)
+	data, err := tm.ToBytes(true)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, data, 0o644))
+}
+
+// The shipped clp.conf states every default: as shipped (all commented)
+// and with every "#Key = value" line uncommented, it reads as the defaults,
+// except FeedMirror, whose lines are examples.
+func TestShippedClpConf(t *testing.T) {
+	data, err := os.ReadFile("../../dist/clp.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Fatalf("shipped clp.conf is not the defaults: %+v", c)
+	}
+	var b strings.Builder
+	keys := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "#"); ok && strings.Contains(rest, " = ") && !strings.HasPrefix(rest, " ") {
+			key, _, _ := strings.Cut(rest, " = ")
+			keys[key] = true
+			if key == "FeedMirror" {
+				continue
+			}
+			line = rest
+		}
+		b.WriteString(line + "\n")
+	}
+	c, err = config.Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("uncommented clp.conf: %v", err)
+	}
+	if !reflect.DeepEqual(c, config.Default()) {
+		t.Fatalf("a commented default in dist/clp.conf is not the real default: %+v", c)
+	}
+	for _, k := range []string{"AllowedPaths", "ArchiveServer", "SnapshotKeep", "ScriptTimeout", "FeedMirror", "UpdatePolicy", "AllowLegacyFeed", "MaxDownloadSize"} {
+		if !keys[k] {
+			t.Errorf("dist/clp.conf does not show %s", k)
+		}
+	}
+}
+
+func TestParseRequirement(t *testing.T) {
+	for _, c := range []struct {
+		in, name, constraint string
+		absent               bool
+	}{
+		{"nvidia-utils", "nvidia-utils", "", false},
+		{"nvidia-utils>=560", "nvidia-utils", ">=560", false},
+		{"nvidia-utils=560.35.03-1", "nvidia-utils", "=560.35.03-1", false},
+		{"linux<6.10", "linux", "<6.10", false},
+		{"!nvidia-open", "nvidia-open", "", true},
+	} {
+		n, con, abs := parseRequirement(c.in)
+		if n != c.name || con != c.constraint || abs != c.absent {
+			t.Errorf("parseRequirement(%q) = %q, %q, %v", c.in, n, con, abs)
+		}
+	}
+}
+
+func TestTargetMetaOf(t *testing.T) {
+	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
+		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
+	got := targetMetaOf(m)
+	want := feed.TargetMeta{Name: "CLP1", Severity: "high", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("targetMetaOf = %+v, want %+v", got, want)
+	}
+	// What feed add writes, update reads back.
+	for _, r := range got.Requires {
+		if n, _, _ := parseRequirement(r); n == "" {
+			t.Errorf("requirement %q does not parse back", r)
+		}
+	}
+	m.AppliesTo.Architectures = []string{"aarch64", "x86_64"}
+	if got := targetMetaOf(m); !reflect.DeepEqual(got.Architectures, []string{"aarch64", "x86_64"}) {
+		t.Fatalf("AppliesTo architectures not used: %v", got.Architectures)
+	}
+}
+
+func TestParseDays(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "2d": 48 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := parseDays(in); err != nil || got != want {
+			t.Errorf("parseDays(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"0d", "-1h", "soon", "d", "1.5d"} {
+		if _, err := parseDays(in); err == nil {
+			t.Errorf("parseDays(%q) accepted", in)
+		}
+	}
+}
+
+func TestLastUpdateSummary(t *testing.T) {
+	env := &Env{Globals: Globals{Root: "/", StateDir: t.TempDir()}}
+	if got := lastUpdateSummary(env); got != "never" {
+		t.Fatalf("before any update: %q", got)
+	}
+	rep := &updateReport{Time: time.Date(2025, 6, 1, 12, 3, 4, 0, time.UTC), Result: "ok", Mirror: "https://m.example/feed", Applied: []string{"CLP1", "CLP2"}}
+	if err := writeLastUpdate(env, rep); err != nil {
+		t.Fatal(err)
+	}
+	got := lastUpdateSummary(env)
+	for _, want := range []string{"2025-06-01", ", ok (applied CLP1, CLP2), from https://m.example/feed"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("summary %q lacks %q", got, want)
+		}
+	}
+	os.WriteFile(filepath.Join(env.StateDir, lastUpdateName), []byte("{"), 0o644)
+	if got := lastUpdateSummary(env); !strings.Contains(got, "unreadable") {
+		t.Fatalf("corrupt record: %q", got)
+	}
+}
