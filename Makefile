@@ -3,6 +3,7 @@
 
 PREFIX   ?= /usr
 DESTDIR  ?=
+SYSCONFDIR ?= /etc
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 
@@ -17,13 +18,14 @@ LDFLAGS      := -X main.version=$(VERSION)
 # What the tests and the demo need on the machine.
 DEBIAN_PKGS := libalpm-dev libarchive-dev pacman-package-manager makepkg \
 	libarchive-tools fakeroot zstd xz-utils gzip minisign pkg-config gcc \
-	btrfs-progs snapper scdoc systemd util-linux curl ca-certificates
+	btrfs-progs snapper scdoc systemd util-linux curl ca-certificates man-db \
+	bash-completion zsh fish
 ARCH_PKGS   := pacman go gcc pkgconf libarchive fakeroot zstd xz minisign \
-	btrfs-progs snapper scdoc curl
+	btrfs-progs snapper scdoc curl man-db
 NEEDED_CMDS := pacman pacman-conf makepkg repo-add bsdtar fakeroot zstd minisign \
-	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl
+	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl man
 
-.PHONY: all build deps deps-check test test-short vet demo bench install clean fmt
+.PHONY: all build deps deps-check test test-short vet demo bench install man completions clean fmt
 
 all: build
 
@@ -47,7 +49,7 @@ deps:
 # deps-check runs deps only when something is missing, so repeated runs are quick.
 deps-check:
 	@missing=""; for c in $(NEEDED_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
-	pkg-config --exists libalpm 2>/dev/null || missing="$$missing libalpm-dev"; \
+	pkg-config --modversion libalpm >/dev/null 2>&1 || missing="$$missing libalpm-dev"; \
 	if [ -n "$$missing" ]; then echo "==> missing:$$missing"; $(MAKE) --no-print-directory deps; fi
 
 vet: deps-check
@@ -68,9 +70,53 @@ demo: build
 bench: build
 	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchtime 3x ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
 	CLP=$(CURDIR)/clp ./scripts/bench.sh
+	CLP=$(CURDIR)/clp ./scripts/bench-hooks.sh
+	CLP=$(CURDIR)/clp ./scripts/bench-cache.sh
+	CLP=$(CURDIR)/clp ./scripts/bench-update.sh
 
-install: build
+# man renders the scdoc sources; the pages are not committed (.gitignore).
+# dist/man/clp.1.scd's COMMANDS section is generated from the command
+# registry: 'go test ./cmd/clp -run TestManPage -update' rewrites it.
+MAN_SRC   := $(wildcard dist/man/*.scd)
+MAN_PAGES := $(MAN_SRC:.scd=)
+
+man: $(MAN_PAGES)
+
+$(MAN_PAGES): %: %.scd
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# completions regenerates the committed shell completions from the command
+# registry (TestCompletions fails when they are stale).
+completions: build
+	./clp completion bash > dist/completions/clp.bash
+	./clp completion zsh  > dist/completions/_clp
+	./clp completion fish > dist/completions/clp.fish
+
+# install lays out the tree the package ships; the PKGBUILD's package() runs
+# exactly this (with NOBUILD=1: build() already made clp with Arch's flags,
+# and package() runs under fakeroot, where nothing should be compiled).
+# DESTDIR and PREFIX as usual; the configuration goes to $(SYSCONFDIR).
+install: $(if $(filter 1,$(NOBUILD)),,build) man
 	install -Dm755 clp $(DESTDIR)$(PREFIX)/bin/clp
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		dist/systemd/core-livepatch-update.service dist/systemd/core-livepatch-update.timer
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/libalpm/hooks hooks/files/*.hook
+	@if [ -f dist/clp.conf ]; then \
+		echo "install -Dm644 dist/clp.conf $(DESTDIR)$(SYSCONFDIR)/clp/clp.conf"; \
+		install -Dm644 dist/clp.conf $(DESTDIR)$(SYSCONFDIR)/clp/clp.conf; \
+	else echo "note: dist/clp.conf does not exist: no $(SYSCONFDIR)/clp/clp.conf installed"; fi
+	install -dm755 $(DESTDIR)$(SYSCONFDIR)/clp/keys
+	@if [ -f dist/feed/root.json ]; then \
+		echo "install -Dm644 dist/feed/root.json $(DESTDIR)$(PREFIX)/share/clp/feed/root.json"; \
+		install -Dm644 dist/feed/root.json $(DESTDIR)$(PREFIX)/share/clp/feed/root.json; \
+	else echo "note: dist/feed/root.json does not exist: no feed root of trust installed"; fi
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/man/man1 $(filter %.1,$(MAN_PAGES))
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/man/man5 $(filter %.5,$(MAN_PAGES))
+	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/doc/clp docs/clp-format.md
+	install -Dm644 dist/completions/clp.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/clp
+	install -Dm644 dist/completions/_clp $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_clp
+	install -Dm644 dist/completions/clp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/clp.fish
+	install -Dm644 LICENSE $(DESTDIR)$(PREFIX)/share/licenses/clp/LICENSE
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
