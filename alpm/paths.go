@@ -45,8 +45,18 @@ var (
 )
 
 // ReadConfig is how pacman.conf is read: a variable so that unit tests of
-// path mapping do not need pacman-conf.
+// path mapping do not need pacman-conf. clp's own reader answers when it
+// understands the file; anything it does not goes to pacman-conf.
 var ReadConfig = func(path string) (*pacmanconf.Config, error) {
+	if conf, err := parseConfigNative(path); err == nil {
+		return conf, nil
+	}
+	return readConfigPacmanConf(path)
+}
+
+// readConfigPacmanConf asks pacman-conf (through go-pacmanconf), the
+// reference for what pacman itself reads.
+func readConfigPacmanConf(path string) (*pacmanconf.Config, error) {
 	conf, stderr, err := pacmanconf.PacmanConf("--config", path)
 	if err != nil {
 		msg := strings.TrimSpace(stderr)
