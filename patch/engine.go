@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -221,7 +220,7 @@ func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
 	return l, nil
 }
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+var validName = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 
 func checkName(name string) error {
 	if !validName.MatchString(name) || len(name) > 128 {

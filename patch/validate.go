@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -47,21 +48,21 @@ var (
 	// Patch names: the original's CLPRYYMMDD and any other safe name. Not
 	// starting with '.' or '-' keeps them from being hidden files or flags
 	// when they become /opt/CLP/<name>/.
-	nameRE = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$`)
+	nameRE = lazyRegexp(`^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$`)
 	// Patch versions: "1", "2.0", "20250101.1", "1:2.3-4".
-	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+~:-]{0,63}$`)
-	archRE    = regexp.MustCompile(`^[A-Za-z0-9_]{1,32}$`)
-	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	versionRE = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._+~:-]{0,63}$`)
+	archRE    = lazyRegexp(`^[A-Za-z0-9_]{1,32}$`)
+	sha256RE  = lazyRegexp(`^[0-9a-f]{64}$`)
 	// pacman's package name rule (alpm's db.c/libmakepkg lint_pkgbuild).
-	pkgNameRE = regexp.MustCompile(`^[a-z0-9@_+][a-z0-9@._+-]{0,127}$`)
+	pkgNameRE = lazyRegexp(`^[a-z0-9@_+][a-z0-9@._+-]{0,127}$`)
 	// pacman version: [epoch:]pkgver-pkgrel; pkgver has no ':', '/', '-' or spaces.
-	pkgVersionRE = regexp.MustCompile(`^([0-9]+:)?[A-Za-z0-9._+~]+-[0-9]+(\.[0-9]+)?$`)
+	pkgVersionRE = lazyRegexp(`^([0-9]+:)?[A-Za-z0-9._+~]+-[0-9]+(\.[0-9]+)?$`)
 	// A constraint's version may leave out the pkgrel (">=560").
-	pkgVersionLooseRE = regexp.MustCompile(`^([0-9]+:)?[A-Za-z0-9._+~]+(-[0-9]+(\.[0-9]+)?)?$`)
-	pkgFileRE         = regexp.MustCompile(`^[A-Za-z0-9@._+:-]+\.pkg\.tar(\.(zst|xz|gz|bz2|lz4|lrz|lzo|Z))?$`)
+	pkgVersionLooseRE = lazyRegexp(`^([0-9]+:)?[A-Za-z0-9._+~]+(-[0-9]+(\.[0-9]+)?)?$`)
+	pkgFileRE         = lazyRegexp(`^[A-Za-z0-9@._+:-]+\.pkg\.tar(\.(zst|xz|gz|bz2|lz4|lrz|lzo|Z))?$`)
 	// Owner and group: a user/group name as shadow's useradd accepts it, or a number.
-	ownerRE = regexp.MustCompile(`^([a-z_][a-z0-9_-]{0,31}\$?|[0-9]{1,10})$`)
-	modeRE  = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+	ownerRE = lazyRegexp(`^([a-z_][a-z0-9_-]{0,31}\$?|[0-9]{1,10})$`)
+	modeRE  = lazyRegexp(`^0?[0-7]{3,4}$`)
 )
 
 // maxNameLen bounds an entry name so that a hostile archive cannot make
@@ -394,4 +395,21 @@ func ParseConstraint(c string) (op, version string, err error) {
 		return "", "", fmt.Errorf("version constraint %q is not one of =V, <V, <=V, >V, >=V", c)
 	}
 	return op, version, nil
+}
+
+// lazyRE is a regular expression compiled on first use: clp runs on every
+// pacman transaction (the hooks) and for every status, most of which never
+// validate a patch, and compiling them all at start-up cost milliseconds.
+type lazyRE struct {
+	once sync.Once
+	expr string
+	re   *regexp.Regexp
+}
+
+func lazyRegexp(expr string) *lazyRE { return &lazyRE{expr: expr} }
+
+// MatchString reports whether s matches.
+func (l *lazyRE) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re.MatchString(s)
 }

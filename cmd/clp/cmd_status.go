@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -127,8 +128,15 @@ func listOrNone(s []string) string {
 
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 
-// pacmanVersion asks the pacman binary clp will run, not the library.
+// pacmanVersion is the version of the pacman binary clp runs (the host's,
+// whatever --root says). On an Arch-based host that binary belongs to the
+// host's pacman package, whose version its local database names: one
+// directory listing. Elsewhere (Debian's pacman, a source build) it asks
+// the binary, which costs a process start.
 func pacmanVersion() string {
+	if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
+		return v
+	}
 	out, err := exec.Command("pacman", "--version").Output()
 	if err != nil {
 		return "not found"
@@ -186,4 +194,25 @@ func fillState(env *Env, rep *statusReport) error {
 		rep.Pins = append(rep.Pins, s)
 	}
 	return nil
+}
+
+// pacmanFromHostDB finds the pacman package in a local database, as
+// "pacman-VERSION-REL" directories; "" when there is none, or when the
+// database does not own /usr/bin/pacman (then something else installed it).
+func pacmanFromHostDB(local string) string {
+	matches, _ := filepath.Glob(filepath.Join(local, "pacman-*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), "pacman-")
+		// "pacman-contrib-1.10-1" is another package: a version has
+		// exactly one dash (pkgver-pkgrel) and starts with a digit.
+		if strings.Count(rest, "-") != 1 || rest == "" || rest[0] < '0' || rest[0] > '9' {
+			continue
+		}
+		files, err := os.ReadFile(filepath.Join(m, "files"))
+		if err != nil || !strings.Contains(string(files), "\nusr/bin/pacman\n") {
+			continue
+		}
+		return rest[:strings.LastIndex(rest, "-")]
+	}
+	return ""
 }
