@@ -135,7 +135,13 @@ func TestListArchiveFailuresAreErrors(t *testing.T) {
 				defer s.Close()
 				server = s.URL
 			}
-			cl := &Client{IdleTimeout: 50 * time.Millisecond}
+			// Only the stalled server should hit the idle limit: on a
+			// loaded CI machine 50 ms is too short for a real answer.
+			idle := 10 * time.Second
+			if c.name == "stalled" {
+				idle = 300 * time.Millisecond
+			}
+			cl := &Client{IdleTimeout: idle}
 			es, err := cl.ListArchive(context.Background(), server, "nvidia-utils")
 			if err == nil || es != nil {
 				t.Fatalf("got %v, %v; want an error", es, err)

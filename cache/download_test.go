@@ -337,8 +337,8 @@ func TestDownloadStalledServer(t *testing.T) {
 		return true
 	}
 	_, staging := stagingDir(t)
-	_, err := (&Client{IdleTimeout: 50e6}).Download(context.Background(), e, staging, DownloadOptions{MaxBytes: testCap})
-	if err == nil || !strings.Contains(err.Error(), "no data from "+e.URL+" for 50ms") {
+	_, err := (&Client{IdleTimeout: 500 * time.Millisecond}).Download(context.Background(), e, staging, DownloadOptions{MaxBytes: testCap})
+	if err == nil || !strings.Contains(err.Error(), "no data from "+e.URL+" for 500ms") {
 		t.Fatalf("err = %v", err)
 	}
 	checkFile(t, filepath.Join(staging, e.File+".part"), data[:10])
