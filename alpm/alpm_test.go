@@ -203,3 +203,29 @@ func writeScript(t *testing.T, body string) string {
 	os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755)
 	return p
 }
+
+// A stale db.lck (the RemoveStale callback says so) is removed before
+// pacman runs, and the caller is told; a live one is waited for.
+func TestRunnerRemovesStaleLock(t *testing.T) {
+	p := testPaths(t)
+	os.MkdirAll(p.DBPath, 0o755)
+	os.WriteFile(p.Lockfile(), nil, 0o644)
+	told := ""
+	ran := false
+	r := &Runner{Paths: p, LockWait: 100 * time.Millisecond,
+		RemoveStale: func(dbpath string) (bool, error) {
+			return true, os.Remove(filepath.Join(dbpath, "db.lck"))
+		},
+		StaleRemoved: func(lf string) { told = lf },
+		exec:         func(context.Context, []string, *Runner) error { ran = true; return nil }}
+	if err := r.Run(context.Background(), []string{"-U"}, "x"); err != nil || !ran || told != p.Lockfile() {
+		t.Fatalf("err=%v ran=%v told=%q", err, ran, told)
+	}
+	os.WriteFile(p.Lockfile(), nil, 0o644)
+	ran = false
+	r.RemoveStale = func(string) (bool, error) { return false, nil }
+	var held *LockHeldError
+	if err := r.Run(context.Background(), []string{"-U"}, "x"); !errors.As(err, &held) || ran {
+		t.Fatalf("a live lock must be waited for: %v ran=%v", err, ran)
+	}
+}

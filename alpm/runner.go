@@ -22,9 +22,15 @@ type Runner struct {
 	LockWait time.Duration
 	// Waiting is called once when Run starts waiting for db.lck.
 	Waiting func(lockfile string)
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// RemoveStale, when set, is asked once whether a db.lck found before
+	// running pacman is stale (left by a crash or inherited from a
+	// rolled-back snapshot) and, if so, to remove it; it reports whether it
+	// did. StaleRemoved is then told.
+	RemoveStale  func(dbpath string) (bool, error)
+	StaleRemoved func(lockfile string)
+	Stdin        io.Reader
+	Stdout       io.Writer
+	Stderr       io.Writer
 	// Env, when non-nil, is added to pacman's environment.
 	Env []string
 
@@ -95,6 +101,17 @@ func (r *Runner) Run(ctx context.Context, op []string, targets ...string) error 
 
 func (r *Runner) waitLock(ctx context.Context) error {
 	lf := r.Paths.Lockfile()
+	if r.RemoveStale != nil {
+		if _, err := os.Stat(lf); err == nil {
+			removed, err := r.RemoveStale(r.Paths.DBPath)
+			if err != nil {
+				return err
+			}
+			if removed && r.StaleRemoved != nil {
+				r.StaleRemoved(lf)
+			}
+		}
+	}
 	start := time.Now()
 	announced := false
 	for {

@@ -76,16 +76,25 @@ func (a *Actor) now() time.Time {
 	return time.Now()
 }
 
-func (a *Actor) downgrader() (*Downgrader, error) {
+func (a *Actor) downgrader(patchName string) (*Downgrader, error) {
 	h, err := alpm.OpenPaths(a.Paths)
 	if err != nil {
 		return nil, err
 	}
-	d := New(h, a.Runner, a.Config, a.StateDir, a.Reporter)
+	d := New(h, a.runnerFor(patchName), a.Config, a.StateDir, a.Reporter)
 	if a.Client != nil {
 		d.Client = a.Client
 	}
 	return d, nil
+}
+
+// runnerFor is the pacman runner for a patch's transactions: pacman passes
+// its environment to the hooks it runs, so CLP_PATCH links the pre/post
+// snapshots they take to the patch.
+func (a *Actor) runnerFor(patchName string) *alpm.Runner {
+	r := *a.Runner
+	r.Env = append(append([]string(nil), a.Runner.Env...), "CLP_PATCH="+patchName)
+	return &r
 }
 
 func (a *Actor) keepDir(patchName string) string {
@@ -101,7 +110,7 @@ func (a *Actor) stageDir(patchName string) string {
 // version installed now can be kept for the undo, and records the versions
 // installed before. It changes nothing.
 func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
-	d, err := a.downgrader()
+	d, err := a.downgrader(ar.Manifest().Name)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +281,7 @@ func (a *Actor) Apply(ctx context.Context, ar patch.Archive, p *patch.PackagePla
 	if err := a.keep(ctx, st); err != nil {
 		return err
 	}
-	d, err := a.downgrader()
+	d, err := a.downgrader(st.Patch)
 	if err != nil {
 		return err
 	}
@@ -508,7 +517,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	}); err != nil {
 		return err
 	}
-	d, err := a.downgrader()
+	d, err := a.downgrader(st.Patch)
 	if err != nil {
 		return err
 	}
@@ -538,7 +547,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	}
 	if len(files) > 0 {
 		a.rep().Step(fmt.Sprintf("reinstalling %s", strings.Join(names, ", ")))
-		if err := runPacman(ctx, a.Runner, a.StateDir, names, "rollback of patch "+st.Patch, files); err != nil {
+		if err := runPacman(ctx, d.Runner, a.StateDir, names, "rollback of patch "+st.Patch, files); err != nil {
 			return err
 		}
 	}
@@ -547,7 +556,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		if err != nil {
 			return err
 		}
-		err = a.Runner.Run(ctx, []string{"-R"}, remove...)
+		err = d.Runner.Run(ctx, []string{"-R"}, remove...)
 		if rerr := remover(); err == nil {
 			err = rerr
 		}

@@ -271,3 +271,18 @@ func TestActorFromArchive(t *testing.T) {
 	}
 	_ = act
 }
+
+// The pacman a patch runs carries CLP_PATCH, so the snapshot hooks pacman
+// runs link their pre/post pair to the patch; the shared runner is left as
+// it was.
+func TestActorRunnerNamesThePatch(t *testing.T) {
+	base := &alpm.Runner{Env: []string{"A=1"}}
+	a := &Actor{Runner: base}
+	r := a.runnerFor("CLP1250601")
+	if got := strings.Join(r.Env, " "); got != "A=1 CLP_PATCH=CLP1250601" {
+		t.Fatalf("env %q", got)
+	}
+	if len(base.Env) != 1 {
+		t.Fatalf("shared runner changed: %q", base.Env)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/snapshot"
 )
 
 func init() {
@@ -96,7 +97,12 @@ func (e *Env) pacmanRunner(p *alpm.Paths) *alpm.Runner {
 		out = e.Stderr
 	}
 	return &alpm.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr,
-		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) }}
+		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) },
+		// A db.lck older than this boot belongs to no running pacman: it
+		// was left by a crash, or came back with a rolled-back snapshot.
+		RemoveStale:  snapshot.RemoveStaleDBLock,
+		StaleRemoved: func(lf string) { e.Warnf("removed %s: it predates this boot, so no pacman holds it", lf) },
+	}
 }
 
 // stateLock takes clp's single-writer lock in the state directory.

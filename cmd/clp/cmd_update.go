@@ -698,6 +698,11 @@ func writeLastUpdate(env *Env, rep *updateReport) error {
 	if err != nil {
 		return err
 	}
+	// The first run on a fresh system may fail before anything else made
+	// the state dir; its result must still be recorded.
+	if err := os.MkdirAll(env.State(), 0o755); err != nil {
+		return err
+	}
 	return fsx.WriteFile(filepath.Join(env.State(), lastUpdateName), append(data, '\n'), 0o644)
 }
 
