@@ -309,6 +309,12 @@ func UpdatePins(p *alpm.Paths, stateDir string, change func([]Pin) ([]Pin, error
 // SyncPinsConf writes the include file for pins, ensures the Include and
 // verifies it through pacman-conf.
 func SyncPinsConf(p *alpm.Paths, pins []Pin) error {
+	// With no pins left, pacman.conf goes back to exactly what the user
+	// had: a rolled-back patch leaves no trace in /etc.
+	if len(pins) == 0 {
+		_, err := RemoveInclude(p)
+		return err
+	}
 	if err := WritePinsConf(p, pins); err != nil {
 		return err
 	}
