@@ -5,6 +5,10 @@
 # interleaved run by run (goal: each hook at most 1.5x pacman -Qq); then the
 # disk used by 1,000 successive snapshots of such a database with small
 # changes between them (goal: under 5 MB). Everything under a temp dir.
+#
+# CLP=path times that binary instead of building one; CLP_BASE=path also
+# times an older binary in the same interleaved run, on a root of its own
+# (formats may differ), to compare before and after under the same load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/clp-bench-hooks.XXXXXX")
@@ -19,13 +23,28 @@ go build -o "$work/mksynth" "$here/internal/sandbox/mksynth"
 runs=${BENCH_RUNS:-30}
 
 root=$work/synth
-"$work/mksynth" "$root" 2000
 printf 'synth-pkg-00001\nsynth-pkg-00002\n' >"$work/targets"
-# Fill the store first, so the hooks run against a realistic history.
-for _ in $(seq 50); do
-	"$clp" --root "$root" hook pre <"$work/targets"
-	"$clp" --root "$root" hook post <"$work/targets"
-done
+# Fill the store first, so the hooks run against a realistic history: 100
+# snapshots, clp.conf's default SnapshotKeep, so every timed hook also
+# prunes one, as on a system in use.
+# ReadLocalDB reuses the previous snapshot's entry for a package only when
+# its desc is over 2 s older than that snapshot, so the descs age first: the
+# timed hooks then run as they would between transactions.
+prepare() { # binary root
+	"$work/mksynth" "$2" 2000
+	sleep 2.1
+	for _ in $(seq 50); do
+		"$1" --root "$2" hook pre <"$work/targets"
+		"$1" --root "$2" hook post <"$work/targets"
+	done
+}
+prepare "$clp" "$root"
+base=()
+if [[ -n ${CLP_BASE:-} ]]; then
+	prepare "$CLP_BASE" "$work/synth-base"
+	base=(::: "@base: clp hook pre" sh -c "'$CLP_BASE' --root '$work/synth-base' hook pre <'$work/targets'"
+		::: "@base: clp hook post" sh -c "'$CLP_BASE' --root '$work/synth-base' hook post <'$work/targets'")
+fi
 
 # Every command goes through sh -c, so each side pays the same shell start.
 q="pacman --root '$root' --dbpath '$root/var/lib/pacman' --config '$root/etc/pacman.conf' -Qq >/dev/null"
@@ -34,7 +53,7 @@ echo "== clp hook pre / post vs pacman -Qq, local database of 2,000 packages (go
 	"@pacman -Qq" sh -c "$q" ::: \
 	"@clp hook pre" sh -c "'$clp' --root '$root' hook pre <'$work/targets'" ::: \
 	"@clp hook post" sh -c "'$clp' --root '$root' hook post <'$work/targets'" ::: \
-	"@clp hook guard (no pins)" sh -c "'$clp' --root '$root' hook guard <'$work/targets'"
+	"@clp hook guard (no pins)" sh -c "'$clp' --root '$root' hook guard <'$work/targets'" "${base[@]}"
 
 echo "== disk used by 1,000 snapshots of 2,000 packages, 1 to 6 changes apart (goal: under 5 MB)"
 (cd "$here" && go test -count=1 -run '^TestDiskUsage1000$' -v ./snapshot/) | grep -E 'snapshots of|^(ok|FAIL|---)'

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/vincentos/clp/internal/sandbox"
 )
 
 // diskUsage returns the apparent size and the allocated blocks of dir.
@@ -135,5 +138,51 @@ func BenchmarkGet2000(b *testing.B) {
 		if _, err := s.Get(96); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkHookCycle is the store and local-DB work of one `clp hook pre`
+// and one `clp hook post` on a synthesized 2,000-package local database,
+// each from a fresh Open as in the hook processes (fsync included).
+func BenchmarkHookCycle(b *testing.B) {
+	db := b.TempDir()
+	if err := sandbox.SynthesizeLocalDB(db, 2000); err != nil {
+		b.Fatal(err)
+	}
+	// Descs older than the snapshots, as on a real system between
+	// transactions: the previous snapshot's set is reused.
+	old := time.Now().Add(-time.Hour)
+	des, _ := os.ReadDir(filepath.Join(db, "local"))
+	for _, de := range des {
+		os.Chtimes(filepath.Join(db, "local", de.Name(), "desc"), old, old)
+	}
+	dir := b.TempDir()
+	targets := []string{"synth-pkg-00001", "synth-pkg-00002"}
+	hook := func(pre bool) {
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev, meta, _ := s.Tail()
+		pkgs, err := ReadLocalDB(db, prev, meta.Time)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pre {
+			_, err = s.Pre(pkgs, targets, "")
+		} else {
+			_, err = s.Post(pkgs, targets)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		hook(true)
+		hook(false)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		hook(i%2 == 0)
 	}
 }

@@ -3,14 +3,23 @@
 // and after each pacman transaction, on demand, and around a restore.
 //
 // It owns:
-//   - the on-disk store under the state directory (<root>/var/lib/clp/snapshots):
-//     an append-only index, append-only segment files of compressed records
-//     (a full checkpoint followed by deltas), and a "pending pre" marker;
+//   - the on-disk store under the state directory (<root>/var/lib/clp/snapshots),
+//     format 2: an append-only line index (indexfmt.go) that also carries
+//     the "pending pre" state, and append-only segment files of records (a
+//     compressed full checkpoint followed by small deltas, codec.go);
 //   - pre/post pairing and orphan detection (see Store.Pre and Store.Post);
+//   - the fast read of pacman's local database for the hooks (ReadLocalDB);
 //   - Diff between two package sets and the RestorePlan that takes the current
 //     set back to a snapshot's;
 //   - the snapper backend (snapper.go): btrfs detection, snapper pre/post
 //     snapshots linked to clp's, and the stale db.lck rule (dblock.go).
+//
+// The hooks (clp hook pre|post) call it on every pacman transaction, so a
+// hook's path must stay cheap: one append and one fdatasync to each of two
+// files, nothing that grows with the number of snapshots kept beyond
+// parsing their index lines, and no compressor set-up for a small delta.
+// TestHookSyncs and BenchmarkHookCycle watch it; scripts/bench-hooks.sh
+// measures it against pacman -Qq.
 //
 // It must not: run pacman or touch libalpm (callers pass the package set they
 // read through package alpm, and a version comparison function), print or

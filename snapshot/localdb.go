@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,27 +45,34 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	}
 	known := make(map[string]*Pkg, len(prev))
 	for i := range prev {
-		known[prev[i].Name+"-"+prev[i].Version] = &prev[i]
+		known[prev[i].Name] = &prev[i]
 	}
 	// A desc written within this margin of prevTime is read again: the
 	// snapshot's time is taken after its packages were read.
 	limit := prevTime.Add(-2 * time.Second).UnixNano()
-	fd := int(d.Fd())
+	hint := make([]*Pkg, len(names))
+	if !prevTime.IsZero() {
+		for k, n := range names {
+			if name, version, ok := splitNameVersion(n); ok {
+				if p := known[name]; p != nil && p.Version == version {
+					hint[k] = p
+				}
+			}
+		}
+		statHinted(int(d.Fd()), names, hint, limit)
+	}
 	out := make([]Pkg, 0, len(names))
-	for _, n := range names {
+	for k, n := range names {
 		if n == "ALPM_DB_VERSION" {
+			continue
+		}
+		if hint[k] != nil {
+			out = append(out, *hint[k])
 			continue
 		}
 		name, version, ok := splitNameVersion(n)
 		if !ok {
 			continue // libalpm skips such entries too
-		}
-		if p, ok := known[n]; ok && !prevTime.IsZero() {
-			var st unix.Stat_t
-			if err := unix.Fstatat(fd, n+"/desc", &st, 0); err == nil && st.Mtim.Nano() < limit {
-				out = append(out, *p)
-				continue
-			}
 		}
 		p, err := readDesc(filepath.Join(dir, n, "desc"))
 		if err != nil {
@@ -76,6 +85,39 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	}
 	sortByName(out)
 	return out, nil
+}
+
+// statHinted clears hint[k] unless names[k]/desc is older than limit. The
+// stats are most of the cost of ReadLocalDB (one path lookup per installed
+// package, as `pacman -Qq` does too) and independent, so a big database is
+// split among a few goroutines: the hook runs while pacman waits for it.
+func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
+	check := func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			if hint[k] == nil {
+				continue
+			}
+			var st unix.Stat_t
+			if err := unix.Fstatat(dirfd, names[k]+"/desc", &st, 0); err != nil || st.Mtim.Nano() >= limit {
+				hint[k] = nil
+			}
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), 4, len(names)/256)
+	if workers <= 1 {
+		check(0, len(names))
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(names) + workers - 1) / workers
+	for lo := 0; lo < len(names); lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			check(lo, hi)
+		}(lo, min(lo+chunk, len(names)))
+	}
+	wg.Wait()
 }
 
 // splitNameVersion splits "name-pkgver-pkgrel" at its second-last dash, as

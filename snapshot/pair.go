@@ -1,16 +1,7 @@
 package snapshot
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
-	"time"
-
-	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Pairing rule.
@@ -21,58 +12,46 @@ import (
 // pacman runs no PostTransaction hook at all, and the next post to arrive
 // belongs to a later transaction. So:
 //
-//  1. Pre records a pre snapshot and writes the "pending pre" marker (its ID
-//     and sorted targets). If a marker was already there, its pre never got
-//     a post: that pre is marked Orphan before the new one is recorded.
-//  2. Post pairs with the marker's pre only if that pre is still the newest
-//     pre in the store and the post's targets are exactly the pre's (pacman
-//     passes the same matched targets to both hooks of one transaction).
-//     Otherwise the marker's pre is marked Orphan and the post stays unpaired
-//     (PairID 0). Either way the marker is removed.
-//  3. A marker whose pre already has a post (a crash between recording the
-//     post and removing the marker) or no longer exists is dropped silently.
+//  1. Pre records a pre snapshot flagged as waiting: it is the "pending
+//     pre" from then on. If another pre was pending, that pre never got a
+//     post: it is marked Orphan in the same index append.
+//  2. Post pairs with the pending pre only if that pre is still the newest
+//     pre in the store, is not marked Orphan, and the post's targets are
+//     exactly the pre's (pacman passes the same matched targets to both
+//     hooks of one transaction). Otherwise the pending pre is marked
+//     Orphan and the post stays unpaired (PairID 0). Either way the post is
+//     flagged as ending the wait: no pre is pending after it.
+//  3. A pending pre that already has a post, is already Orphan, or no
+//     longer exists is passed over silently.
 //
 // A pre is therefore never paired with a later transaction's post.
-
-type pending struct {
-	ID      int       `json:"id"`
-	Targets []string  `json:"targets"`
-	Time    time.Time `json:"time"`
-}
-
-func (s *Store) pendingPath() string { return filepath.Join(s.dir, pendingName) }
-
-func (s *Store) readPending() (*pending, error) {
-	data, err := os.ReadFile(s.pendingPath())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read pending pre marker: %w", err)
-	}
-	var p pending
-	if err := json.Unmarshal(data, &p); err != nil || p.ID <= 0 {
-		// A damaged marker cannot pair anything; treat it as absent so the
-		// hook still records its snapshot.
-		return nil, nil
-	}
-	return &p, nil
-}
-
-func (s *Store) dropPending() error {
-	if err := os.Remove(s.pendingPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove pending pre marker: %w", err)
-	}
-	return fsx.SyncDir(s.dir)
-}
+//
+// The pending pre is state the index builds (the flags of its lines, and
+// the header after a compaction), not a marker file: setting or clearing it
+// is part of the append that records the snapshot, so no crash can leave a
+// marker and the snapshots disagreeing, and it costs the hook no sync of
+// its own.
 
 // Pending returns the pre snapshot waiting for its post, if any.
 func (s *Store) Pending() (id int, ok bool, err error) {
-	p, err := s.readPending()
-	if err != nil || p == nil {
-		return 0, false, err
+	err = s.locked(func() error {
+		id = s.livePending()
+		return nil
+	})
+	return id, id != 0 && err == nil, err
+}
+
+// livePending returns the pending pre when it can still be paired or
+// orphaned: it exists, is not Orphan and has no post.
+func (s *Store) livePending() int {
+	if s.pending == 0 {
+		return 0
 	}
-	return p.ID, true, nil
+	i, ok := s.find(s.pending)
+	if !ok || s.entries[i].snap.Orphan || s.hasPost(s.pending) {
+		return 0
+	}
+	return s.pending
 }
 
 // hasPost reports whether some post is paired with pre.
@@ -83,18 +62,6 @@ func (s *Store) hasPost(pre int) bool {
 		}
 	}
 	return false
-}
-
-// orphanStale marks the marker's pre Orphan unless it was paired or is gone.
-func (s *Store) orphanStale(p *pending) (int, error) {
-	if _, ok := s.find(p.ID); !ok || s.hasPost(p.ID) {
-		return 0, nil
-	}
-	t := true
-	if err := s.set(p.ID, indexLine{Op: "set", ID: p.ID, Orphan: &t}); err != nil {
-		return 0, err
-	}
-	return p.ID, nil
 }
 
 func normTargets(t []string) []string {
@@ -109,24 +76,13 @@ func normTargets(t []string) []string {
 func (s *Store) Pre(pkgs []Pkg, targets []string, patch string) (Snapshot, error) {
 	snap := Snapshot{Kind: KindPre, Targets: normTargets(targets), Patch: patch, Packages: pkgs}
 	snap.Description = Describe(KindPre, snap.Targets, patch)
-	if _, err := validate(&snap); err != nil {
+	pkgs, err := validate(&snap)
+	if err != nil {
 		return Snapshot{}, err
 	}
-	err := s.locked(func() error {
-		p, err := s.readPending()
-		if err != nil {
-			return err
-		}
-		if p != nil {
-			if _, err := s.orphanStale(p); err != nil {
-				return err
-			}
-		}
-		if _, err := s.create(&snap); err != nil {
-			return err
-		}
-		data, _ := json.Marshal(pending{ID: snap.ID, Targets: snap.Targets, Time: snap.Time})
-		return fsx.WriteFile(s.pendingPath(), data, 0o644)
+	err = s.locked(func() error {
+		_, err := s.createWith(&snap, pkgs, string(flagWaiting), s.livePending())
+		return err
 	})
 	if err != nil {
 		return Snapshot{}, err
@@ -138,31 +94,26 @@ func (s *Store) Pre(pkgs []Pkg, targets []string, patch string) (Snapshot, error
 // pre when the pairing rule allows; the post inherits the pre's patch link.
 func (s *Store) Post(pkgs []Pkg, targets []string) (Snapshot, error) {
 	snap := Snapshot{Kind: KindPost, Targets: normTargets(targets), Packages: pkgs}
-	if _, err := validate(&snap); err != nil {
+	pkgs, err := validate(&snap)
+	if err != nil {
 		return Snapshot{}, err
 	}
-	err := s.locked(func() error {
-		p, err := s.readPending()
-		if err != nil {
-			return err
+	err = s.locked(func() error {
+		flags, orphan := "", 0
+		if s.pending != 0 {
+			flags = string(flagCloses)
 		}
-		if p != nil {
-			if s.pairable(p, snap.Targets) {
-				snap.PairID = p.ID
-				i, _ := s.find(p.ID)
+		if p := s.livePending(); p != 0 {
+			if i, ok := s.pairable(p, snap.Targets); ok {
+				snap.PairID = p
 				snap.Patch = s.entries[i].snap.Patch
-			} else if _, err := s.orphanStale(p); err != nil {
-				return err
+			} else {
+				orphan = p
 			}
 		}
 		snap.Description = Describe(KindPost, snap.Targets, snap.Patch)
-		if _, err := s.create(&snap); err != nil {
-			return err
-		}
-		if p != nil {
-			return s.dropPending()
-		}
-		return nil
+		_, err := s.createWith(&snap, pkgs, flags, orphan)
+		return err
 	})
 	if err != nil {
 		return Snapshot{}, err
@@ -170,15 +121,17 @@ func (s *Store) Post(pkgs []Pkg, targets []string) (Snapshot, error) {
 	return snap.meta(), nil
 }
 
-func (s *Store) pairable(p *pending, targets []string) bool {
-	i, ok := s.find(p.ID)
-	if !ok || s.entries[i].snap.Kind != KindPre || s.hasPost(p.ID) {
-		return false
+// pairable reports whether the live pending pre p is the transaction that
+// is ending, and returns its index in entries.
+func (s *Store) pairable(p int, targets []string) (int, bool) {
+	i, ok := s.find(p)
+	if !ok || s.entries[i].snap.Kind != KindPre {
+		return 0, false
 	}
 	for _, e := range s.entries[i+1:] {
 		if e.snap.Kind == KindPre {
-			return false // a newer pre exists: p's transaction is not the one ending
+			return 0, false // a newer pre exists: p's transaction is not the one ending
 		}
 	}
-	return slices.Equal(normTargets(p.Targets), targets)
+	return i, s.entries[i].tgt == targetsHash(targets)
 }

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/lock"
@@ -21,24 +23,28 @@ import (
 
 // Layout of the store directory:
 //
-//	index          append-only JSON lines: metadata and record location of
-//	               every snapshot, deletions, and later metadata changes
+//	index          append-only lines: a format header, then the metadata and
+//	               record location of every snapshot, deletions, and later
+//	               metadata changes (see indexfmt.go)
 //	seg-NNNNNNNN   append-only segment: a full checkpoint, then deltas
-//	pending-pre    the pre snapshot waiting for its post (see Pre)
 //	.lock          flock taken by every writer
 //
 // Why append-only: Create runs in a pacman hook on every transaction, so it
 // must cost one small append to two files, not a rewrite of history. A crash
 // can only tear the tail of the file being appended; the index line is
-// written after the record it points to is fsynced, so an index entry never
+// written after the record it points to is on disk, so an index entry never
 // points at a record that was not durable, and a torn index line is ignored
 // (and cut off by the next writer). A segment whose tail is torn is never
 // appended to again: the next snapshot starts a new segment.
+//
+// The pre snapshot waiting for its post is not a file of its own (format 1
+// kept a "pending-pre" marker, written by rename with two more fsyncs per
+// hook): it is state the index lines build, so it changes in the same
+// append as the snapshot that sets or clears it (see pair.go).
 const (
-	indexName   = "index"
-	pendingName = "pending-pre"
-	lockName    = ".lock"
-	segPrefix   = "seg-"
+	indexName = "index"
+	lockName  = ".lock"
+	segPrefix = "seg-"
 )
 
 var (
@@ -50,9 +56,21 @@ var (
 	checkpointEvery = 64
 )
 
-// syncFile is (*os.File).Sync. Only the disk-usage test, which measures
-// bytes and not durability, replaces it.
-var syncFile = (*os.File).Sync
+// syncFile makes an appended file durable. fdatasync, not fsync: an append
+// changes the size, which fdatasync writes, and nothing else about the
+// inode matters. Only the disk-usage test, which measures bytes and not
+// durability, replaces it.
+var syncFile = func(f *os.File) error {
+	return ignoringEINTR(func() error { return unix.Fdatasync(int(f.Fd())) })
+}
+
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
+}
 
 // Store is a snapshot store in one directory. A Store is not safe for use by
 // several goroutines; several processes may share a directory (writers take
@@ -66,6 +84,7 @@ type Store struct {
 	entries  []entry // sorted by ID
 	next     int     // next ID to assign
 	nextSeg  int
+	pending  int   // the pre waiting for its post, 0 for none (see pair.go)
 	lines    int   // lines in the index, for compaction
 	goodEnd  int64 // end of the last well-formed index line
 	idxFile  fileID
@@ -87,27 +106,13 @@ type tailCache struct {
 type entry struct {
 	snap Snapshot // metadata only
 	loc  loc
+	tgt  uint64 // targetsHash of the snapshot's targets, for pairing
 }
 
 type loc struct {
-	Seg int   `json:"seg"`
-	Off int64 `json:"off"`
-	Len int   `json:"len"`
-}
-
-type indexLine struct {
-	Op string `json:"op"` // hdr, add, del, set
-
-	V       int `json:"v,omitempty"`
-	Next    int `json:"next,omitempty"`
-	NextSeg int `json:"nextseg,omitempty"`
-
-	S   *Snapshot `json:"s,omitempty"`
-	Loc *loc      `json:"loc,omitempty"`
-
-	ID      int         `json:"id,omitempty"`
-	Orphan  *bool       `json:"orphan,omitempty"`
-	Snapper *SnapperRef `json:"snapper,omitempty"`
+	Seg int
+	Off int64
+	Len int
 }
 
 type fileID struct {
@@ -117,21 +122,18 @@ type fileID struct {
 }
 
 func statID(path string) (fileID, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fileID{}, err
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	id := fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.ino = st.Ino
-	}
-	return id, nil
+	return fileID{ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, nil
 }
 
 // Open opens (creating if needed) the store in dir. Damage it finds (a torn
 // index line, a segment shorter than its records) does not fail Open: the
 // snapshots it affects are reported by Problems and fail on Get, the others
-// stay readable.
+// stay readable. An index in a format Open does not know fails it, so that
+// nothing is written over it.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create snapshot directory: %w", err)
@@ -152,39 +154,68 @@ func (s *Store) Problems() []error { return slices.Clone(s.problems) }
 func (s *Store) indexPath() string { return filepath.Join(s.dir, indexName) }
 
 func (s *Store) segPath(n int) string {
-	return filepath.Join(s.dir, fmt.Sprintf("%s%08d", segPrefix, n))
+	return filepath.Join(s.dir, segName(n))
+}
+
+func segName(n int) string {
+	b := make([]byte, 0, len(segPrefix)+8)
+	b = append(b, segPrefix...)
+	d := strconv.Itoa(n)
+	for i := len(d); i < 8; i++ {
+		b = append(b, '0')
+	}
+	return string(append(b, d...))
 }
 
 func (s *Store) load() error {
 	*s = Store{dir: s.dir, LockWait: s.LockWait, next: 1, nextSeg: 1}
 	path := s.indexPath()
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read snapshot index: %w", err)
 	}
-	if s.idxFile, err = statID(path); err != nil {
-		return fmt.Errorf("read snapshot index: %w", err)
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("read snapshot index %s: %w", path, err)
 	}
-	byID := map[int]int{}
+	s.idxFile = fileID{ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}
+	data := make([]byte, st.Size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return fmt.Errorf("read snapshot index %s: %w", path, err)
+	}
+	// One string for the whole file: every field parsed from it is a
+	// substring, not an allocation.
+	text := string(data)
+	byID := make(map[int]int, strings.Count(text, "\n"))
 	var pos int64
 	lineNo := 0
 	var bad []int // damaged line numbers after the last good line
-	for len(data) > 0 {
+	for len(text) > 0 {
 		lineNo++
-		i := bytes.IndexByte(data, '\n')
-		var l []byte
+		i := strings.IndexByte(text, '\n')
+		var l string
 		complete := i >= 0
 		if complete {
-			l, data = data[:i], data[i+1:]
+			l, text = text[:i], text[i+1:]
 		} else {
-			l, data = data, nil
+			l, text = text, ""
 		}
 		pos += int64(len(l)) + 1
-		var il indexLine
-		if !complete || json.Unmarshal(l, &il) != nil || !s.applyLine(&il, byID) {
+		if lineNo == 1 {
+			if !complete {
+				// A crash while the index was being created: nothing
+				// was recorded yet.
+				bad = append(bad, lineNo)
+				continue
+			}
+			if err := s.applyHeader(l); err != nil {
+				return fmt.Errorf("snapshot index %s: %w", path, err)
+			}
+		} else if !complete || !s.applyLine(l, byID) {
 			bad = append(bad, lineNo)
 			continue
 		}
@@ -206,39 +237,36 @@ func (s *Store) load() error {
 
 // applyLine folds one index line into the in-memory state. It reports
 // whether the line made sense.
-func (s *Store) applyLine(il *indexLine, byID map[int]int) bool {
-	switch il.Op {
-	case "hdr":
-		if il.V != 1 {
+func (s *Store) applyLine(l string, byID map[int]int) bool {
+	il, ok := parseIndexLine(l)
+	if !ok {
+		return false
+	}
+	switch il.op {
+	case opAdd:
+		if _, dup := byID[il.e.snap.ID]; dup {
 			return false
 		}
-		s.next = max(s.next, il.Next)
-		s.nextSeg = max(s.nextSeg, il.NextSeg)
-	case "add":
-		if il.S == nil || il.Loc == nil || il.S.ID <= 0 {
-			return false
+		byID[il.e.snap.ID] = len(s.entries)
+		s.entries = append(s.entries, il.e)
+		s.next = max(s.next, il.e.snap.ID+1)
+		s.nextSeg = max(s.nextSeg, il.e.loc.Seg+1)
+		s.applyPending(il)
+	case opDel, opOrphan, opSnapper:
+		if il.op == opOrphan && s.pending == il.id {
+			s.pending = 0
 		}
-		if _, dup := byID[il.S.ID]; dup {
-			return false
-		}
-		byID[il.S.ID] = len(s.entries)
-		s.entries = append(s.entries, entry{snap: il.S.meta(), loc: *il.Loc})
-		s.next = max(s.next, il.S.ID+1)
-		s.nextSeg = max(s.nextSeg, il.Loc.Seg+1)
-	case "del", "set":
-		i, ok := byID[il.ID]
+		i, ok := byID[il.id]
 		if !ok || s.entries[i].snap.ID == 0 {
 			return true // about a snapshot already gone: nothing to do
 		}
-		if il.Op == "del" {
+		switch il.op {
+		case opDel:
 			s.entries[i].snap.ID = 0 // tombstone, dropped at the end of load
-			return true
-		}
-		if il.Orphan != nil {
-			s.entries[i].snap.Orphan = *il.Orphan
-		}
-		if il.Snapper != nil {
-			r := *il.Snapper
+		case opOrphan:
+			s.entries[i].snap.Orphan = true
+		case opSnapper:
+			r := il.snapper
 			s.entries[i].snap.Snapper = &r
 		}
 	default:
@@ -250,16 +278,16 @@ func (s *Store) applyLine(il *indexLine, byID map[int]int) bool {
 // checkSegments stats each segment once: a record past the end of its file
 // means the segment lost its tail after the index recorded it.
 func (s *Store) checkSegments() {
-	sizes := map[int]int64{}
+	seg, size := -1, int64(0)
 	for _, e := range s.entries {
-		size, ok := sizes[e.loc.Seg]
-		if !ok {
-			fi, err := os.Stat(s.segPath(e.loc.Seg))
-			size = -1
-			if err == nil {
-				size = fi.Size()
+		if e.loc.Seg != seg {
+			// Entries are in ID order and segments are filled in ID
+			// order, so each segment is one run of entries.
+			seg, size = e.loc.Seg, -1
+			var st unix.Stat_t
+			if unix.Stat(s.segPath(seg), &st) == nil {
+				size = st.Size
 			}
-			sizes[e.loc.Seg] = size
 		}
 		switch {
 		case size < 0:
@@ -290,17 +318,20 @@ func (s *Store) locked(fn func() error) error {
 	return fn()
 }
 
-// appendIndex appends lines durably. A torn tail left by a crash is cut off
-// first, or the new line would be glued to the garbage.
-func (s *Store) appendIndex(lines ...indexLine) error {
-	var buf bytes.Buffer
-	for i := range lines {
-		b, err := json.Marshal(&lines[i])
-		if err != nil {
-			return fmt.Errorf("encode snapshot index line: %w", err)
-		}
-		buf.Write(b)
-		buf.WriteByte('\n')
+// appendIndex appends lines, durably when sync is set. A torn tail left by
+// a crash is cut off first, or the new line would be glued to the garbage.
+// A new index starts with its format header.
+//
+// Only a deletion is appended without sync: if it is lost, the snapshot
+// comes back, which is harmless (see delete).
+func (s *Store) appendIndex(sync bool, lines ...[]byte) error {
+	var buf []byte
+	fresh := s.goodEnd == 0 // a new index, or one whose header a crash tore
+	if fresh {
+		buf = appendHeader(buf, s.next, s.nextSeg, s.pending)
+	}
+	for _, l := range lines {
+		buf = append(buf, l...)
 	}
 	path := s.indexPath()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
@@ -308,50 +339,49 @@ func (s *Store) appendIndex(lines ...indexLine) error {
 		return fmt.Errorf("open snapshot index: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("open snapshot index: %w", err)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("open snapshot index %s: %w", path, err)
 	}
-	created := fi.Size() == 0
-	if fi.Size() != s.goodEnd {
+	if st.Size != s.goodEnd {
 		if err := f.Truncate(s.goodEnd); err != nil {
 			return fmt.Errorf("cut torn tail of %s: %w", path, err)
 		}
 	}
-	if _, err := f.WriteAt(buf.Bytes(), s.goodEnd); err != nil {
+	if _, err := f.WriteAt(buf, s.goodEnd); err != nil {
 		return fmt.Errorf("write snapshot index: %w", err)
 	}
-	if err := syncFile(f); err != nil {
-		return fmt.Errorf("sync snapshot index: %w", err)
+	if sync || fresh {
+		if err := syncFile(f); err != nil {
+			return fmt.Errorf("sync snapshot index: %w", err)
+		}
 	}
-	if created {
+	if fresh {
 		if err := fsx.SyncDir(s.dir); err != nil {
 			return err
 		}
 	}
-	s.goodEnd += int64(buf.Len())
-	s.lines += len(lines)
-	s.idxFile, err = statID(path)
-	return err
+	s.goodEnd += int64(len(buf))
+	s.lines += bytes.Count(buf, []byte{'\n'})
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("stat snapshot index %s: %w", path, err)
+	}
+	s.idxFile = fileID{ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}
+	return nil
 }
 
 // rewriteIndex replaces the index with one line per live snapshot, via an
 // atomic rename, then removes segment files no snapshot uses any more.
 func (s *Store) rewriteIndex() error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.Encode(indexLine{Op: "hdr", V: 1, Next: s.next, NextSeg: s.nextSeg})
+	buf := appendHeader(nil, s.next, s.nextSeg, s.pending)
 	for i := range s.entries {
-		snap, l := s.entries[i].snap, s.entries[i].loc
-		if err := enc.Encode(indexLine{Op: "add", S: &snap, Loc: &l}); err != nil {
-			return fmt.Errorf("encode snapshot index: %w", err)
-		}
+		buf = appendAdd(buf, &s.entries[i], "")
 	}
-	if err := fsx.WriteFile(s.indexPath(), buf.Bytes(), 0o644); err != nil {
+	if err := fsx.WriteFile(s.indexPath(), buf, 0o644); err != nil {
 		return err
 	}
 	s.lines = len(s.entries) + 1
-	s.goodEnd = int64(buf.Len())
+	s.goodEnd = int64(len(buf))
 	var err error
 	if s.idxFile, err = statID(s.indexPath()); err != nil {
 		return err
@@ -479,6 +509,14 @@ func (s *Store) create(snap *Snapshot) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.createWith(snap, pkgs, "", 0)
+}
+
+// createWith records snap, whose packages validate returned as pkgs, with
+// index flags (see indexfmt.go), first marking snapshot orphan an orphan
+// when it is not 0. The orphan mark and the new snapshot's line go in one
+// append with one sync: a crash keeps both, the mark alone, or neither.
+func (s *Store) createWith(snap *Snapshot, pkgs []Pkg, flags string, orphan int) (int, error) {
 	if snap.Time.IsZero() {
 		snap.Time = time.Now()
 	}
@@ -504,14 +542,34 @@ func (s *Store) create(snap *Snapshot) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	meta := snap.meta()
-	l := loc{Seg: seg, Off: off, Len: n}
-	if err := s.appendIndex(indexLine{Op: "add", S: &meta, Loc: &l}); err != nil {
+	e := entry{snap: snap.meta(), loc: loc{Seg: seg, Off: off, Len: n}, tgt: targetsHash(snap.Targets)}
+	var line []byte
+	if orphan != 0 {
+		line = appendIDLine(line, opOrphan, orphan)
+	}
+	line = appendAdd(line, &e, flags)
+	if err := s.appendIndex(true, line); err != nil {
 		return 0, err
 	}
-	s.entries = append(s.entries, entry{snap: meta, loc: l})
+	if orphan != 0 {
+		if i, ok := s.find(orphan); ok {
+			s.entries[i].snap.Orphan = true
+		}
+		if s.pending == orphan {
+			s.pending = 0
+		}
+	}
+	s.entries = append(s.entries, e)
+	s.applyPending(indexLine{flags: flags, e: e})
 	s.next = snap.ID + 1
 	s.nextSeg = max(s.nextSeg, seg+1)
+	if t := s.tail; t != nil && t.seg == seg && t.ok && t.size == off && !rec.full {
+		// Keep the decode current for a later Create in this process.
+		t.size += int64(n)
+		t.count++
+		t.deltaSize += n
+		t.state = pkgs
+	}
 	return snap.ID, s.maybeCompact()
 }
 
@@ -636,33 +694,37 @@ func (s *Store) appendRecord(seg int, rec []byte) (int64, int, error) {
 // the segment's checkpoint), so deleting a checkpoint never breaks a later
 // snapshot; a segment file goes when its last snapshot does.
 func (s *Store) Delete(ids ...int) error {
-	return s.locked(func() error { return s.delete(ids) })
+	return s.locked(func() error { return s.delete(ids, true) })
 }
 
-func (s *Store) delete(ids []int) error {
-	var lines []indexLine
+func (s *Store) delete(ids []int, sync bool) error {
+	var lines []byte
 	for _, id := range ids {
 		if _, ok := s.find(id); !ok {
 			return fmt.Errorf("delete snapshot %d: %w", id, ErrNotFound)
 		}
-		lines = append(lines, indexLine{Op: "del", ID: id})
+		lines = appendIDLine(lines, opDel, id)
 	}
 	if len(lines) == 0 {
 		return nil
-	}
-	if err := s.appendIndex(lines...); err != nil {
-		return err
 	}
 	segs := map[int]bool{}
 	for _, id := range ids {
 		if i, ok := s.find(id); ok {
 			segs[s.entries[i].loc.Seg] = true
-			s.entries = slices.Delete(s.entries, i, i+1)
 		}
 	}
 	for _, e := range s.entries {
-		delete(segs, e.loc.Seg)
+		if !slices.Contains(ids, e.snap.ID) {
+			delete(segs, e.loc.Seg)
+		}
 	}
+	// A segment file goes only after the deletions are durable: a crash
+	// must not leave an index naming a removed segment.
+	if err := s.appendIndex(sync || len(segs) > 0, lines); err != nil {
+		return err
+	}
+	s.entries = slices.DeleteFunc(s.entries, func(e entry) bool { return slices.Contains(ids, e.snap.ID) })
 	for seg := range segs {
 		if err := os.Remove(s.segPath(seg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove segment: %w", err)
@@ -692,7 +754,10 @@ func (s *Store) Prune(keep int, protected func(Snapshot) bool) ([]int, error) {
 			}
 			gone = append(gone, snap.ID)
 		}
-		return s.delete(gone)
+		// Unsynced: a hook prunes on every transaction once the store
+		// is full, and a deletion lost in a crash only brings a snapshot
+		// back.
+		return s.delete(gone, false)
 	})
 	if err != nil {
 		return nil, err
@@ -703,26 +768,16 @@ func (s *Store) Prune(keep int, protected func(Snapshot) bool) ([]int, error) {
 // SetSnapper links snapshot id to a snapper snapshot.
 func (s *Store) SetSnapper(id int, ref SnapperRef) error {
 	return s.locked(func() error {
-		return s.set(id, indexLine{Op: "set", ID: id, Snapper: &ref})
+		i, ok := s.find(id)
+		if !ok {
+			return fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
+		}
+		if err := s.appendIndex(true, appendSnapperLine(nil, id, ref)); err != nil {
+			return err
+		}
+		s.entries[i].snap.Snapper = &ref
+		return s.maybeCompact()
 	})
-}
-
-func (s *Store) set(id int, il indexLine) error {
-	i, ok := s.find(id)
-	if !ok {
-		return fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
-	}
-	if err := s.appendIndex(il); err != nil {
-		return err
-	}
-	if il.Orphan != nil {
-		s.entries[i].snap.Orphan = *il.Orphan
-	}
-	if il.Snapper != nil {
-		r := *il.Snapper
-		s.entries[i].snap.Snapper = &r
-	}
-	return s.maybeCompact()
 }
 
 // Check reads every snapshot and returns one error per unreadable one.

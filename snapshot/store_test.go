@@ -387,7 +387,8 @@ func TestTornIndexTail(t *testing.T) {
 		t.Fatalf("open after torn index: %v", err)
 	}
 	p := s.Problems()
-	if len(p) != 1 || !strings.Contains(p[0].Error(), "line 5 is incomplete (a torn write)") || !strings.Contains(p[0].Error(), path) {
+	// Line 1 is the format header, so the fifth snapshot is line 6.
+	if len(p) != 1 || !strings.Contains(p[0].Error(), "line 6 is incomplete (a torn write)") || !strings.Contains(p[0].Error(), path) {
 		t.Fatalf("problems = %v", p)
 	}
 	if n := len(s.List()); n != 4 {

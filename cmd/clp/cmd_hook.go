@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -72,6 +73,12 @@ func runHook(ctx context.Context, env *Env, args []string) error {
 		if os.Getenv(envSkip) == "1" {
 			return nil
 		}
+		// A hook is a short process that allocates a few megabytes: a
+		// garbage collection would cost more (a few ms, on every pacman
+		// transaction) than it frees. The limit still collects should a
+		// huge store make the hook grow.
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(256 << 20)
 		if err := hookSnapshot(ctx, env, args[0], targets); err != nil {
 			// A snapshot is worth less than the user's transaction:
 			// never fail it.
