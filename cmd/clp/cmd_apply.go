@@ -175,9 +175,11 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	if !env.JSON && !env.confirm("Apply this patch?", true) {
 		return nil, withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
 	}
+	snap := beginPatchSnap(env, m.Name)
 	if err := eng.Apply(ctx, a, plan); err != nil {
 		return nil, refusal(err, "")
 	}
+	snap.done("applying " + m.Name + " " + m.Version)
 	res.Applied = true
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "%s patch %s applied; undo it with 'clp rollback %s'\n", env.green("::"), m.Name, m.Name)

@@ -92,9 +92,11 @@ func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string
 			return withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
 		}
 	}
+	snap := beginPatchSnap(env, name)
 	if err := eng.Rollback(ctx, name, patch.RollbackOptions{Force: o.Force}); err != nil {
 		return refusal(err, "")
 	}
+	snap.done("rolling back " + name + " " + rec.Version)
 	if env.JSON {
 		return printJSON(env.Stdout, map[string]any{"patch": name, "rolled_back": true})
 	}
