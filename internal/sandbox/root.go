@@ -63,8 +63,19 @@ func Create(dir string) (*Root, error) {
 	if err := r.WriteConfig(""); err != nil {
 		return nil, err
 	}
+	// A sandbox never reaches the network: no archive server unless a test
+	// starts one on loopback and names it here.
+	if err := os.MkdirAll(filepath.Join(dir, "etc/clp"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/clp/clp.conf"), []byte(SandboxClpConf), 0o644); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
+
+// SandboxClpConf is the clp.conf every sandbox root starts with.
+const SandboxClpConf = "# clp.conf of a clp sandbox root\n[options]\nArchiveServer =\n"
 
 // WriteConfig (re)writes pacman.conf; extra is appended verbatim (repository
 // sections, more options).

@@ -3,7 +3,8 @@
 // 550.78 in the package cache), built and installed by real makepkg and
 // pacman. It only writes under the directory it is given (and the fixture
 // cache in $TMPDIR). Both driver versions are in its package cache, as pacman
-// leaves them, and its clp.conf names no archive server.
+// leaves them, and (like every sandbox root) its clp.conf names no archive
+// server.
 //
 //	go run ./internal/sandbox/mksandbox DIR
 package main
@@ -48,14 +49,6 @@ func run(dir string) error {
 	// pacman -S keeps what it installs in the cache, so a real machine has
 	// both drivers there.
 	if err := r.Cache(append(fx.Paths(sandbox.Good, sandbox.NVIDIA...), fx.Paths(sandbox.Broken, sandbox.NVIDIA...)...)...); err != nil {
-		return err
-	}
-	// The sandbox never reaches out to the network: no archive server.
-	conf := "# clp.conf of a clp sandbox root\n[options]\nArchiveServer =\n"
-	if err := os.MkdirAll(r.Dir+"/etc/clp", 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(r.Dir+"/etc/clp/clp.conf", []byte(conf), 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("sandbox root: %s\nfixtures: %s\n", r.Dir, fx.Dir)
