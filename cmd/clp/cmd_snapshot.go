@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -48,10 +49,12 @@ it is listed as an orphan.
   create    record the installed packages now (-d says why)
   delete    delete snapshots
   restore   take the installed packages back to snapshot ID: downgrades,
-            upgrades and reinstalls with one 'pacman -U' of cached package
-            files, removals of packages installed since with one
-            'pacman -R', then install reasons. Every package file needed
-            must be in the package cache, checked before anything changes.
+            upgrades and reinstalls with one 'pacman -U' of package files,
+            removals of packages installed since with one 'pacman -R',
+            then install reasons. Every package file needed must be in the
+            package cache or on the archive servers of clp.conf
+            (ArchiveServer), checked before anything changes; archive
+            files are downloaded after the confirmation.
             A restore-pre snapshot is recorded first, so a restore can be
             undone by restoring that one.
 
@@ -334,10 +337,15 @@ func snapshotDelete(env *Env, st *snapshot.Store, ids []int) error {
 	return nil
 }
 
-// restoreFile is one package file a restore installs.
+// restoreFile is one package file a restore installs: a cache file, or an
+// archive file that has a Path only once downloaded.
 type restoreFile struct {
 	snapshot.PkgRef
 	Path string `json:"path"`
+	// URL is where the archive server lists the file ("" for a cache file).
+	URL string `json:"url,omitempty"`
+
+	entry cache.Entry
 }
 
 // restoreReport is `clp snapshot restore --json`.
@@ -380,11 +388,11 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	}
 
 	// Everything that can refuse is checked before anything changes.
-	files, err := restoreFiles(paths, plan.Install)
+	loc, err := restoreFiles(ctx, env, paths, plan.Install)
 	if err != nil {
 		return err
 	}
-	rep.Install = files
+	rep.Install = loc.files
 	allow, err := restorePins(env, plan, target.Packages)
 	if err != nil {
 		return err
@@ -393,11 +401,25 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapTime(target.Time), target.Description)
 		printChanges(env, rep.Changes)
+		if n := loc.fromArchive(); n > 0 {
+			fmt.Fprintf(env.Stdout, "\n%d package file(s) to download from the archive:\n", n)
+			for _, f := range loc.files {
+				if f.URL != "" {
+					fmt.Fprintf(env.Stdout, "  %s\n", f.URL)
+				}
+			}
+		}
 		fmt.Fprintln(env.Stdout)
 	}
 	if !env.confirm("Proceed with the restore?", true) {
 		return withCode(errors.New("restore cancelled: nothing was changed"), ExitRefused)
 	}
+	// Downloads come after the confirmation and before the restore-pre
+	// snapshot: a failed download leaves the installation as it was.
+	if err := loc.download(ctx, env); err != nil {
+		return err
+	}
+	rep.Install = loc.files
 
 	pre, err := st.Create(snapshot.Snapshot{Kind: snapshot.KindRestorePre, Description: fmt.Sprintf("before restoring snapshot %d", id), Packages: current})
 	if err != nil {
@@ -423,7 +445,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		op      []string
 		targets []string
 	}{
-		{[]string{"-U"}, filePaths(files)},
+		{[]string{"-U"}, filePaths(loc.files)}, // downloaded by now
 		{[]string{"-R"}, plan.Remove},
 		{[]string{"-D", "--asdeps"}, plan.AsDeps},
 		{[]string{"-D", "--asexplicit"}, plan.AsExplicit},
@@ -455,12 +477,35 @@ func filePaths(fs []restoreFile) []string {
 	return out
 }
 
-// restoreFiles finds the cached package file of every package to install:
-// name, exact version and architecture. One missing file refuses the whole
-// restore before anything changes.
-func restoreFiles(paths *alpm.Paths, refs []snapshot.PkgRef) ([]restoreFile, error) {
+// restoreLocation is where a restore's package files come from.
+type restoreLocation struct {
+	files []restoreFile
+	// servers and maxBytes are clp.conf's ArchiveServer and
+	// MaxDownloadSize (read only when the cache lacks a file).
+	servers  []string
+	maxBytes int64
+}
+
+func (l *restoreLocation) fromArchive() int {
+	n := 0
+	for _, f := range l.files {
+		if f.URL != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// restoreFiles finds the file of every package to install (name, exact
+// version and architecture): in the pacman cache, else on the archive
+// servers of clp.conf, where it is only listed, not fetched. One file that
+// is nowhere, or an archive that cannot be listed, refuses the whole
+// restore before anything changes: a failed listing is never taken for
+// "not there".
+func restoreFiles(ctx context.Context, env *Env, paths *alpm.Paths, refs []snapshot.PkgRef) (*restoreLocation, error) {
+	loc := &restoreLocation{files: []restoreFile{}}
 	if len(refs) == 0 {
-		return []restoreFile{}, nil
+		return loc, nil
 	}
 	names := make([]string, len(refs))
 	for i, r := range refs {
@@ -470,26 +515,111 @@ func restoreFiles(paths *alpm.Paths, refs []snapshot.PkgRef) ([]restoreFile, err
 	if err != nil {
 		return nil, err
 	}
-	var out []restoreFile
-	var missing []string
+	match := func(e cache.Entry, r snapshot.PkgRef) bool { return e.Version == r.Version && e.Arch == r.Arch }
+	var notCached []snapshot.PkgRef
 	for _, r := range refs {
 		found := false
 		for _, e := range ix.Versions(r.Name) {
-			if e.Version == r.Version && (e.Arch == r.Arch || e.Arch == "any" && r.Arch == "any") && e.Dir != "" {
-				out = append(out, restoreFile{PkgRef: r, Path: e.Path()})
+			if match(e, r) && e.Dir != "" {
+				loc.files = append(loc.files, restoreFile{PkgRef: r, Path: e.Path(), entry: e})
 				found = true
 				break
 			}
 		}
 		if !found {
-			missing = append(missing, fmt.Sprintf("restore needs %s %s (%s): no file %s.pkg.tar.* in %s", r.Name, r.Version, r.Arch, r.String(), strings.Join(ix.Dirs, ", ")))
+			notCached = append(notCached, r)
+		}
+	}
+	if len(notCached) == 0 {
+		return loc, nil
+	}
+
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	loc.servers, loc.maxBytes = cfg.ArchiveServers, cfg.MaxDownloadBytes
+	cacheDirs := strings.Join(ix.Dirs, ", ")
+	var missing []string
+	listFailed := false
+	if len(loc.servers) == 0 {
+		for _, r := range notCached {
+			missing = append(missing, fmt.Sprintf("restore needs %s %s (%s): no file %s.pkg.tar.* in %s; the archive was not consulted (no ArchiveServer in clp.conf)", r.Name, r.Version, r.Arch, r.String(), cacheDirs))
+		}
+	} else {
+		client := &cache.Client{Reporter: env.Reporter()}
+		listings := map[string][]cache.Entry{}
+		listErrs := map[string]error{}
+		for _, r := range notCached {
+			if _, done := listings[r.Name]; !done && listErrs[r.Name] == nil {
+				es, err := client.ListArchives(ctx, loc.servers, r.Name)
+				if err != nil {
+					listErrs[r.Name] = err
+				} else {
+					listings[r.Name] = es
+				}
+			}
+			if err := listErrs[r.Name]; err != nil {
+				listFailed = true
+				missing = append(missing, fmt.Sprintf("restore needs %s %s (%s): no file %s.pkg.tar.* in %s, and listing %s on the archive server(s) %s failed: %v", r.Name, r.Version, r.Arch, r.String(), cacheDirs, r.Name, strings.Join(loc.servers, ", "), err))
+				continue
+			}
+			found := false
+			for _, e := range listings[r.Name] {
+				if match(e, r) {
+					loc.files = append(loc.files, restoreFile{PkgRef: r, URL: e.URL, entry: e})
+					found = true
+					break
+				}
+			}
+			if !found {
+				missing = append(missing, fmt.Sprintf("restore needs %s %s (%s): no file %s.pkg.tar.* in %s nor on the archive server(s) %s", r.Name, r.Version, r.Arch, r.String(), cacheDirs, strings.Join(loc.servers, ", ")))
+			}
 		}
 	}
 	if len(missing) > 0 {
-		return nil, withCode(withHint(errors.New(strings.Join(missing, "\n")+"\nnothing was changed"),
-			"put the package file into the cache (or name another one with --cachedir DIR), then run the restore again"), ExitRefused)
+		hint := "put the package file into the cache (or name another one with --cachedir DIR), then run the restore again"
+		switch {
+		case listFailed:
+			hint = "check ArchiveServer in clp.conf and the network, or " + hint
+		case len(loc.servers) == 0:
+			hint += "; or set ArchiveServer in clp.conf to look on the archive too"
+		}
+		return nil, withCode(withHint(errors.New(strings.Join(missing, "\n")+"\nnothing was changed"), hint), ExitRefused)
 	}
-	return out, nil
+	// pacman -U installs in the order given; keep the snapshot's order
+	// whatever the source.
+	order := map[string]int{}
+	for i, r := range refs {
+		order[r.Name] = i
+	}
+	sort.SliceStable(loc.files, func(i, j int) bool { return order[loc.files[i].Name] < order[loc.files[j].Name] })
+	return loc, nil
+}
+
+// download fetches the archive files into <state>/downloads, the root-owned
+// staging directory clp downgrade uses too. No sha256 is known for them:
+// pacman's own signature check applies when it installs them.
+func (l *restoreLocation) download(ctx context.Context, env *Env) error {
+	if l.fromArchive() == 0 {
+		return nil
+	}
+	client := &cache.Client{Reporter: env.Reporter()}
+	staging := filepath.Join(env.State(), "downloads")
+	for i := range l.files {
+		f := &l.files[i]
+		if f.URL == "" {
+			continue
+		}
+		env.Reporter().Step(fmt.Sprintf("downloading %s", f.entry.File))
+		path, err := client.Download(ctx, f.entry, staging, cache.DownloadOptions{Servers: l.servers, MaxBytes: l.maxBytes})
+		if err != nil {
+			return withCode(withHint(fmt.Errorf("restore: download %s from the archive: %w; nothing was restored", f.entry.File, err),
+				"check ArchiveServer in clp.conf and the network, then run the restore again (a partial download resumes)"), ExitRefused)
+		}
+		f.Path = path
+	}
+	return nil
 }
 
 // restorePins refuses a restore that would move a pinned package off its
