@@ -539,7 +539,7 @@ func (e *Engine) lookupID(file, name string) (int, error) {
 func checkApplies(m *Manifest, opts ApplyOptions) error {
 	arch := opts.Arch
 	if arch == "" {
-		arch = machineArch()
+		arch = MachineArch()
 	}
 	archs := m.AppliesTo.Architectures
 	if len(archs) == 0 && m.Architecture != "" {
@@ -606,7 +606,10 @@ func versionMatches(q PackageQuery, ver, constraint string) (bool, error) {
 	return r == 0, nil
 }
 
-func machineArch() string {
+// MachineArch names this machine's architecture as pacman and patches do
+// (x86_64, aarch64, ...), the default a patch's Architecture is checked
+// against.
+func MachineArch() string {
 	switch runtime.GOARCH {
 	case "amd64":
 		return "x86_64"

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -300,7 +299,7 @@ func (u *updater) fromFeed(ctx context.Context) error {
 			return err
 		}
 	}
-	arch := hostArch()
+	arch := patch.MachineArch()
 	var todo []feed.Target
 	for _, t := range pending {
 		e := updateEntry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply"}
@@ -675,21 +674,6 @@ func (u *updater) checkPins(ctx context.Context) error {
 		u.env.Warnf("cannot check pins: %v", err)
 	}
 	return nil
-}
-
-// hostArch names this machine's architecture as pacman does.
-func hostArch() string {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "x86_64"
-	case "arm64":
-		return "aarch64"
-	case "386":
-		return "i686"
-	case "arm":
-		return "armv7h"
-	}
-	return runtime.GOARCH
 }
 
 // lastUpdate is <state>/last-update.json.
