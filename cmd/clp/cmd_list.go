@@ -58,10 +58,7 @@ Examples:
 }
 
 func runList(ctx context.Context, env *Env, args []string) error {
-	if err := preflight(ctx, env); err != nil {
-		return err
-	}
-	eng, err := env.engine(nil)
+	eng, _, err := env.openEngine(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -96,10 +93,7 @@ func runList(ctx context.Context, env *Env, args []string) error {
 }
 
 func runHistory(ctx context.Context, env *Env, args []string) error {
-	if err := preflight(ctx, env); err != nil {
-		return err
-	}
-	eng, err := env.engine(nil)
+	eng, _, err := env.openEngine(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -131,11 +125,7 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRecover(ctx context.Context, env *Env, args []string) error {
-	cfg, err := env.loadConfig()
-	if err != nil {
-		return err
-	}
-	eng, err := env.engine(cfg)
+	eng, _, err := env.openEngine(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -66,16 +66,7 @@ type migrateReport struct {
 }
 
 func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
-	if !o.DryRun {
-		if err := preflight(ctx, env); err != nil {
-			return err
-		}
-	}
-	cfg, err := env.loadConfig()
-	if err != nil {
-		return err
-	}
-	eng, err := env.engine(cfg)
+	eng, cfg, err := env.openEngine(ctx, !o.DryRun)
 	if err != nil {
 		return err
 	}

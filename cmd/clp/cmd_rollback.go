@@ -53,14 +53,7 @@ Examples:
 }
 
 func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string) error {
-	if err := preflight(ctx, env); err != nil {
-		return err
-	}
-	cfg, err := env.loadConfig()
-	if err != nil {
-		return err
-	}
-	eng, err := env.engine(cfg)
+	eng, _, err := env.openEngine(ctx, true)
 	if err != nil {
 		return err
 	}

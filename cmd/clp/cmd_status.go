@@ -10,6 +10,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/patch"
 )
 
 func init() {
@@ -62,7 +63,8 @@ type statusPkgEntry struct {
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
-	if err := preflight(ctx, env); err != nil {
+	eng, _, err := env.openEngine(ctx, true)
+	if err != nil {
 		return err
 	}
 	// Asking the pacman binary its version costs a process start: do it
@@ -88,7 +90,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		Timer:          timerState(env),
 	}
 	rep.PacmanVersion = <-pacmanVer
-	if err := fillState(env, &rep); err != nil {
+	if err := fillState(env, eng, &rep); err != nil {
 		return err
 	}
 	if env.JSON {
@@ -167,11 +169,7 @@ func timerState(env *Env) string {
 
 // fillState reads clp's own state: applied patches and pins. Reading never
 // creates the state directory.
-func fillState(env *Env, rep *statusReport) error {
-	eng, err := env.engine(nil)
-	if err != nil {
-		return err
-	}
+func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 	applied, err := eng.List()
 	if err != nil {
 		return err

@@ -89,30 +89,38 @@ func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 var newPackageActor func(env *Env, cfg *config.Config) (patch.PackageActor, error)
 
 // preflight finishes a transaction that a crash interrupted, before a
-// command looks at or changes the system. Another clp holding the lock is
-// not an error here: its journal belongs to a live transaction.
+// command looks at or changes the system.
 func preflight(ctx context.Context, env *Env) error {
-	cfg, err := env.loadConfig()
+	_, _, err := env.openEngine(ctx, true)
+	return err
+}
+
+// openEngine loads clp.conf and builds the engine; with recover it first
+// finishes a transaction that a crash interrupted. Another clp holding the
+// lock is not an error then: its journal belongs to a live transaction.
+func (e *Env) openEngine(ctx context.Context, recover bool) (*patch.Engine, *config.Config, error) {
+	cfg, err := e.loadConfig()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	eng, err := env.engine(cfg)
-	if err != nil {
-		return err
+	eng, err := e.engine(cfg)
+	if err != nil || !recover {
+		return eng, cfg, err
 	}
 	eng.LockWait = 0
 	recovered, err := eng.Recover(ctx)
+	eng.LockWait = lockWait
 	if errors.Is(err, lock.ErrHeld) {
-		env.Debugf("another clp holds the lock; not checking for an interrupted transaction")
-		return nil
+		e.Debugf("another clp holds the lock; not checking for an interrupted transaction")
+		return eng, cfg, nil
 	}
 	if err != nil {
-		return withHint(fmt.Errorf("recover the interrupted transaction: %w", err), "run 'clp recover' for details")
+		return nil, nil, withHint(fmt.Errorf("recover the interrupted transaction: %w", err), "run 'clp recover' for details")
 	}
 	if recovered {
-		env.Warnf("an interrupted transaction was found and finished (see 'clp history')")
+		e.Warnf("an interrupted transaction was found and finished (see 'clp history')")
 	}
-	return nil
+	return eng, cfg, nil
 }
 
 // installedQuery answers a patch's package conditions from libalpm, opening
