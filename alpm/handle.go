@@ -122,6 +122,23 @@ func (h *Handle) Installed() ([]Package, error) {
 	return out, nil
 }
 
+// InstalledVersions lists the local database's names and versions only,
+// sorted by name: libalpm knows both from the directory names, so unlike
+// Installed this reads no package's desc file (what `pacman -Qq` costs).
+func (h *Handle) InstalledVersions() ([]Package, error) {
+	db, err := h.h.LocalDB()
+	if err != nil {
+		return nil, fmt.Errorf("open local database: %w", err)
+	}
+	var out []Package
+	db.PkgCache().ForEach(func(p galpm.IPackage) error {
+		out = append(out, Package{Name: p.Name(), Version: p.Version()})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
 // CountInstalled counts the local database's packages.
 func (h *Handle) CountInstalled() (int, error) {
 	db, err := h.h.LocalDB()

@@ -89,3 +89,22 @@ func TestRunnerRealPacman(t *testing.T) {
 		t.Fatalf("want pacman's exit code 1, got %v", err)
 	}
 }
+
+func TestInstalledVersionsMatchesInstalled(t *testing.T) {
+	r, _ := sandbox.NewNVIDIA(t)
+	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	full, _ := h.Installed()
+	light, err := h.InstalledVersions()
+	if err != nil || len(full) != len(light) || len(full) == 0 {
+		t.Fatalf("%d vs %d packages, %v", len(full), len(light), err)
+	}
+	for i := range full {
+		if full[i].Name != light[i].Name || full[i].Version != light[i].Version {
+			t.Fatalf("package %d: %+v vs %+v", i, full[i], light[i])
+		}
+	}
+}

@@ -94,7 +94,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if env.JSON {
-		pkgs, err := h.Installed()
+		pkgs, err := h.InstalledVersions()
 		if err != nil {
 			return err
 		}
@@ -131,13 +131,23 @@ func listOrNone(s []string) string {
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 
 // pacmanVersion is the version of the pacman binary clp runs (the host's,
-// whatever --root says). On an Arch-based host that binary belongs to the
-// host's pacman package, whose version its local database names: one
-// directory listing. Elsewhere (Debian's pacman, a source build) it asks
-// the binary, which costs a process start.
+// whatever --root says). That binary belongs to a package of the host: on
+// an Arch-based host the pacman package, whose version its local database
+// names (one directory listing); on Debian pacman-package-manager, in
+// dpkg's status file. Otherwise (a source build, another PATH) it asks the
+// binary, which costs a process start.
 func pacmanVersion() string {
-	if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
-		return v
+	// The package databases describe /usr/bin/pacman; only trust them for
+	// the binary that will actually run.
+	if bin, err := exec.LookPath("pacman"); err == nil {
+		if real, err := filepath.EvalSymlinks(bin); err == nil && real == "/usr/bin/pacman" {
+			if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
+				return v
+			}
+			if v := pacmanFromDpkg("/var/lib/dpkg"); v != "" {
+				return v
+			}
+		}
 	}
 	out, err := exec.Command("pacman", "--version").Output()
 	if err != nil {
@@ -213,4 +223,46 @@ func pacmanFromHostDB(local string) string {
 		return rest[:strings.LastIndex(rest, "-")]
 	}
 	return ""
+}
+
+// pacmanFromDpkg finds the upstream version of the Debian package that
+// owns /usr/bin/pacman ("6.0.2" for "6.0.2-3"); "" when dpkg does not know
+// it.
+func pacmanFromDpkg(dpkgDir string) string {
+	const pkg = "pacman-package-manager"
+	list, err := os.ReadFile(filepath.Join(dpkgDir, "info", pkg+".list"))
+	if err != nil || !strings.Contains("\n"+string(list), "\n/usr/bin/pacman\n") {
+		return ""
+	}
+	status, err := os.ReadFile(filepath.Join(dpkgDir, "status"))
+	if err != nil {
+		return ""
+	}
+	i := strings.Index(string(status), "\nPackage: "+pkg+"\n")
+	if i < 0 && !strings.HasPrefix(string(status), "Package: "+pkg+"\n") {
+		return ""
+	}
+	stanza := string(status[i+1:])
+	if end := strings.Index(stanza, "\n\n"); end >= 0 {
+		stanza = stanza[:end]
+	}
+	installed, version := false, ""
+	for _, line := range strings.Split(stanza, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Status: "):
+			installed = strings.HasSuffix(line, " installed") && !strings.HasSuffix(line, "not-installed")
+		case strings.HasPrefix(line, "Version: "):
+			version = strings.TrimPrefix(line, "Version: ")
+		}
+	}
+	if !installed || version == "" {
+		return ""
+	}
+	if _, v, ok := strings.Cut(version, ":"); ok {
+		version = v
+	}
+	if i := strings.LastIndex(version, "-"); i > 0 {
+		version = version[:i]
+	}
+	return version
 }
