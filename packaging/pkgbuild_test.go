@@ -337,6 +337,11 @@ func TestPKGBUILD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A machine installing clp has no clp.conf yet (sandbox roots start
+	// with one that names no archive server): the package must own it.
+	if err := os.RemoveAll(filepath.Join(root.Dir, "etc/clp")); err != nil {
+		t.Fatal(err)
+	}
 	probe := filepath.Join(t.TempDir(), "x")
 	if out, err := exec.Command("bsdtar", "-xf", pkg, "-C", filepath.Dir(probe), "usr/bin/clp").CombinedOutput(); err != nil {
 		t.Fatalf("bsdtar: %v: %s", err, out)
