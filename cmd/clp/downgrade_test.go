@@ -54,45 +54,9 @@ func cmdArchsrv(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		fail = n
 	}
-	files := map[string]string{} // name/file -> path
-	for _, p := range fixtures(ts).All() {
-		e, err := cache.ParseFileName(filepath.Base(p))
-		ts.Check(err)
-		files[e.Name+"/"+e.File] = p
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/packages/"), "/")
-		if len(parts) != 3 {
-			http.NotFound(w, r)
-			return
-		}
-		if parts[2] == "" {
-			if fail != 0 {
-				http.Error(w, "backend down", fail)
-				return
-			}
-			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
-			for k := range files {
-				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
-					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n<a href=\"%s.sig\">%s.sig</a>\n", f, f, f, f)
-				}
-			}
-			fmt.Fprint(w, "</pre></body></html>\n")
-			return
-		}
-		if strings.HasSuffix(parts[2], ".sig") {
-			if _, ok := files[parts[1]+"/"+strings.TrimSuffix(parts[2], ".sig")]; ok {
-				w.Write([]byte("not a real signature\n"))
-				return
-			}
-		}
-		p, ok := files[parts[1]+"/"+parts[2]]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeFile(w, r, p)
-	}))
+	h, err := archiveHandler(fixtures(ts).All(), fail)
+	ts.Check(err)
+	srv := httptest.NewServer(h)
 	ts.Defer(srv.Close)
 	root := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(filepath.Join(root, "etc/clp"), 0o755))
@@ -114,4 +78,51 @@ func cmdAddrepo(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	r := scriptRoot(ts.MkAbs(args[0]))
 	ts.Check(r.AddRepo(args[1], fixtures(ts).Paths(args[2], sandbox.NVIDIA...)...))
+}
+
+// archiveHandler serves package files in the Arch Linux Archive's layout
+// (packages/<letter>/<name>/ listings, each file with a placeholder .sig
+// beside it); with status != 0 every listing answers that HTTP status.
+func archiveHandler(files []string, status int) (http.Handler, error) {
+	byName := map[string]string{} // name/file -> path
+	for _, p := range files {
+		e, err := cache.ParseFileName(filepath.Base(p))
+		if err != nil {
+			return nil, err
+		}
+		byName[e.Name+"/"+e.File] = p
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/packages/"), "/")
+		if len(parts) != 3 {
+			http.NotFound(w, r)
+			return
+		}
+		if parts[2] == "" {
+			if status != 0 {
+				http.Error(w, "backend down", status)
+				return
+			}
+			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
+			for k := range byName {
+				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
+					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n<a href=\"%s.sig\">%s.sig</a>\n", f, f, f, f)
+				}
+			}
+			fmt.Fprint(w, "</pre></body></html>\n")
+			return
+		}
+		if strings.HasSuffix(parts[2], ".sig") {
+			if _, ok := byName[parts[1]+"/"+strings.TrimSuffix(parts[2], ".sig")]; ok {
+				w.Write([]byte("not a real signature\n"))
+				return
+			}
+		}
+		p, ok := byName[parts[1]+"/"+parts[2]]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeFile(w, r, p)
+	}), nil
 }

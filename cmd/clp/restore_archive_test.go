@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/sandbox"
 )
 
@@ -24,41 +23,11 @@ import (
 // every directory listing answers that HTTP status instead.
 func restoreArchive(t *testing.T, files []string, status int) string {
 	t.Helper()
-	byName := map[string]string{} // name/file -> path
-	for _, p := range files {
-		e, err := cache.ParseFileName(filepath.Base(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		byName[e.Name+"/"+e.File] = p
+	h, err := archiveHandler(files, status)
+	if err != nil {
+		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/packages/"), "/")
-		if len(parts) != 3 {
-			http.NotFound(w, r)
-			return
-		}
-		if parts[2] == "" {
-			if status != 0 {
-				http.Error(w, "backend down", status)
-				return
-			}
-			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
-			for k := range byName {
-				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
-					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n", f, f)
-				}
-			}
-			fmt.Fprint(w, "</pre></body></html>\n")
-			return
-		}
-		p, ok := byName[parts[1]+"/"+parts[2]]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		http.ServeFile(w, r, p)
-	}))
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
