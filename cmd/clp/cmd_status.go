@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -62,57 +63,72 @@ type statusPkgEntry struct {
 	Version string `json:"version"`
 }
 
+// installedState is what status reads from the local database.
+type installedState struct {
+	paths *alpm.Paths
+	pkgs  []alpm.Package // --json only
+	count int
+	err   error
+}
+
 func runStatus(ctx context.Context, env *Env, args []string) error {
+	// A crash's leftovers first: recovery may change packages.
 	eng, _, err := env.openEngine(ctx, true)
 	if err != nil {
 		return err
 	}
-	// Asking the pacman binary its version costs a process start: do it
-	// while libalpm reads the database.
-	pacmanVer := make(chan string, 1)
-	go func() { pacmanVer <- pacmanVersion() }()
-	h, err := alpm.Open(env.AlpmOptions())
-	if err != nil {
-		return err
-	}
-	defer h.Close()
+	// libalpm reads the database while this goroutine gathers the rest:
+	// status runs often, and on two cores the overlap is most of its cost.
+	installed := make(chan installedState, 1)
+	go func() {
+		var st installedState
+		h, err := alpm.Open(env.AlpmOptions())
+		if err != nil {
+			st.err = err
+			installed <- st
+			return
+		}
+		defer h.Close()
+		st.paths = h.Paths
+		if env.JSON {
+			st.pkgs, st.err = h.InstalledVersions()
+			st.count = len(st.pkgs)
+		} else {
+			st.count, st.err = h.CountInstalled()
+		}
+		installed <- st
+	}()
 	rep := statusReport{
 		Version:        clpVersion(),
+		PacmanVersion:  pacmanVersion(),
 		LibalpmVersion: alpm.LibalpmVersion(),
-		Root:           h.Paths.Root,
-		DBPath:         h.Paths.DBPath,
-		Config:         h.Paths.Config,
-		CacheDirs:      h.Paths.CacheDirs,
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},
 		LastUpdate:     lastUpdateSummary(env),
 		Timer:          timerState(env),
 	}
-	rep.PacmanVersion = <-pacmanVer
-	if err := fillState(env, eng, &rep); err != nil {
-		return err
+	stateErr := fillState(env, eng, &rep)
+	st := <-installed
+	if st.err != nil {
+		return st.err
 	}
+	if stateErr != nil {
+		return stateErr
+	}
+	rep.Root, rep.DBPath, rep.Config, rep.CacheDirs = st.paths.Root, st.paths.DBPath, st.paths.Config, st.paths.CacheDirs
+	rep.Packages.Count = st.count
 	if env.JSON {
-		pkgs, err := h.InstalledVersions()
-		if err != nil {
-			return err
-		}
-		rep.Packages.Installed = make([]statusPkgEntry, 0, len(pkgs))
-		for _, p := range pkgs {
+		rep.Packages.Installed = make([]statusPkgEntry, 0, len(st.pkgs))
+		for _, p := range st.pkgs {
 			rep.Packages.Installed = append(rep.Packages.Installed, statusPkgEntry{p.Name, p.Version})
 		}
-		rep.Packages.Count = len(pkgs)
 		return printJSON(env.Stdout, rep)
-	}
-	n, err := h.CountInstalled()
-	if err != nil {
-		return err
 	}
 	env.field("clp", "%s", rep.Version)
 	env.field("pacman", "%s (libalpm %s)", rep.PacmanVersion, rep.LibalpmVersion)
 	env.field("root", "%s", rep.Root)
-	env.field("packages", "%d installed", n)
+	env.field("packages", "%d installed", rep.Packages.Count)
 	env.field("state", "%s", rep.StateDir)
 	env.field("applied patches", "%s", listOrNone(rep.Patches))
 	env.field("pins", "%s", listOrNone(rep.Pins))
@@ -231,23 +247,31 @@ func pacmanFromHostDB(local string) string {
 func pacmanFromDpkg(dpkgDir string) string {
 	const pkg = "pacman-package-manager"
 	list, err := os.ReadFile(filepath.Join(dpkgDir, "info", pkg+".list"))
-	if err != nil || !strings.Contains("\n"+string(list), "\n/usr/bin/pacman\n") {
+	if err != nil || !bytes.Contains(append([]byte{'\n'}, list...), []byte("\n/usr/bin/pacman\n")) {
 		return ""
 	}
 	status, err := os.ReadFile(filepath.Join(dpkgDir, "status"))
 	if err != nil {
 		return ""
 	}
-	i := strings.Index(string(status), "\nPackage: "+pkg+"\n")
-	if i < 0 && !strings.HasPrefix(string(status), "Package: "+pkg+"\n") {
+	// status is large (every Debian package): search the bytes, copy
+	// only the one stanza.
+	head := []byte("Package: " + pkg + "\n")
+	i := bytes.Index(status, append([]byte{'\n'}, head...))
+	switch {
+	case i >= 0:
+		i++
+	case bytes.HasPrefix(status, head):
+		i = 0
+	default:
 		return ""
 	}
-	stanza := string(status[i+1:])
-	if end := strings.Index(stanza, "\n\n"); end >= 0 {
+	stanza := status[i:]
+	if end := bytes.Index(stanza, []byte("\n\n")); end >= 0 {
 		stanza = stanza[:end]
 	}
 	installed, version := false, ""
-	for _, line := range strings.Split(stanza, "\n") {
+	for _, line := range strings.Split(string(stanza), "\n") {
 		switch {
 		case strings.HasPrefix(line, "Status: "):
 			installed = strings.HasSuffix(line, " installed") && !strings.HasSuffix(line, "not-installed")
