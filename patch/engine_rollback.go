@@ -216,6 +216,25 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 		touched = append(touched, t)
 		hook("restore " + s.Target)
 	}
+	if err := e.clearTraces(ap, touched, "restored"); err != nil {
+		return err
+	}
+	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID}); err != nil {
+		e.rep().Warn(fmt.Sprintf("patch %s is rolled back but the history could not be written: %v", ap.Name, err))
+	}
+	if err := j.remove(); err != nil {
+		return err
+	}
+	hook("done")
+	e.rep().Step(fmt.Sprintf("patch %s %s rolled back", ap.Name, ap.Version))
+	return nil
+}
+
+// clearTraces removes what a patch leaves besides the files it changed,
+// once those are restored (rollback) or undone (an interrupted apply): the
+// directories it created, its /opt/CLP folder, then, after syncing, its
+// state folder. restoredStep names the crash boundary after the sync.
+func (e *Engine) clearTraces(ap *Applied, touched []string, restoredStep string) error {
 	e.removeCreatedDirs(ap.Dirs)
 	if err := os.RemoveAll(e.optPatchDir(ap.Name)); err != nil {
 		return err
@@ -226,18 +245,10 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 	if err := syncFS(append(dirsOf(touched), filepath.Dir(e.OptDir))); err != nil {
 		return err
 	}
-	hook("restored")
+	hook(restoredStep)
 	if err := os.RemoveAll(e.patchDir(ap.Name)); err != nil {
 		return err
 	}
 	hook("forgotten")
-	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID}); err != nil {
-		e.rep().Warn(fmt.Sprintf("patch %s is rolled back but the history could not be written: %v", ap.Name, err))
-	}
-	if err := j.remove(); err != nil {
-		return err
-	}
-	hook("done")
-	e.rep().Step(fmt.Sprintf("patch %s %s rolled back", ap.Name, ap.Version))
 	return nil
 }

@@ -147,21 +147,9 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 		touched = append(touched, e.sys(s.Target))
 		hook("undo " + s.Target)
 	}
-	e.removeCreatedDirs(ap.Dirs)
-	if err := os.RemoveAll(e.optPatchDir(ap.Name)); err != nil {
+	if err := e.clearTraces(ap, touched, "undone"); err != nil {
 		return err
 	}
-	if ap.OptCreated {
-		os.Remove(e.OptDir)
-	}
-	if err := syncFS(append(dirsOf(touched), filepath.Dir(e.OptDir))); err != nil {
-		return err
-	}
-	hook("undone")
-	if err := os.RemoveAll(e.patchDir(ap.Name)); err != nil {
-		return err
-	}
-	hook("forgotten")
 	if err := e.addEvent(Event{Event: EventApplyFailed, Name: ap.Name, Version: ap.Version, TxID: ap.TxID, Detail: cause + "; rolled back"}); err != nil {
 		// The system is back as it was; a history line must not keep
 		// the journal (and every later command) stuck on a full disk.
