@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	pacmanconf "github.com/Morganamilo/go-pacmanconf"
-
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
@@ -212,13 +210,9 @@ func pruneSnapshots(env *Env, st *snapshot.Store) ([]int, error) {
 }
 
 // installedFast reads the installed packages for a hook. pacman is
-// running, so this must be quick: the usual alpm.Open runs pacman-conf (a
-// process costing about as much as the whole hook), and libalpm reads
-// every package's desc file. Instead DBPath comes from pacman.conf's
-// [options] (quickPaths), and snapshot.ReadLocalDB reads only the desc
-// files that changed since the newest snapshot. When pacman.conf is not
-// simply readable (an Include in [options], --config) the paths are
-// resolved the usual way.
+// running, so this must be quick: libalpm would read every package's desc
+// file, while snapshot.ReadLocalDB reads only the desc files that changed
+// since the newest snapshot.
 func installedFast(env *Env, st *snapshot.Store, dbpath string) ([]snapshot.Pkg, error) {
 	start := time.Now()
 	prev, meta, _ := st.Tail()
@@ -229,70 +223,16 @@ func installedFast(env *Env, st *snapshot.Store, dbpath string) ([]snapshot.Pkg,
 // hookDBPath finds pacman's database directory and checks it holds a local
 // database.
 func hookDBPath(env *Env) (string, error) {
-	p, ok := quickPaths(env)
-	if !ok {
-		var err error
-		if p, err = alpm.Resolve(env.AlpmOptions()); err != nil {
-			return "", err
-		}
+	// alpm.Resolve reads pacman.conf itself (no pacman-conf process), so
+	// it is cheap enough for a hook that runs on every transaction.
+	p, err := alpm.Resolve(env.AlpmOptions())
+	if err != nil {
+		return "", err
 	}
 	if fi, err := os.Stat(filepath.Join(p.DBPath, "local")); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("%w in %s", alpm.ErrNoLocalDB, p.DBPath)
 	}
 	return p.DBPath, nil
-}
-
-// quickPaths reads DBPath from pacman.conf's [options] without pacman-conf.
-// It maps paths under the root the way alpm.Resolve does.
-func quickPaths(env *Env) (*alpm.Paths, bool) {
-	if env.Config != "" || len(env.CacheDirs) > 0 {
-		return nil, false
-	}
-	root := env.Root
-	if env.DBPath != "" {
-		return &alpm.Paths{Root: root, DBPath: env.DBPath, Conf: &pacmanconf.Config{}}, true
-	}
-	conf := env.Under("/etc/pacman.conf")
-	f, err := os.Open(conf)
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	dbpath := ""
-	section := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || l[0] == '#' {
-			continue
-		}
-		if l[0] == '[' {
-			section = l
-			continue
-		}
-		if section != "[options]" {
-			continue
-		}
-		k, v, _ := strings.Cut(l, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch k {
-		case "Include":
-			return nil, false // DBPath may come from there
-		case "DBPath":
-			dbpath = v
-		}
-	}
-	if sc.Err() != nil {
-		return nil, false
-	}
-	if dbpath == "" {
-		dbpath = "/var/lib/pacman/"
-	}
-	dbpath = filepath.Clean(dbpath)
-	if root != "/" && dbpath != root && !strings.HasPrefix(dbpath, root+"/") {
-		dbpath = env.Under(dbpath)
-	}
-	return &alpm.Paths{Root: root, DBPath: dbpath, Config: conf, Conf: &pacmanconf.Config{}}, true
 }
 
 // hookGuard refuses a transaction that takes a pinned package past its pin.
