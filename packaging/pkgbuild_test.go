@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -177,30 +176,10 @@ func copySource(t *testing.T, src, dst string) {
 		if !st.Mode().IsRegular() {
 			continue
 		}
-		if err := copyFile(from, filepath.Join(dst, f), st.Mode().Perm()); err != nil {
+		if err := sandbox.CopyFile(from, filepath.Join(dst, f), st.Mode().Perm()); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-func copyFile(src, dst string, perm fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func copyTree(t *testing.T, src, dst string) {
@@ -215,7 +194,7 @@ func copyTree(t *testing.T, src, dst string) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		return copyFile(p, filepath.Join(dst, rel), 0o644)
+		return sandbox.CopyFile(p, filepath.Join(dst, rel), 0o644)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -268,7 +268,7 @@ func makepkg(pkgbuildDir, work, out, version string, b *builderID, log io.Writer
 		return err
 	}
 	for _, e := range ents {
-		if err := copyFile(filepath.Join(pkgdest, e.Name()), filepath.Join(out, e.Name()), 0o644); err != nil {
+		if err := CopyFile(filepath.Join(pkgdest, e.Name()), filepath.Join(out, e.Name()), 0o644); err != nil {
 			return err
 		}
 	}
@@ -295,7 +295,11 @@ func hashTree(dir string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), err
 }
 
-func copyFile(src, dst string, perm fs.FileMode) error {
+// CopyFile copies src to dst with mode perm, creating dst's directory.
+func CopyFile(src, dst string, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err

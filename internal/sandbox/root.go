@@ -150,7 +150,7 @@ func (r *Root) Query() (map[string]string, error) {
 // Cache copies package files into the root's package cache.
 func (r *Root) Cache(files ...string) error {
 	for _, f := range files {
-		if err := copyFile(f, filepath.Join(r.CacheDir, filepath.Base(f)), 0o644); err != nil {
+		if err := CopyFile(f, filepath.Join(r.CacheDir, filepath.Base(f)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -167,7 +167,7 @@ func (r *Root) AddRepo(name string, files ...string) error {
 	var local []string
 	for _, f := range files {
 		dst := filepath.Join(dir, filepath.Base(f))
-		if err := copyFile(f, dst, 0o644); err != nil {
+		if err := CopyFile(f, dst, 0o644); err != nil {
 			return err
 		}
 		local = append(local, dst)
