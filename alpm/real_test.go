@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func TestOpenReadsWhatPacmanInstalled(t *testing.T) {

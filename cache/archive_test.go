@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func TestPackageURL(t *testing.T) {

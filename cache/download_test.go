@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 const testCap = 1 << 20

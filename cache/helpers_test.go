@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // fixture returns a makepkg-built package from the sandbox fixtures.

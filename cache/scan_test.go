@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func versions(es []Entry) []string {

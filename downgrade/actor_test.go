@@ -11,8 +11,8 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // buildNVIDIAFix builds testdata/patches/nvidia-fix against the fixture

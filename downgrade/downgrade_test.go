@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func TestHistory(t *testing.T) {

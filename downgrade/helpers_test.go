@@ -17,7 +17,7 @@ import (
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // archiveServer serves files the way the Arch Linux Archive lays them out:

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // TestBadSignatureRefusedByPacman: with LocalFileSigLevel = Required and a

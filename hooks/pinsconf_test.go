@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // userConf is a pacman.conf as users keep them: comments, odd spacing, an

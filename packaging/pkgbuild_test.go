@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // sourceDir is the clp source tree: $CLP_SOURCE (as for the sandbox) or the

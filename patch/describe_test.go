@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/internal/fsx"
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // descRoot copies the sample example-root (the system the example patch

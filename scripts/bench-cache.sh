@@ -2,14 +2,14 @@
 # bench-cache.sh: listing the versions of one package in a cache directory
 # of 20,000 package files (empty files with realistic names: clp reads names
 # only), clp against find(1) on the same directory, interleaved in one run
-# (internal/benchcmp). Goal: at most 2x. Everything under a temp dir.
+# (testkit/benchcmp). Goal: at most 2x. Everything under a temp dir.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 clp=${CLP:-$here/clp}
 work=$(mktemp -d "${TMPDIR:-/tmp}/clp-bench-cache.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/benchcmp" "$here/internal/benchcmp"
-go build -o "$work/mksynth" "$here/internal/sandbox/mksynth"
+go build -o "$work/benchcmp" "$here/testkit/benchcmp"
+go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
 runs=${BENCH_RUNS:-30}
 files=${BENCH_CACHE_FILES:-20000}
 

@@ -18,8 +18,8 @@ if [[ -z $clp ]]; then
 	clp=$work/clp
 	go build -o "$clp" "$here/cmd/clp"
 fi
-go build -o "$work/benchcmp" "$here/internal/benchcmp"
-go build -o "$work/mksynth" "$here/internal/sandbox/mksynth"
+go build -o "$work/benchcmp" "$here/testkit/benchcmp"
+go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
 runs=${BENCH_RUNS:-30}
 
 root=$work/synth

@@ -18,9 +18,9 @@ if [ -z "$clp" ]; then
 	go build -o "$work/clp" "$here/cmd/clp"
 	clp=$work/clp
 fi
-go build -o "$work/benchcmp" "$here/internal/benchcmp"
+go build -o "$work/benchcmp" "$here/testkit/benchcmp"
 go build -o "$work/fileserver" "$here/scripts/fileserver"
-go build -o "$work/mksynth" "$here/internal/sandbox/mksynth"
+go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
 runs=${BENCH_RUNS:-30}
 
 # A feed with one published patch.

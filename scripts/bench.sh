@@ -6,8 +6,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 clp=${CLP:-$here/clp}
 work=$(mktemp -d "${TMPDIR:-/tmp}/clp-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/benchcmp" "$here/internal/benchcmp"
-go build -o "$work/mksynth" "$here/internal/sandbox/mksynth"
+go build -o "$work/benchcmp" "$here/testkit/benchcmp"
+go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
 runs=${BENCH_RUNS:-30}
 
 root=$work/synth

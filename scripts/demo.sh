@@ -16,7 +16,7 @@ run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 pacq() { pacman --root "$root" --dbpath "$root/var/lib/pacman" --config "$root/etc/pacman.conf" -Q "$@"; }
 
 say "A Vincent OS machine after the bad driver update (sandbox root $root)"
-fixtures=$(go run "$here/internal/sandbox/mksandbox" "$root" | sed -n 's/^fixtures: //p')
+fixtures=$(go run "$here/testkit/sandbox/mksandbox" "$root" | sed -n 's/^fixtures: //p')
 run pacq
 echo "(550.78 is still in the package cache: $(ls "$root/var/cache/pacman/pkg" | tr '\n' ' '))"
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // diskUsage returns the apparent size and the allocated blocks of dir.

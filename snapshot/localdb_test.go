@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // ReadLocalDB reuses the previous snapshot for unchanged packages, and

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // -update rewrites the generated files (completions, the man page's

@@ -20,8 +20,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // Script commands for the nvidia_patch, rollback_refusals and recover

@@ -12,8 +12,8 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/snapshot"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // These tests run real pacman on sandbox roots with clp's hooks installed:

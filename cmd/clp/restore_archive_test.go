@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // These tests run `clp snapshot restore` on a real sandbox root whose

@@ -14,7 +14,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func TestMain(m *testing.M) {

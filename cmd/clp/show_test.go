@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/internal/fsx"
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // runClp runs clp in-process and returns its exit code, stdout and stderr.

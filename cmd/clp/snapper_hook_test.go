@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/internal/sandbox"
 	"github.com/vincentos/clp/snapshot"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 // TestHookSnapperOnLoopBtrfs runs `clp hook pre` and `clp hook post` in

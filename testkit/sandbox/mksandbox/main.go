@@ -6,14 +6,14 @@
 // leaves them, and (like every sandbox root) its clp.conf names no archive
 // server.
 //
-//	go run ./internal/sandbox/mksandbox DIR
+//	go run ./testkit/sandbox/mksandbox DIR
 package main
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/vincentos/clp/internal/sandbox"
+	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func main() {
