@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	galpm "github.com/Jguer/go-alpm/v2"
+	"github.com/vincentos/clp/pacman"
 )
 
 // Package is what clp needs to know of one package, copied out of libalpm
@@ -34,9 +35,12 @@ func (p Package) Reason() string {
 	return "dependency"
 }
 
+// ErrNoLocalDB: the database directory has no local/ database.
+var ErrNoLocalDB = errors.New("no local package database")
+
 // Handle is an open libalpm handle. It is not safe for concurrent use.
 type Handle struct {
-	Paths *Paths
+	Paths *pacman.Paths
 	h     *galpm.Handle
 }
 
@@ -44,8 +48,8 @@ type Handle struct {
 // sync databases pacman.conf names. It fails with ErrNoLocalDB when the
 // database directory has no local/ database: clp never creates one, since
 // a mistyped --root must not look like an empty system.
-func Open(o Options) (*Handle, error) {
-	p, err := Resolve(o)
+func Open(o pacman.Options) (*Handle, error) {
+	p, err := pacman.Resolve(o)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +57,7 @@ func Open(o Options) (*Handle, error) {
 }
 
 // OpenPaths opens libalpm on already resolved paths.
-func OpenPaths(p *Paths) (*Handle, error) {
+func OpenPaths(p *pacman.Paths) (*Handle, error) {
 	local := filepath.Join(p.DBPath, "local")
 	if st, err := os.Stat(local); err != nil || !st.IsDir() {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

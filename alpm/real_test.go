@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
 func TestOpenReadsWhatPacmanInstalled(t *testing.T) {
 	r, _ := sandbox.NewNVIDIA(t)
-	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	h, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestSyncQuery(t *testing.T) {
 	if err := r.AddRepo("core", f.Path("nvidia-utils", sandbox.Good), f.Path("clp-testconf", "1.1-1")); err != nil {
 		t.Fatal(err)
 	}
-	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	h, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestSyncQuery(t *testing.T) {
 func TestOpenWithoutLocalDB(t *testing.T) {
 	r := sandbox.New(t)
 	os.Remove(filepath.Join(r.DBPath, "local"))
-	_, err := alpm.Open(alpm.Options{Root: r.Dir})
+	_, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if !errors.Is(err, alpm.ErrNoLocalDB) {
 		t.Fatalf("got %v", err)
 	}
@@ -75,7 +76,7 @@ func TestRunnerRealPacman(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &alpm.Runner{Paths: p}
+	run := &pacman.Runner{Paths: p}
 	if err := run.Run(context.Background(), []string{"-U"}, f.Paths(sandbox.Good, sandbox.NVIDIA...)...); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func TestRunnerRealPacman(t *testing.T) {
 		t.Fatalf("after downgrade: %v", q)
 	}
 	err = run.Run(context.Background(), []string{"-R"}, "no-such-package")
-	var pe *alpm.PacmanError
+	var pe *pacman.PacmanError
 	if !errors.As(err, &pe) || pe.Code != 1 {
 		t.Fatalf("want pacman's exit code 1, got %v", err)
 	}
@@ -92,7 +93,7 @@ func TestRunnerRealPacman(t *testing.T) {
 
 func TestInstalledVersionsMatchesInstalled(t *testing.T) {
 	r, _ := sandbox.NewNVIDIA(t)
-	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	h, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}

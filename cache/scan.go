@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/pacman"
 )
 
 // DefaultCacheDir is pacman's cache when pacman.conf names none.
@@ -28,7 +28,7 @@ type Index struct {
 // CacheDirs returns the cache directories of a resolved pacman
 // configuration (pacman.conf read through pacman-conf, so Includes are
 // honoured, with --root and --cachedir applied), in pacman's search order.
-func CacheDirs(p *alpm.Paths) []string {
+func CacheDirs(p *pacman.Paths) []string {
 	if p == nil || len(p.CacheDirs) == 0 {
 		return []string{DefaultCacheDir}
 	}
@@ -37,7 +37,7 @@ func CacheDirs(p *alpm.Paths) []string {
 
 // ScanPaths indexes every cache directory of a resolved pacman
 // configuration; with names, only those packages (see ScanFor).
-func ScanPaths(p *alpm.Paths, names ...string) (*Index, error) {
+func ScanPaths(p *pacman.Paths, names ...string) (*Index, error) {
 	if len(names) > 0 {
 		return ScanFor(CacheDirs(p), names...)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -27,8 +28,8 @@ import (
 // (patch.PackageActor). It opens libalpm afresh for every call, since
 // pacman changes the database between them.
 type Actor struct {
-	Paths    *alpm.Paths
-	Runner   *alpm.Runner
+	Paths    *pacman.Paths
+	Runner   *pacman.Runner
 	Config   *config.Config
 	StateDir string
 	Reporter report.Reporter
@@ -42,7 +43,7 @@ var _ patch.PackageActor = (*Actor)(nil)
 
 // NewActor makes the Actor that `clp apply` and `clp rollback` give the
 // patch engine.
-func NewActor(p *alpm.Paths, runner *alpm.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Actor {
+func NewActor(p *pacman.Paths, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Actor {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -91,7 +92,7 @@ func (a *Actor) downgrader(patchName string) (*Downgrader, error) {
 // runnerFor is the pacman runner for a patch's transactions: pacman passes
 // its environment to the hooks it runs, so CLP_PATCH links the pre/post
 // snapshots they take to the patch.
-func (a *Actor) runnerFor(patchName string) *alpm.Runner {
+func (a *Actor) runnerFor(patchName string) *pacman.Runner {
 	r := *a.Runner
 	r.Env = append(append([]string(nil), a.Runner.Env...), "CLP_PATCH="+patchName)
 	return &r

@@ -11,6 +11,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
@@ -65,7 +66,7 @@ func must(t *testing.T, err error) {
 type installedQuery struct{ root string }
 
 func (q installedQuery) InstalledVersion(name string) (string, bool, error) {
-	h, err := alpm.Open(alpm.Options{Root: q.root})
+	h, err := alpm.Open(pacman.Options{Root: q.root})
 	if err != nil {
 		return "", false, err
 	}
@@ -85,7 +86,7 @@ func newEngine(t *testing.T, r *sandbox.Root, servers ...string) (*patch.Engine,
 	cfg := config.Default()
 	cfg.ArchiveServers = servers
 	state := filepath.Join(r.Dir, "var/lib/clp")
-	runner := &alpm.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
+	runner := &pacman.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
 	act := NewActor(p, runner, cfg, state, nil)
 	return &patch.Engine{
 		Root: r.Dir, StateDir: state, OptDir: filepath.Join(r.Dir, "opt/CLP"), LogPath: filepath.Join(r.Dir, "var/log/CLP.log"),
@@ -142,7 +143,7 @@ func TestActorApplyRevert(t *testing.T) {
 			t.Fatalf("pin %+v", p)
 		}
 	}
-	conf, err := alpm.ReadConfig(r.Config)
+	conf, err := pacman.ReadConfig(r.Config)
 	if err != nil || strings.Join(conf.IgnorePkg, " ") != "nvidia-dkms nvidia-settings nvidia-utils" {
 		t.Fatalf("IgnorePkg %v %v", conf.IgnorePkg, err)
 	}
@@ -276,7 +277,7 @@ func TestActorFromArchive(t *testing.T) {
 // runs link their pre/post pair to the patch; the shared runner is left as
 // it was.
 func TestActorRunnerNamesThePatch(t *testing.T) {
-	base := &alpm.Runner{Env: []string{"A=1"}}
+	base := &pacman.Runner{Env: []string{"A=1"}}
 	a := &Actor{Runner: base}
 	r := a.runnerFor("CLP1250601")
 	if got := strings.Join(r.Env, " "); got != "A=1 CLP_PATCH=CLP1250601" {

@@ -15,6 +15,7 @@ import (
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
+	"github.com/vincentos/clp/pacman"
 )
 
 // Downgrader finds versions and moves packages on one installation. It
@@ -22,7 +23,7 @@ import (
 // use.
 type Downgrader struct {
 	Handle *alpm.Handle
-	Runner *alpm.Runner
+	Runner *pacman.Runner
 	// Servers are the archive servers (clp.conf ArchiveServer); none
 	// means the cache alone.
 	Servers []string
@@ -50,7 +51,7 @@ type archiveResult struct {
 
 // New makes a Downgrader for an open handle and its runner, with the
 // archive servers and download cap of cfg.
-func New(h *alpm.Handle, runner *alpm.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Downgrader {
+func New(h *alpm.Handle, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Downgrader {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -644,7 +645,7 @@ func (d *Downgrader) Run(ctx context.Context, p *Plan, why string) error {
 	return runPacman(ctx, d.Runner, d.StateDir, p.Names(), why, files)
 }
 
-func runPacman(ctx context.Context, r *alpm.Runner, stateDir string, names []string, why string, files []string) error {
+func runPacman(ctx context.Context, r *pacman.Runner, stateDir string, names []string, why string, files []string) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -656,7 +657,7 @@ func runPacman(ctx context.Context, r *alpm.Runner, stateDir string, names []str
 	if rerr := remove(); err == nil {
 		err = rerr
 	}
-	var pe *alpm.PacmanError
+	var pe *pacman.PacmanError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("pacman -U %s: %w", strings.Join(names, " "), err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -94,14 +95,14 @@ func (a *archiveServer) serve(w http.ResponseWriter, r *http.Request) {
 // open opens a root as clp would and makes a Downgrader on it.
 func open(t *testing.T, r *sandbox.Root, servers ...string) *Downgrader {
 	t.Helper()
-	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	h, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
 	cfg := config.Default()
 	cfg.ArchiveServers = servers
-	runner := &alpm.Runner{Paths: h.Paths, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
+	runner := &pacman.Runner{Paths: h.Paths, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
 	return New(h, runner, cfg, filepath.Join(r.Dir, "var/lib/clp"), nil)
 }
 

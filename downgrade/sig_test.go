@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -70,7 +70,7 @@ func TestBadSignatureRefusedByPacman(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = d.Run(bg, p, "test")
-	var pe *alpm.PacmanError
+	var pe *pacman.PacmanError
 	if !errors.As(err, &pe) {
 		t.Fatalf("Run: %v, want a PacmanError", err)
 	}

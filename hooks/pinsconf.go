@@ -32,6 +32,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 )
 
 // PinsConfPath is the system path of clp's IgnorePkg include file.
@@ -42,12 +43,12 @@ const includeMarker = "# clp pins (managed by clp; 'clp pins --remove-include' r
 
 // PinsConfFile is where the include file lives on this machine (under the
 // root).
-func PinsConfFile(p *alpm.Paths) string { return fsx.UnderRoot(p.Root, PinsConfPath) }
+func PinsConfFile(p *pacman.Paths) string { return fsx.UnderRoot(p.Root, PinsConfPath) }
 
 // IncludeTarget is the path the Include line names (see the comment at the
 // top of this file): the file under the root for a sandbox root whose
 // pacman.conf names its own directories absolutely, else the system path.
-func IncludeTarget(p *alpm.Paths) string {
+func IncludeTarget(p *pacman.Paths) string {
 	if p.Root != "/" && p.Conf != nil && within(p.Root, p.Conf.DBPath) {
 		return PinsConfFile(p)
 	}
@@ -80,7 +81,7 @@ func RenderPinsConf(pins []Pin) []byte {
 }
 
 // WritePinsConf writes the include file for pins, atomically.
-func WritePinsConf(p *alpm.Paths, pins []Pin) error {
+func WritePinsConf(p *pacman.Paths, pins []Pin) error {
 	path := PinsConfFile(p)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -208,7 +209,7 @@ func DropInclude(data []byte, target string) ([]byte, bool) {
 // EnsureInclude makes pacman.conf include the pins file, writing it
 // atomically only when the Include is missing. It reports whether it
 // changed pacman.conf.
-func EnsureInclude(p *alpm.Paths) (bool, error) {
+func EnsureInclude(p *pacman.Paths) (bool, error) {
 	data, err := os.ReadFile(p.Config)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
@@ -229,7 +230,7 @@ func EnsureInclude(p *alpm.Paths) (bool, error) {
 // RemoveInclude takes clp's Include out of pacman.conf (leaving every other
 // byte as it was) and deletes the include file. It reports whether
 // pacman.conf changed.
-func RemoveInclude(p *alpm.Paths) (bool, error) {
+func RemoveInclude(p *pacman.Paths) (bool, error) {
 	data, err := os.ReadFile(p.Config)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
@@ -258,11 +259,11 @@ func RemoveInclude(p *alpm.Paths) (bool, error) {
 // checks nothing where the Include names a system path read from outside
 // that system (--root on a mounted installation): pacman-conf would read
 // this machine's file instead.
-func VerifyIgnored(p *alpm.Paths, pins []Pin) error {
+func VerifyIgnored(p *pacman.Paths, pins []Pin) error {
 	if p.Root != "/" && IncludeTarget(p) == PinsConfPath {
 		return nil
 	}
-	got, err := alpm.ReadConfig(p.Config)
+	got, err := pacman.ReadConfig(p.Config)
 	if err != nil {
 		return err
 	}
@@ -287,7 +288,7 @@ func VerifyIgnored(p *alpm.Paths, pins []Pin) error {
 // them, regenerates the include file, makes sure pacman.conf includes it
 // and proves through pacman-conf that it took. The caller holds clp's
 // state lock. change may return an error to abort with nothing written.
-func UpdatePins(p *alpm.Paths, stateDir string, change func([]Pin) ([]Pin, error)) ([]Pin, error) {
+func UpdatePins(p *pacman.Paths, stateDir string, change func([]Pin) ([]Pin, error)) ([]Pin, error) {
 	pins, err := LoadPins(stateDir)
 	if err != nil {
 		return nil, err
@@ -308,7 +309,7 @@ func UpdatePins(p *alpm.Paths, stateDir string, change func([]Pin) ([]Pin, error
 
 // SyncPinsConf writes the include file for pins, ensures the Include and
 // verifies it through pacman-conf.
-func SyncPinsConf(p *alpm.Paths, pins []Pin) error {
+func SyncPinsConf(p *pacman.Paths, pins []Pin) error {
 	// With no pins left, pacman.conf goes back to exactly what the user
 	// had: a rolled-back patch leaves no trace in /etc.
 	if len(pins) == 0 {
@@ -372,7 +373,7 @@ func DuePins(pins []Pin, q SyncQuery) ([]Lifted, error) {
 // LiftPins removes every pin whose Until the sync databases reach,
 // regenerates the include file and appends one line per lifted pin to
 // logPath (<root>/var/log/clp.log). The caller holds clp's state lock.
-func LiftPins(ctx context.Context, p *alpm.Paths, stateDir string, q SyncQuery, logPath string, now time.Time) ([]Lifted, error) {
+func LiftPins(ctx context.Context, p *pacman.Paths, stateDir string, q SyncQuery, logPath string, now time.Time) ([]Lifted, error) {
 	var lifted []Lifted
 	_, err := UpdatePins(p, stateDir, func(pins []Pin) ([]Pin, error) {
 		var err error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -82,7 +83,7 @@ func TestRenderPinsConf(t *testing.T) {
 
 // sandboxPaths makes a sandbox root whose pacman.conf is the user's, with
 // the sandbox's own directories.
-func sandboxPaths(t *testing.T) (*sandbox.Root, *alpm.Paths) {
+func sandboxPaths(t *testing.T) (*sandbox.Root, *pacman.Paths) {
 	t.Helper()
 	r := sandbox.New(t)
 	if err := r.WriteConfig("# user's own lines\n  IgnorePkg = linux\n\n[extra]\n#Server = nowhere\nServer = file:///nonexistent\n"); err != nil {
@@ -115,7 +116,7 @@ func TestPinsIncludeRealPacmanConf(t *testing.T) {
 		t.Fatalf("pins = %v", pins)
 	}
 	// pacman-conf, reading the real file, sees the pins and the user's.
-	conf, err := alpm.ReadConfig(r.Config)
+	conf, err := pacman.ReadConfig(r.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestPinsIncludeRealPacmanConf(t *testing.T) {
 	if _, err := os.Stat(PinsConfFile(p)); !os.IsNotExist(err) {
 		t.Fatalf("include file still there: %v", err)
 	}
-	conf, err = alpm.ReadConfig(r.Config)
+	conf, err = pacman.ReadConfig(r.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +155,11 @@ func TestIncludeTargetForMountedSystem(t *testing.T) {
 	// A mounted installation's own pacman.conf names system paths: the
 	// Include must name the system path, right once that system boots.
 	root := t.TempDir()
-	p := &alpm.Paths{Root: root, Config: filepath.Join(root, "etc/pacman.conf")}
+	p := &pacman.Paths{Root: root, Config: filepath.Join(root, "etc/pacman.conf")}
 	if got := IncludeTarget(p); got != PinsConfPath {
 		t.Fatalf("IncludeTarget = %s", got)
 	}
-	if got := IncludeTarget(&alpm.Paths{Root: "/"}); got != PinsConfPath {
+	if got := IncludeTarget(&pacman.Paths{Root: "/"}); got != PinsConfPath {
 		t.Fatalf("IncludeTarget(/) = %s", got)
 	}
 }
@@ -207,7 +208,7 @@ func TestLiftPinsWithRealSyncDB(t *testing.T) {
 	}
 	logPath := filepath.Join(r.Dir, "var/log/clp.log")
 	open := func() *alpm.Handle {
-		h, err := alpm.Open(alpm.Options{Root: r.Dir})
+		h, err := alpm.Open(pacman.Options{Root: r.Dir})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +238,7 @@ func TestLiftPinsWithRealSyncDB(t *testing.T) {
 	if len(pins) != 1 || pins[0].Name != "nvidia-settings" {
 		t.Fatalf("pins left = %+v", pins)
 	}
-	conf, err := alpm.ReadConfig(r.Config)
+	conf, err := pacman.ReadConfig(r.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

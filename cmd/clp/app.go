@@ -16,6 +16,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -78,8 +79,8 @@ func (e *Env) State() string {
 }
 
 // AlpmOptions are the pacman overrides given on the command line.
-func (e *Env) AlpmOptions() alpm.Options {
-	return alpm.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
+func (e *Env) AlpmOptions() pacman.Options {
+	return pacman.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
 }
 
 // Debugf prints on stderr with --debug.

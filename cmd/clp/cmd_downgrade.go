@@ -19,6 +19,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/snapshot"
 )
@@ -72,7 +73,7 @@ Examples:
 		},
 	})
 	newPackageActor = func(env *Env, cfg *config.Config) (patch.PackageActor, error) {
-		p, err := alpm.Resolve(env.AlpmOptions())
+		p, err := pacman.Resolve(env.AlpmOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -91,12 +92,12 @@ var downgradeOpts downgradeOptions
 
 // pacmanRunner runs pacman for this command: its output goes to the
 // terminal, or to stderr with --json so stdout stays JSON.
-func (e *Env) pacmanRunner(p *alpm.Paths) *alpm.Runner {
+func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
 	out := e.Stdout
 	if e.JSON {
 		out = e.Stderr
 	}
-	return &alpm.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr,
+	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr,
 		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) },
 		// A db.lck older than this boot belongs to no running pacman: it
 		// was left by a crash, or came back with a rolled-back snapshot.
@@ -318,7 +319,7 @@ func printPlan(env *Env, p *downgrade.Plan) {
 // repin pins the moved packages with --pin, and moves an existing pin of
 // a moved package to its new version (else the guard would hold it at a
 // version that is no longer installed).
-func repin(env *Env, p *alpm.Paths, plan *downgrade.Plan, pin bool) ([]string, error) {
+func repin(env *Env, p *pacman.Paths, plan *downgrade.Plan, pin bool) ([]string, error) {
 	var out []string
 	pins, err := hooks.LoadPins(env.State())
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/snapshot"
 )
@@ -26,7 +27,7 @@ import (
 const (
 	// envPatch names the patch clp is applying or rolling back; the
 	// pre/post snapshots of that pacman call are linked to it. clp's patch
-	// engine sets it in alpm.Runner.Env (CLP_PATCH=<name>).
+	// engine sets it in pacman.Runner.Env (CLP_PATCH=<name>).
 	envPatch = "CLP_PATCH"
 	// envSkip=1 records no snapshot (the guard still runs).
 	envSkip = "CLP_SKIP_SNAPSHOT"
@@ -223,9 +224,9 @@ func installedFast(env *Env, st *snapshot.Store, dbpath string) ([]snapshot.Pkg,
 // hookDBPath finds pacman's database directory and checks it holds a local
 // database.
 func hookDBPath(env *Env) (string, error) {
-	// alpm.Resolve reads pacman.conf itself (no pacman-conf process), so
+	// pacman.Resolve reads pacman.conf itself (no pacman-conf process), so
 	// it is cheap enough for a hook that runs on every transaction.
-	p, err := alpm.Resolve(env.AlpmOptions())
+	p, err := pacman.Resolve(env.AlpmOptions())
 	if err != nil {
 		return "", err
 	}

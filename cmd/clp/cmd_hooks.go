@@ -6,8 +6,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pacman"
 )
 
 type hooksOptions struct {
@@ -55,7 +55,7 @@ func hookDir(env *Env, o hooksOptions) (string, error) {
 	if o.Dir != "" {
 		return o.Dir, nil
 	}
-	p, err := alpm.Resolve(env.AlpmOptions())
+	p, err := pacman.Resolve(env.AlpmOptions())
 	if err != nil {
 		return "", err
 	}

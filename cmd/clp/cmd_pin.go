@@ -11,6 +11,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pacman"
 )
 
 func init() {
@@ -164,7 +165,7 @@ func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
-	p, err := alpm.Resolve(env.AlpmOptions())
+	p, err := pacman.Resolve(env.AlpmOptions())
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func runPins(ctx context.Context, env *Env, o pinsOptions) error {
 		rep.Lifted = lifted
 	}
 	if o.RemoveInclude {
-		p, err := alpm.Resolve(env.AlpmOptions())
+		p, err := pacman.Resolve(env.AlpmOptions())
 		if err != nil {
 			return err
 		}

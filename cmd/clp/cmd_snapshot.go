@@ -15,6 +15,7 @@ import (
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/snapshot"
 )
 
@@ -432,7 +433,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	if env.JSON {
 		out = env.Stderr // stdout is for the JSON report
 	}
-	run := &alpm.Runner{Paths: paths, LockWait: o.LockWait, Stdin: nil, Stdout: out, Stderr: env.Stderr,
+	run := &pacman.Runner{Paths: paths, LockWait: o.LockWait, Stdin: nil, Stdout: out, Stderr: env.Stderr,
 		Waiting: func(lf string) { env.Warnf("waiting for pacman's database lock %s", lf) }}
 	if len(allow) > 0 {
 		remove, err := hooks.WriteAllow(env.State(), allow, fmt.Sprintf("clp snapshot restore %d", id), 30*time.Minute)
@@ -502,7 +503,7 @@ func (l *restoreLocation) fromArchive() int {
 // is nowhere, or an archive that cannot be listed, refuses the whole
 // restore before anything changes: a failed listing is never taken for
 // "not there".
-func restoreFiles(ctx context.Context, env *Env, paths *alpm.Paths, refs []snapshot.PkgRef) (*restoreLocation, error) {
+func restoreFiles(ctx context.Context, env *Env, paths *pacman.Paths, refs []snapshot.PkgRef) (*restoreLocation, error) {
 	loc := &restoreLocation{files: []restoreFile{}}
 	if len(refs) == 0 {
 		return loc, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -65,7 +66,7 @@ type statusPkgEntry struct {
 
 // installedState is what status reads from the local database.
 type installedState struct {
-	paths *alpm.Paths
+	paths *pacman.Paths
 	pkgs  []alpm.Package // --json only
 	count int
 	err   error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/pacman"
 )
 
 // Exit codes. They are part of clp's interface (docs/cli.md): scripts and
@@ -61,8 +62,8 @@ func exitCode(err error) int {
 			return ce.code
 		}
 	}
-	var lockHeld *alpm.LockHeldError
-	var pacmanErr *alpm.PacmanError
+	var lockHeld *pacman.LockHeldError
+	var pacmanErr *pacman.PacmanError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
@@ -70,7 +71,7 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.As(err, &pacmanErr):
 		return ExitPacman
-	case errors.Is(err, alpm.ErrNoRoot), errors.Is(err, alpm.ErrNoLocalDB), errors.Is(err, alpm.ErrConfig):
+	case errors.Is(err, pacman.ErrNoRoot), errors.Is(err, alpm.ErrNoLocalDB), errors.Is(err, pacman.ErrConfig):
 		return ExitNoSystem
 	}
 	return ExitError
@@ -85,13 +86,13 @@ func hintFor(err error) string {
 			return ce.hint
 		}
 	}
-	var lockHeld *alpm.LockHeldError
+	var lockHeld *pacman.LockHeldError
 	switch {
-	case errors.Is(err, alpm.ErrNoRoot):
+	case errors.Is(err, pacman.ErrNoRoot):
 		return "check --root: it must be an existing directory holding an installation"
 	case errors.Is(err, alpm.ErrNoLocalDB):
 		return "check --root and --dbpath: they must point at an installation pacman manages"
-	case errors.Is(err, alpm.ErrConfig):
+	case errors.Is(err, pacman.ErrConfig):
 		return "check --config (or <root>/etc/pacman.conf); 'pacman-conf --config FILE' shows what pacman reads"
 	case errors.As(err, &lockHeld):
 		return "wait for the other package manager to finish; if none is running, remove " + lockHeld.Lockfile

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/snapshot"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
@@ -53,7 +54,7 @@ func pacmanEnv(t *testing.T, r *sandbox.Root, env []string, op []string, targets
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	run := &alpm.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &out, Stderr: &out, Env: env}
+	run := &pacman.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &out, Stderr: &out, Env: env}
 	err = run.Run(context.Background(), op, targets...)
 	return out.String(), err
 }
@@ -306,7 +307,7 @@ func TestSnapshotRestoreReal(t *testing.T) {
 
 // installedIn reads a root's packages as a snapshot package set.
 func installedIn(r *sandbox.Root) ([]snapshot.Pkg, error) {
-	h, err := alpm.Open(alpm.Options{Root: r.Dir})
+	h, err := alpm.Open(pacman.Options{Root: r.Dir})
 	if err != nil {
 		return nil, err
 	}

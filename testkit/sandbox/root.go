@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/pacman"
 )
 
 // Root is a throwaway pacman installation. Its pacman.conf names every
@@ -96,8 +96,8 @@ LocalFileSigLevel = Never
 }
 
 // Paths resolves the root the way clp does for --root.
-func (r *Root) Paths() (*alpm.Paths, error) {
-	return alpm.Resolve(alpm.Options{Root: r.Dir})
+func (r *Root) Paths() (*pacman.Paths, error) {
+	return pacman.Resolve(pacman.Options{Root: r.Dir})
 }
 
 // Pacman runs real pacman on the root through clp's own runner, returning
@@ -113,7 +113,7 @@ func (r *Root) PacmanTargets(op []string, targets []string) (string, error) {
 		return "", err
 	}
 	var out bytes.Buffer
-	run := &alpm.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &out, Stderr: &out}
+	run := &pacman.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &out, Stderr: &out}
 	err = run.Run(context.Background(), op, targets...)
 	if err != nil {
 		return out.String(), fmt.Errorf("%v: %w\n%s", op, err, out.String())

@@ -1,4 +1,4 @@
-package alpm
+package pacman
 
 import (
 	"errors"
@@ -39,9 +39,8 @@ func (p *Paths) Lockfile() string { return filepath.Join(p.DBPath, "db.lck") }
 
 // Errors that callers map to exit codes.
 var (
-	ErrNoRoot    = errors.New("root does not exist")
-	ErrNoLocalDB = errors.New("no local package database")
-	ErrConfig    = errors.New("cannot read pacman configuration")
+	ErrNoRoot = errors.New("root does not exist")
+	ErrConfig = errors.New("cannot read pacman configuration")
 )
 
 // ReadConfig is how pacman.conf is read: a variable so that unit tests of
