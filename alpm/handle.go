@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	galpm "github.com/Jguer/go-alpm/v2"
@@ -192,6 +193,17 @@ func VerCmp(a, b string) int { return galpm.VerCmp(a, b) }
 
 // LibalpmVersion is the version of the libalpm clp runs on.
 func LibalpmVersion() string { return galpm.Version() }
+
+// LibalpmMajor is LibalpmVersion's major number (0 if unreadable).
+func LibalpmMajor() int {
+	major, _ := strconv.Atoi(strings.SplitN(LibalpmVersion(), ".", 2)[0])
+	return major
+}
+
+// pacman 7 (libalpm 15 and newer) resolves pacman.conf's directories and
+// refuses missing ones; clp, linked with that libalpm, runs that pacman, so
+// its pacman.conf reader does the same (see pacman.ResolveDirs).
+func init() { pacman.ResolveDirs = LibalpmMajor() >= 15 }
 
 // SatisfiesConstraint reports whether version satisfies a pacman-style
 // constraint: "", "=V", ">=V", "<=V", ">V", "<V" ("V" alone means "=V").

@@ -8,12 +8,14 @@ package hooks
 // [options] header, and removing it takes out exactly those lines, so add
 // then remove gives back the file byte for byte.
 //
-// Where the Include points: pacman-conf (and pacman) read an Include path
-// literally, never under --root. On a real system (root "/") or a root
-// whose pacman.conf is that system's own (a mounted installation, where
-// DBPath is a system path such as /var/lib/pacman/), the line names the
-// system path /etc/pacman.d/clp-pins.conf, which is right once that system
-// runs. A sandbox root's pacman.conf names its own directories absolutely
+// Where the Include points: on a real system (root "/") or a root whose
+// pacman.conf is that system's own (a mounted installation, where DBPath
+// is a system path such as /var/lib/pacman/), the line names the system
+// path /etc/pacman.d/clp-pins.conf, which is right once that system runs;
+// pacman itself would read it literally on this machine under --root, so
+// clp's runner hands pacman a copy of pacman.conf whose Includes name the
+// root's files (pacman/effective.go), and clp's reader maps them the same
+// way. A sandbox root's pacman.conf names its own directories absolutely
 // (its DBPath lies under the root); there the Include names the include
 // file's absolute path under the root too, as pacman running on that root
 // must see it.
@@ -254,16 +256,12 @@ func RemoveInclude(p *pacman.Paths) (bool, error) {
 	return changed, nil
 }
 
-// VerifyIgnored reads pacman.conf back through pacman-conf and checks that
-// every pin is an IgnorePkg, which proves pacman sees the include. It
-// checks nothing where the Include names a system path read from outside
-// that system (--root on a mounted installation): pacman-conf would read
-// this machine's file instead.
+// VerifyIgnored reads pacman.conf back, Includes followed as that system
+// reads them (under the root on a mounted installation, as clp's runner
+// hands them to pacman), and checks that every pin is an IgnorePkg, which
+// proves pacman sees the include.
 func VerifyIgnored(p *pacman.Paths, pins []Pin) error {
-	if p.Root != "/" && IncludeTarget(p) == PinsConfPath {
-		return nil
-	}
-	got, err := pacman.ReadConfig(p.Config)
+	got, err := pacman.ReadConfigUnder(p.Config, p.Root)
 	if err != nil {
 		return err
 	}

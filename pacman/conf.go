@@ -3,6 +3,7 @@ package pacman
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,10 +20,18 @@ import (
 // rest of `clp status` or a pacman hook; this does not. A file it does not
 // understand is an error, and the caller then asks pacman-conf, whose
 // message is authoritative. TestNativeConfigMatchesPacmanConf keeps the two
-// in step.
-func parseConfigNative(path string) (*pacmanconf.Config, error) {
+// in step, for pacman 6 and pacman 7 alike.
+//
+// root is the installation the file belongs to: Include paths are read
+// under it. resolveDirs reads directories as pacman 7 does (see
+// ResolveDirs); a directory that does not exist is then a *dirError, a
+// refusal pacman-conf would make too, not something to ask it about.
+func parseConfigNative(path, root string, resolveDirs bool) (*pacmanconf.Config, error) {
+	if root == "" {
+		root = "/"
+	}
 	c := &pacmanconf.Config{}
-	st := &confState{conf: c}
+	st := &confState{conf: c, root: root, resolveDirs: resolveDirs}
 	if err := st.parseFile(path, "", 0); err != nil {
 		return nil, err
 	}
@@ -72,7 +81,41 @@ func joinRootDefault(root, def string) string {
 }
 
 type confState struct {
-	conf *pacmanconf.Config
+	conf        *pacmanconf.Config
+	root        string
+	resolveDirs bool
+}
+
+// dirError is pacman 7's refusal of a directory in pacman.conf that does
+// not resolve (it says "failed to resolve path '%s' passed to '%s'").
+type dirError struct {
+	Path, Option string
+	Err          error
+}
+
+func (e *dirError) Error() string {
+	return fmt.Sprintf("failed to resolve path '%s' passed to '%s': %v", e.Path, e.Option, e.Err)
+}
+
+// dir is a directory value as pacman reads it: as written (pacman 6), or
+// through realpath, which must succeed (pacman 7; like pacman, it does not
+// check that the path is a directory).
+func (s *confState) dir(option, val string) (string, error) {
+	if !s.resolveDirs {
+		return val, nil
+	}
+	abs, err := filepath.Abs(val)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", &dirError{Path: val, Option: option, Err: err}
+	}
+	return abs, nil
 }
 
 func (s *confState) repo(name string) *pacmanconf.Repository {
@@ -92,12 +135,12 @@ func (s *confState) parseFile(path, section string, depth int) error {
 	if depth > 10 {
 		return fmt.Errorf("%s: Include nested too deeply", path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := readCapped(path, maxConfSize)
 	if err != nil {
 		return err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxConfSize)
 	for n := 1; sc.Scan(); n++ {
 		// pacman's reader ignores only whole-line comments: a '#' after
 		// a value is part of the value.
@@ -124,6 +167,10 @@ func (s *confState) parseFile(path, section string, depth int) error {
 			if !hasVal || val == "" {
 				return fmt.Errorf("%s:%d: Include needs a value", path, n)
 			}
+			// An Include names a path of the system the file belongs
+			// to: under --root, that system's file, never this
+			// machine's.
+			val = mapUnder(s.root, val)
 			matches, err := filepath.Glob(val)
 			if err != nil {
 				return fmt.Errorf("%s:%d: %w", path, n, err)
@@ -142,6 +189,10 @@ func (s *confState) parseFile(path, section string, depth int) error {
 		}
 		if section == "options" {
 			if err := s.option(key, val, hasVal); err != nil {
+				var de *dirError
+				if errors.As(err, &de) {
+					return err
+				}
 				return fmt.Errorf("%s:%d: %w", path, n, err)
 			}
 			continue
@@ -163,24 +214,36 @@ func (s *confState) parseFile(path, section string, depth int) error {
 
 func (s *confState) option(key, val string, hasVal bool) error {
 	c := s.conf
-	first := func(dst *string) {
-		if *dst == "" {
-			*dst = val
+	// RootDir, DBPath and GPGDir: the first one counts (pacman keeps
+	// a value set on its command line, and the first in the file).
+	first := func(dst *string, option string) error {
+		if *dst != "" {
+			return nil
 		}
+		v, err := s.dir(option, val)
+		*dst = v
+		return err
+	}
+	list := func(dst *[]string, option string) error {
+		v, err := s.dir(option, val)
+		*dst = append(*dst, strings.Fields(v)...)
+		return err
 	}
 	switch key {
 	case "RootDir":
-		first(&c.RootDir)
+		return first(&c.RootDir, key)
 	case "DBPath":
-		first(&c.DBPath)
+		return first(&c.DBPath, key)
 	case "LogFile":
-		first(&c.LogFile)
+		if c.LogFile == "" {
+			c.LogFile = val
+		}
 	case "GPGDir":
-		first(&c.GPGDir)
+		return first(&c.GPGDir, key)
 	case "CacheDir":
-		c.CacheDir = append(c.CacheDir, strings.Fields(val)...)
+		return list(&c.CacheDir, key)
 	case "HookDir":
-		c.HookDir = append(c.HookDir, strings.Fields(val)...)
+		return list(&c.HookDir, key)
 	case "HoldPkg":
 		c.HoldPkg = append(c.HoldPkg, strings.Fields(val)...)
 	case "IgnorePkg":

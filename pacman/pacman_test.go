@@ -14,9 +14,9 @@ import (
 )
 
 func fakeConf(conf *pacmanconf.Config) func() {
-	old := ReadConfig
-	ReadConfig = func(string) (*pacmanconf.Config, error) { return conf, nil }
-	return func() { ReadConfig = old }
+	old := readConfigUnder
+	readConfigUnder = func(string, string) (*pacmanconf.Config, error) { return conf, nil }
+	return func() { readConfigUnder = old }
 }
 
 // A pacman.conf taken from a real system names host paths: under --root they
@@ -81,6 +81,7 @@ func TestResolveErrors(t *testing.T) {
 
 func testPaths(t *testing.T) *Paths {
 	d := t.TempDir()
+	os.WriteFile(d+"/pacman.conf", []byte("[options]\n"), 0o644)
 	return &Paths{Root: d, DBPath: d + "/db", Config: d + "/pacman.conf", LogFile: d + "/log", GPGDir: d + "/gpg",
 		CacheDirs: []string{d + "/c1", d + "/c2"}, HookDirs: []string{d + "/hooks"}}
 }

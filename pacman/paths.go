@@ -43,12 +43,36 @@ var (
 	ErrConfig = errors.New("cannot read pacman configuration")
 )
 
-// ReadConfig is how pacman.conf is read: a variable so that unit tests of
-// path mapping do not need pacman-conf. clp's own reader answers when it
-// understands the file; anything it does not goes to pacman-conf.
-var ReadConfig = func(path string) (*pacmanconf.Config, error) {
-	if conf, err := parseConfigNative(path); err == nil {
+// ResolveDirs says that the pacman clp runs resolves every directory that
+// pacman.conf names (RootDir, DBPath, GPGDir, CacheDir, HookDir) with
+// realpath and refuses one that does not exist, as pacman 7 does (libalpm
+// 15 and newer); pacman 6 takes them as written. Package alpm sets it from
+// the libalpm clp is linked with, so clp reads pacman.conf exactly as the
+// pacman beside it does, refusals included.
+var ResolveDirs bool
+
+// ReadConfig reads pacman.conf for the system it belongs to ("/").
+func ReadConfig(path string) (*pacmanconf.Config, error) { return ReadConfigUnder(path, "/") }
+
+// ReadConfigUnder reads the pacman.conf of the installation at root: its
+// Include paths are that system's paths, so they are read under root (a
+// path already inside root, as a sandbox's own pacman.conf names them, is
+// kept). clp's own reader answers when it understands the file; anything
+// it does not goes to pacman-conf, which reads Includes literally.
+func ReadConfigUnder(path, root string) (*pacmanconf.Config, error) {
+	return readConfigUnder(path, root)
+}
+
+// readConfigUnder is a variable so that unit tests of path mapping do not
+// need pacman-conf.
+var readConfigUnder = func(path, root string) (*pacmanconf.Config, error) {
+	conf, err := parseConfigNative(path, root, ResolveDirs)
+	if err == nil {
 		return conf, nil
+	}
+	var refused *dirError
+	if errors.As(err, &refused) {
+		return nil, fmt.Errorf("%w %s: %v", ErrConfig, path, err)
 	}
 	return readConfigPacmanConf(path)
 }
@@ -98,7 +122,7 @@ func Resolve(o Options) (*Paths, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	f.Close()
-	conf, err := ReadConfig(cfg)
+	conf, err := readConfigUnder(cfg, root)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +163,16 @@ func pick(explicit, root, fromConf, def string) string {
 		return filepath.Clean(v)
 	}
 	return under(root, v)
+}
+
+// mapUnder is where path p of the system at root is on this machine: p
+// itself for the running system or a path already inside root (a sandbox's
+// pacman.conf names its folders absolutely), else p under root.
+func mapUnder(root, p string) string {
+	if root == "" || root == "/" || within(root, p) {
+		return p
+	}
+	return under(root, p)
 }
 
 func under(root, p string) string {

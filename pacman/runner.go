@@ -61,13 +61,18 @@ func (e *PacmanError) Error() string {
 // Argv builds pacman's argument vector: the operation and its flags, every
 // path of the installation explicitly (so nothing falls back to the host's
 // defaults), --noconfirm, then "--" and the targets, so that a target can
-// never be read as an option.
+// never be read as an option. Run hands pacman these paths as prepared for
+// the run (see effective.go): for a root other than "/", a private copy of
+// pacman.conf and stand-ins for folders that do not exist.
 func (r *Runner) Argv(op []string, targets ...string) []string {
+	return r.argv(r.Paths, op, targets)
+}
+
+func (r *Runner) argv(p *Paths, op, targets []string) []string {
 	bin := r.Pacman
 	if bin == "" {
 		bin = "pacman"
 	}
-	p := r.Paths
 	argv := append([]string{bin}, op...)
 	argv = append(argv,
 		"--root", p.Root,
@@ -92,11 +97,26 @@ func (r *Runner) Run(ctx context.Context, op []string, targets ...string) error 
 	if err := r.waitLock(ctx); err != nil {
 		return err
 	}
+	return r.run(ctx, op, targets)
+}
+
+// Query runs a pacman operation that only reads (-Q, -Si ...): it does not
+// wait for db.lck, which pacman takes only to change the database.
+func (r *Runner) Query(ctx context.Context, op []string, targets ...string) error {
+	return r.run(ctx, op, targets)
+}
+
+func (r *Runner) run(ctx context.Context, op, targets []string) error {
+	pr, err := prepare(r.Paths)
+	if err != nil {
+		return err
+	}
+	defer pr.cleanup()
 	run := r.exec
 	if run == nil {
 		run = execPacman
 	}
-	return run(ctx, r.Argv(op, targets...), r)
+	return run(ctx, r.argv(pr.paths, op, targets), r)
 }
 
 func (r *Runner) waitLock(ctx context.Context) error {

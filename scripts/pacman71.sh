@@ -6,7 +6,7 @@
 #
 # Usage: scripts/pacman71.sh [PREFIX]        (default /opt/clp-pacman-7.1)
 # Prints the variables that select this build (eval-able):
-#   CLP_PACMAN_PREFIX, PATH, CGO_CFLAGS, CGO_LDFLAGS, PKG_CONFIG_PATH
+#   CLP_PACMAN_PREFIX, PATH, CGO_CFLAGS, CGO_LDFLAGS, PKG_CONFIG_PATH, MAKEPKG_CONF
 # go-alpm ignores pkg-config, so CGO_CFLAGS/CGO_LDFLAGS are what make clp
 # compile against libalpm 16 and not Debian's libalpm 13 headers.
 set -euo pipefail
@@ -21,11 +21,13 @@ PATH=$PREFIX/bin:\$PATH
 CGO_CFLAGS=-I$PREFIX/include
 CGO_LDFLAGS=-L$libdir
 PKG_CONFIG_PATH=$libdir/pkgconfig
+MAKEPKG_CONF=$PREFIX/etc/makepkg.conf
 E
 }
 
 built() {
-	[ -x "$PREFIX/bin/pacman" ] && [ -f "$PREFIX/include/alpm.h" ] &&
+	[ -x "$PREFIX/bin/pacman" ] && [ -f "$PREFIX/include/alpm.h" ] && [ -f "$PREFIX/etc/makepkg.conf" ] &&
+		"$PREFIX/bin/pacman-conf" DBPath 2>/dev/null | grep -qx /var/lib/pacman/ &&
 		"$PREFIX/bin/pacman" --version 2>/dev/null | grep -q "Pacman v$VERSION"
 }
 
@@ -37,6 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq --no-install-recommends meson ninja-build libcurl4-openssl-dev \
 	libgpgme-dev libarchive-dev libssl-dev pkg-config gcc xz-utils >/dev/null
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/clp-pacman71.XXXXXX")
+chmod 755 "$tmp"  # apt fetches as _apt
 trap 'rm -rf "$tmp"' EXIT
 
 # Debian's unstable suite has the source; use the mirror this machine's apt
@@ -56,12 +59,21 @@ tarball=$(ls "$tmp"/pacman-package-manager_"$VERSION".orig.tar.* 2>/dev/null | h
 tar -xf "$tarball" -C "$tmp"
 src=$(find "$tmp" -maxdepth 1 -type d -name 'pacman*-'"$VERSION" | head -1)
 cd "$src"
-# --sysconfdir inside the prefix: otherwise the install overwrites the
-# machine's /etc/pacman.conf and /etc/makepkg.conf.
-meson setup build --prefix="$PREFIX" --sysconfdir="$PREFIX/etc" --localstatedir="$PREFIX/var" \
+# Compiled-in defaults as on Arch (/etc/pacman.conf, /var/lib/pacman/...),
+# so this pacman behaves as Vincent OS's does; but installed through a
+# staging folder, and only the prefix copied out, so the machine's own
+# /etc/pacman.conf and /etc/makepkg.conf stay as they are. makepkg 7.1's
+# own makepkg.conf goes to $PREFIX/etc (use it with MAKEPKG_CONF).
+meson setup build --prefix="$PREFIX" --sysconfdir=/etc --localstatedir=/var \
 	-Ddoc=disabled -Di18n=false -Dbuildtype=release >/dev/null
 ninja -C build >/dev/null
-ninja -C build install >/dev/null
+DESTDIR="$tmp/stage" ninja -C build install >/dev/null
+rm -rf "$PREFIX"
+mkdir -p "$(dirname "$PREFIX")"
+cp -a "$tmp/stage$PREFIX" "$PREFIX"
+mkdir -p "$PREFIX/etc"
+cp -a "$tmp/stage/etc/pacman.conf" "$tmp/stage/etc/makepkg.conf" "$PREFIX/etc/"
+[ -d "$tmp/stage/etc/makepkg.conf.d" ] && cp -a "$tmp/stage/etc/makepkg.conf.d" "$PREFIX/etc/"
 echo "$libdir" > /etc/ld.so.conf.d/clp-pacman-7.1.conf
 ldconfig
 built || { echo "pacman71.sh: the build did not produce a working pacman $VERSION" >&2; exit 1; }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -127,19 +128,25 @@ func (r *Root) Install(files ...string) error {
 	return err
 }
 
-// Query returns `pacman -Q` as name -> version.
+// Query returns `pacman -Q` as name -> version, asked through clp's runner
+// (which hands pacman the paths it needs on pacman 6 and 7 alike).
 func (r *Root) Query() (map[string]string, error) {
-	cmd := exec.Command("pacman", "-Q", "--root", r.Dir, "--dbpath", r.DBPath, "--config", r.Config)
-	out, err := cmd.Output()
+	p, err := r.Paths()
 	if err != nil {
+		return nil, err
+	}
+	var out, errb bytes.Buffer
+	run := &pacman.Runner{Paths: p, Stdout: &out, Stderr: &errb}
+	if err := run.Query(context.Background(), []string{"-Q"}); err != nil {
 		// pacman -Q on an empty database exits 1 with no output.
-		if ee, ok := err.(*exec.ExitError); ok && len(out) == 0 && len(bytes.TrimSpace(ee.Stderr)) == 0 {
+		var pe *pacman.PacmanError
+		if errors.As(err, &pe) && out.Len() == 0 && len(bytes.TrimSpace(errb.Bytes())) == 0 {
 			return map[string]string{}, nil
 		}
-		return nil, fmt.Errorf("pacman -Q: %w", err)
+		return nil, fmt.Errorf("pacman -Q: %w\n%s", err, errb.String())
 	}
 	m := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		if n, v, ok := strings.Cut(line, " "); ok {
 			m[n] = v
 		}
