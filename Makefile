@@ -13,6 +13,20 @@ ALPM_VERSION := $(shell pkg-config --modversion libalpm 2>/dev/null)
 ALPM_MAJOR   := $(firstword $(subst ., ,$(ALPM_VERSION)))
 GOTAGS       ?= $(shell [ -n "$(ALPM_MAJOR)" ] && [ "$(ALPM_MAJOR)" -ge 14 ] && echo next)
 GOFLAGS_TAGS := $(if $(GOTAGS),-tags $(GOTAGS))
+
+# Vincent OS runs pacman 7.1 / libalpm 16. Where the machine's own pacman is
+# older than 6.1 (Debian 12 has 6.0), `make deps` also builds pacman 7.1
+# from Debian's source package into PACMAN71 (scripts/pacman71.sh), and
+# `make test` runs the whole suite on it as well as on the machine's pacman.
+# ENV71 selects it: its pacman first on PATH, its libalpm's headers and
+# library for cgo (go-alpm ignores pkg-config), its makepkg.conf.
+PACMAN71  ?= /opt/clp-pacman-7.1
+LEG71     := $(if $(ALPM_MAJOR),$(shell [ "$(ALPM_MAJOR)" -lt 14 ] && echo yes))
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+LIB71     := $(PACMAN71)/lib/$(MULTIARCH)
+ENV71     := PATH="$(PACMAN71)/bin:$$PATH" CGO_CFLAGS="-I$(PACMAN71)/include" \
+	CGO_LDFLAGS="-L$(LIB71)" PKG_CONFIG_PATH="$(LIB71)/pkgconfig" MAKEPKG_CONF="$(PACMAN71)/etc/makepkg.conf"
+TESTFLAGS ?= -race -timeout 40m -count=1
 # -s -w: what makepkg's strip gives the package too; a smaller binary starts
 # faster, which the pacman hooks feel on every transaction.
 LDFLAGS      := -s -w -X main.version=$(VERSION)
@@ -42,6 +56,8 @@ deps:
 		if [ ! -f /var/lib/apt/periodic/clp-updated ] || ! apt-cache show libalpm-dev >/dev/null 2>&1; then \
 			apt-get update -qq && mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/clp-updated; fi; \
 		apt-get install -y -qq --no-install-recommends $(DEBIAN_PKGS) >/dev/null; \
+		if [ "$$(pkg-config --modversion libalpm | cut -d. -f1)" -lt 14 ]; then \
+			./scripts/pacman71.sh "$(PACMAN71)" >/dev/null; fi; \
 	elif command -v pacman >/dev/null 2>&1; then \
 		pacman -S --needed --noconfirm $(ARCH_PKGS); \
 	else \
@@ -52,15 +68,26 @@ deps:
 deps-check:
 	@missing=""; for c in $(NEEDED_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	pkg-config --modversion libalpm >/dev/null 2>&1 || missing="$$missing libalpm-dev"; \
+	if [ -n "$(LEG71)" ] && ! [ -x "$(PACMAN71)/bin/pacman" ]; then missing="$$missing pacman-7.1"; fi; \
 	if [ -n "$$missing" ]; then echo "==> missing:$$missing"; $(MAKE) --no-print-directory deps; fi
 
 vet: deps-check
 	$(GO) vet $(GOFLAGS_TAGS) ./...
+ifeq ($(LEG71),yes)
+	$(ENV71) $(GO) vet -tags next ./...
+endif
 
 # test: vet, then every test with the race detector, real-pacman tests
-# included (they need root; as another user they skip and say why).
+# included (they need root; as another user they skip and say why): on
+# pacman 7.1 / libalpm 16 where the machine's pacman is older (see ENV71),
+# then on the machine's own pacman.
 test: deps-check vet
-	$(GO) test $(GOFLAGS_TAGS) -race -timeout 40m -count=1 ./...
+ifeq ($(LEG71),yes)
+	@echo "==> tests on pacman 7.1 / libalpm 16 ($(PACMAN71)): $$($(ENV71) pacman --version | grep -o 'Pacman v.*')"
+	$(ENV71) $(GO) test -tags next $(TESTFLAGS) ./...
+endif
+	@echo "==> tests on this machine's pacman: $$(pacman --version | grep -o 'Pacman v.*')"
+	$(GO) test $(GOFLAGS_TAGS) $(TESTFLAGS) ./...
 	@# The snapshot disk-use goal (1,000 snapshots under 5 MB) skips under
 	@# -race, which only slows it down: check it once without.
 	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestDiskUsage1000' -v ./snapshot
@@ -71,13 +98,22 @@ test-short: deps-check
 demo: build
 	CLP=$(CURDIR)/clp ./scripts/demo.sh
 
-# bench: Go benchmarks, then clp against pacman on the same data, side by side.
-bench: build
-	$(GO) test $(GOFLAGS_TAGS) -run '^$$' -bench . -benchtime 3x ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
-	CLP=$(CURDIR)/clp ./scripts/bench.sh
-	CLP=$(CURDIR)/clp ./scripts/bench-hooks.sh
-	CLP=$(CURDIR)/clp ./scripts/bench-cache.sh
-	CLP=$(CURDIR)/clp ./scripts/bench-update.sh
+# bench: Go benchmarks, then clp against pacman on the same data, side by
+# side; on pacman 7.1 (what Vincent OS runs) where the tests run on it too.
+ifeq ($(LEG71),yes)
+BENCH_ENV  := $(ENV71)
+BENCH_TAGS := -tags next
+else
+BENCH_TAGS := $(GOFLAGS_TAGS)
+endif
+bench: deps-check
+	$(BENCH_ENV) $(GO) build $(BENCH_TAGS) -trimpath -ldflags '$(LDFLAGS)' -o clp.bench ./cmd/clp
+	@echo "==> benchmarks on $$($(BENCH_ENV) pacman --version | grep -o 'Pacman v.*')"
+	$(BENCH_ENV) $(GO) test $(BENCH_TAGS) -run '^$$' -bench . -benchtime 3x ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench.sh
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-hooks.sh
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-cache.sh
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-update.sh
 
 # man renders the scdoc sources; the pages are not committed (.gitignore).
 # dist/man/clp.1.scd's COMMANDS section is generated from the command
@@ -127,5 +163,5 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -f clp
+	rm -f clp clp.bench
 	$(GO) clean -testcache

@@ -184,7 +184,8 @@ func run(ctx context.Context, env *Env, args []string) error {
 	}
 	rest := global.Args()
 	if *showVersion {
-		fmt.Fprintf(env.Stdout, "clp %s (libalpm %s)\n", clpVersion(), alpm.LibalpmVersion())
+		v, path := pacmanVersion()
+		fmt.Fprintf(env.Stdout, "clp %s\npacman %s\n", clpVersion(), pacmanLine(v, path, alpm.LibalpmVersion()))
 		return nil
 	}
 	if *showHelp || len(rest) == 0 {

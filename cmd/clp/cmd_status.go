@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -41,6 +40,7 @@ Examples:
 type statusReport struct {
 	Version        string     `json:"clp_version"`
 	PacmanVersion  string     `json:"pacman_version"`
+	PacmanPath     string     `json:"pacman_path"`
 	LibalpmVersion string     `json:"libalpm_version"`
 	Root           string     `json:"root"`
 	DBPath         string     `json:"dbpath"`
@@ -101,7 +101,6 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}()
 	rep := statusReport{
 		Version:        clpVersion(),
-		PacmanVersion:  pacmanVersion(),
 		LibalpmVersion: alpm.LibalpmVersion(),
 		StateDir:       env.State(),
 		Patches:        []string{},
@@ -109,6 +108,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		LastUpdate:     lastUpdateSummary(env),
 		Timer:          timerState(env),
 	}
+	rep.PacmanVersion, rep.PacmanPath = pacmanVersion()
 	stateErr := fillState(env, eng, &rep)
 	st := <-installed
 	if st.err != nil {
@@ -127,7 +127,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return printJSON(env.Stdout, rep)
 	}
 	env.field("clp", "%s", rep.Version)
-	env.field("pacman", "%s (libalpm %s)", rep.PacmanVersion, rep.LibalpmVersion)
+	env.field("pacman", "%s", pacmanLine(rep.PacmanVersion, rep.PacmanPath, rep.LibalpmVersion))
 	env.field("root", "%s", rep.Root)
 	env.field("packages", "%d installed", rep.Packages.Count)
 	env.field("state", "%s", rep.StateDir)
@@ -136,6 +136,15 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	env.field("last update", "%s", rep.LastUpdate)
 	env.field("update timer", "%s", rep.Timer)
 	return nil
+}
+
+// pacmanLine says which pacman and libalpm clp runs with: "7.1.0
+// (/usr/bin/pacman, libalpm 16.0.0)".
+func pacmanLine(version, path, libalpm string) string {
+	if path == "" {
+		return fmt.Sprintf("%s (libalpm %s)", version, libalpm)
+	}
+	return fmt.Sprintf("%s (%s, libalpm %s)", version, path, libalpm)
 }
 
 func listOrNone(s []string) string {
@@ -147,33 +156,23 @@ func listOrNone(s []string) string {
 
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 
-// pacmanVersion is the version of the pacman binary clp runs (the host's,
-// whatever --root says). That binary belongs to a package of the host: on
-// an Arch-based host the pacman package, whose version its local database
-// names (one directory listing); on Debian pacman-package-manager, in
-// dpkg's status file. Otherwise (a source build, another PATH) it asks the
-// binary, which costs a process start.
-func pacmanVersion() string {
-	// The package databases describe /usr/bin/pacman; only trust them for
-	// the binary that will actually run.
-	if bin, err := exec.LookPath("pacman"); err == nil {
-		if real, err := filepath.EvalSymlinks(bin); err == nil && real == "/usr/bin/pacman" {
-			if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
-				return v
-			}
-			if v := pacmanFromDpkg("/var/lib/dpkg"); v != "" {
-				return v
-			}
-		}
-	}
-	out, err := exec.Command("pacman", "--version").Output()
+// pacmanVersion is the version of the pacman binary clp runs (the first
+// on PATH, the host's whatever --root says), and where it is: the binary
+// is asked, since no package database can say which pacman PATH finds (a
+// distribution's package, a source build in /opt, a second pacman).
+func pacmanVersion() (version, path string) {
+	path, err := exec.LookPath("pacman")
 	if err != nil {
-		return "not found"
+		return "not found", ""
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return "unknown", path
 	}
 	if m := pacmanVersionRE.FindSubmatch(out); m != nil {
-		return string(m[1])
+		return string(m[1]), path
 	}
-	return "unknown"
+	return "unknown", path
 }
 
 // timerState asks systemd about core-livepatch-update.timer, only for the
@@ -219,75 +218,4 @@ func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 		rep.Pins = append(rep.Pins, s)
 	}
 	return nil
-}
-
-// pacmanFromHostDB finds the pacman package in a local database, as
-// "pacman-VERSION-REL" directories; "" when there is none, or when the
-// database does not own /usr/bin/pacman (then something else installed it).
-func pacmanFromHostDB(local string) string {
-	matches, _ := filepath.Glob(filepath.Join(local, "pacman-*"))
-	for _, m := range matches {
-		rest := strings.TrimPrefix(filepath.Base(m), "pacman-")
-		// "pacman-contrib-1.10-1" is another package: a version has
-		// exactly one dash (pkgver-pkgrel) and starts with a digit.
-		if strings.Count(rest, "-") != 1 || rest == "" || rest[0] < '0' || rest[0] > '9' {
-			continue
-		}
-		files, err := os.ReadFile(filepath.Join(m, "files"))
-		if err != nil || !strings.Contains(string(files), "\nusr/bin/pacman\n") {
-			continue
-		}
-		return rest[:strings.LastIndex(rest, "-")]
-	}
-	return ""
-}
-
-// pacmanFromDpkg finds the upstream version of the Debian package that
-// owns /usr/bin/pacman ("6.0.2" for "6.0.2-3"); "" when dpkg does not know
-// it.
-func pacmanFromDpkg(dpkgDir string) string {
-	const pkg = "pacman-package-manager"
-	list, err := os.ReadFile(filepath.Join(dpkgDir, "info", pkg+".list"))
-	if err != nil || !bytes.Contains(append([]byte{'\n'}, list...), []byte("\n/usr/bin/pacman\n")) {
-		return ""
-	}
-	status, err := os.ReadFile(filepath.Join(dpkgDir, "status"))
-	if err != nil {
-		return ""
-	}
-	// status is large (every Debian package): search the bytes, copy
-	// only the one stanza.
-	head := []byte("Package: " + pkg + "\n")
-	i := bytes.Index(status, append([]byte{'\n'}, head...))
-	switch {
-	case i >= 0:
-		i++
-	case bytes.HasPrefix(status, head):
-		i = 0
-	default:
-		return ""
-	}
-	stanza := status[i:]
-	if end := bytes.Index(stanza, []byte("\n\n")); end >= 0 {
-		stanza = stanza[:end]
-	}
-	installed, version := false, ""
-	for _, line := range strings.Split(string(stanza), "\n") {
-		switch {
-		case strings.HasPrefix(line, "Status: "):
-			installed = strings.HasSuffix(line, " installed") && !strings.HasSuffix(line, "not-installed")
-		case strings.HasPrefix(line, "Version: "):
-			version = strings.TrimPrefix(line, "Version: ")
-		}
-	}
-	if !installed || version == "" {
-		return ""
-	}
-	if _, v, ok := strings.Cut(version, ":"); ok {
-		version = v
-	}
-	if i := strings.LastIndex(version, "-"); i > 0 {
-		version = version[:i]
-	}
-	return version
 }

@@ -225,10 +225,7 @@ func runBin(t *testing.T, bin string, args ...string) (string, string, int) {
 // and SIGTERM rolls an apply back with exit 130.
 func TestGapsSubprocess(t *testing.T) {
 	sandbox.RequireRoot(t)
-	bin := filepath.Join(t.TempDir(), "clp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
 
 	t.Run("killed", func(t *testing.T) {
 		r := sandbox.New(t)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,15 +21,10 @@ import (
 // is tested is exactly what pacman does on a real system.
 
 // buildClp builds the clp binary into dir (go build, so the hooks run the
-// code of this tree).
+// code of this tree, for the libalpm the tests run with).
 func buildClp(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "clp")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build clp: %v\n%s", err, out)
-	}
-	return bin
+	return sandbox.GoBuild(t, ".", filepath.Join(dir, "clp"))
 }
 
 // hookRoot makes an empty sandbox root pacman can run clp's hooks in.

@@ -1,0 +1,5 @@
+//go:build !next
+
+package sandbox
+
+const goTags = ""
