@@ -41,7 +41,7 @@ ARCH_PKGS   := pacman go gcc pkgconf libarchive fakeroot zstd xz minisign \
 NEEDED_CMDS := pacman pacman-conf makepkg repo-add bsdtar fakeroot zstd minisign \
 	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl man
 
-.PHONY: all build deps deps-check test test-short vet demo bench install man completions clean fmt
+.PHONY: all build deps deps-check test test-short vet demo bench install man completions clean fmt dist
 
 all: build
 
@@ -158,6 +158,28 @@ install: $(if $(filter 1,$(NOBUILD)),,build) man
 	install -Dm644 dist/completions/_clp $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_clp
 	install -Dm644 dist/completions/clp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/clp.fish
 	install -Dm644 LICENSE $(DESTDIR)$(PREFIX)/share/licenses/clp/LICENSE
+
+# dist writes a release into DISTDIR, as Arch builds it: the source tarball
+# (git archive of the tree, uncommitted changes to tracked files included),
+# the PKGBUILD with pkgver and the tarball's sha256 filled in, and its
+# install scriptlet. 'cd $(DISTDIR) && makepkg' builds the package.
+# PKGVER: the PKGBUILD's version, then .r<commits>.g<commit> (Arch's VCS
+# style), or the tag when HEAD is tagged v<version>.
+DISTDIR  ?= dist-out
+PKGBASE  := $(shell sed -n 's/^pkgver=//p' PKGBUILD)
+PKGVER   ?= $(shell t=$$(git describe --tags --exact-match 2>/dev/null) && echo $${t\#v} || \
+	echo $(PKGBASE).r$$(git rev-list --count HEAD 2>/dev/null || echo 0).g$$(git rev-parse --short HEAD 2>/dev/null || echo 0))
+
+dist:
+	@command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1 || { echo "make dist: needs a git checkout" >&2; exit 1; }
+	mkdir -p $(DISTDIR)
+	tree=$$(git stash create 2>/dev/null); \
+	git archive --format=tar.gz --prefix=clp-$(PKGVER)/ -o $(DISTDIR)/clp-$(PKGVER).tar.gz $${tree:-HEAD}
+	sum=$$(sha256sum $(DISTDIR)/clp-$(PKGVER).tar.gz | cut -d' ' -f1); \
+	sed -e "s/^pkgver=.*/pkgver=$(PKGVER)/" -e "s/^sha256sums=.*/sha256sums=('$$sum')/" \
+		-e "/^# 'make dist' writes the tarball's sum here.$$/d" PKGBUILD > $(DISTDIR)/PKGBUILD
+	install -m644 dist/clp.install $(DISTDIR)/clp.install
+	@echo "==> $(DISTDIR): clp-$(PKGVER).tar.gz, PKGBUILD, clp.install ('cd $(DISTDIR) && makepkg' builds the package)"
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

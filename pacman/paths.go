@@ -66,7 +66,12 @@ func ReadConfigUnder(path, root string) (*pacmanconf.Config, error) {
 // readConfigUnder is a variable so that unit tests of path mapping do not
 // need pacman-conf.
 var readConfigUnder = func(path, root string) (*pacmanconf.Config, error) {
-	conf, err := parseConfigNative(path, root, ResolveDirs)
+	// pacman 7 resolves pacman.conf's directories where it runs. For the
+	// running system that is the file pacman is handed; for another root,
+	// pacman gets a copy without them (their values, mapped under the
+	// root, go on its command line: see effective.go), so only "/" is
+	// refused as pacman would refuse it.
+	conf, err := parseConfigNative(path, root, ResolveDirs && (root == "" || root == "/"))
 	if err == nil {
 		return conf, nil
 	}

@@ -122,6 +122,21 @@ func (r *Root) PacmanTargets(op []string, targets []string) (string, error) {
 	return out.String(), nil
 }
 
+// PacmanQuery runs a pacman operation that only reads (-Q...), returning
+// its standard output; pacman's messages go into the error.
+func (r *Root) PacmanQuery(op ...string) (string, error) {
+	p, err := r.Paths()
+	if err != nil {
+		return "", err
+	}
+	var out, errb bytes.Buffer
+	run := &pacman.Runner{Paths: p, Stdout: &out, Stderr: &errb}
+	if err := run.Query(context.Background(), op); err != nil {
+		return out.String(), fmt.Errorf("%v: %w\n%s", op, err, errb.String())
+	}
+	return out.String(), nil
+}
+
 // Install installs package files with pacman -U.
 func (r *Root) Install(files ...string) error {
 	_, err := r.PacmanTargets([]string{"-U"}, files)
