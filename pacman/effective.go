@@ -78,7 +78,7 @@ func prepare(p *Paths) (*prepared, error) {
 			return fail(err)
 		}
 		w := &confWriter{root: p.Root, dir: d}
-		conf, err := w.rewrite(p.Config, 0)
+		conf, err := w.rewrite(p.Config, "", 0)
 		if err != nil {
 			return fail(fmt.Errorf("%w %s: %v", ErrConfig, p.Config, err))
 		}
@@ -144,8 +144,9 @@ type confWriter struct {
 const maxConfSize = 1 << 20
 
 // rewrite copies the file at path (a path on this machine) into w.dir and
-// returns the copy's path.
-func (w *confWriter) rewrite(path string, depth int) (string, error) {
+// returns the copy's path. section is the section its first lines belong
+// to: an included file continues the including file's section.
+func (w *confWriter) rewrite(path, section string, depth int) (string, error) {
 	if depth > 10 {
 		return "", fmt.Errorf("%s: Include nested too deeply", path)
 	}
@@ -156,7 +157,6 @@ func (w *confWriter) rewrite(path string, depth int) (string, error) {
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), maxConfSize)
-	section := ""
 	for sc.Scan() {
 		line := sc.Text()
 		t := strings.TrimSpace(line)
@@ -176,7 +176,7 @@ func (w *confWriter) rewrite(path string, depth int) (string, error) {
 				continue
 			}
 			for _, m := range matches {
-				c, err := w.rewrite(m, depth+1)
+				c, err := w.rewrite(m, section, depth+1)
 				if err != nil {
 					return "", err
 				}

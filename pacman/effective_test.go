@@ -15,14 +15,16 @@ import (
 // file:// server is the root's folder. Everything else is kept as written.
 func TestPrepareRewritesConfigForRoot(t *testing.T) {
 	root := t.TempDir()
-	for _, d := range []string{"etc/pacman.d/gnupg", "etc/pacman.d/hooks", "var/lib/pacman", "var/cache/pacman/pkg"} {
+	for _, d := range []string{"etc/pacman.d/gnupg", "etc/pacman.d/hooks", "var/lib/pacman", "var/cache/pacman/pkg", "srv/cache"} {
 		os.MkdirAll(filepath.Join(root, d), 0o755)
 	}
 	os.WriteFile(filepath.Join(root, "etc/pacman.d/clp-pins.conf"), []byte("IgnorePkg = nvidia-utils\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/pacman.d/cache.conf"), []byte("CacheDir = /srv/cache/\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc/pacman.d/mirrorlist"), []byte("Server = https://mirror.example/$repo/os/$arch\n"), 0o644)
 	conf := filepath.Join(root, "etc/pacman.conf")
 	os.WriteFile(conf, []byte(`[options]
 Include = /etc/pacman.d/clp-pins.conf
+Include = /etc/pacman.d/cache.conf
 CacheDir = /var/cache/pacman/pkg/
 HookDir = /etc/pacman.d/hooks/
 GPGDir = /etc/pacman.d/gnupg/
@@ -65,10 +67,12 @@ Server = file:///srv/repo
 			incs = append(incs, v)
 		}
 	}
-	if len(incs) != 2 {
-		t.Fatalf("includes %v, want 2", incs)
+	if len(incs) != 3 {
+		t.Fatalf("includes %v, want 3", incs)
 	}
-	for i, want := range []string{"IgnorePkg = nvidia-utils\n", "Server = https://mirror.example/$repo/os/$arch\n"} {
+	// An included file continues its includer's section: a directory line
+	// in a file included from [options] is pacman's command line's too.
+	for i, want := range []string{"IgnorePkg = nvidia-utils\n", "# clp: given on pacman's command line: CacheDir = /srv/cache/\n", "Server = https://mirror.example/$repo/os/$arch\n"} {
 		b, err := os.ReadFile(incs[i])
 		if err != nil || string(b) != want || !strings.HasPrefix(incs[i], pr.tmp) {
 			t.Errorf("include %d = %s (%q, %v), want a private copy holding %q", i, incs[i], b, err, want)
