@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -157,13 +158,20 @@ func listOrNone(s []string) string {
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 
 // pacmanVersion is the version of the pacman binary clp runs (the first
-// on PATH, the host's whatever --root says), and where it is: the binary
-// is asked, since no package database can say which pacman PATH finds (a
-// distribution's package, a source build in /opt, a second pacman).
+// on PATH, the host's whatever --root says), and where it is. On Vincent
+// OS that is /usr/bin/pacman of the pacman package, whose version the
+// host's own local database names (one directory listing, no process);
+// any other binary (a source build in /opt, another distribution's
+// package) is asked itself, since no database can vouch for it.
 func pacmanVersion() (version, path string) {
 	path, err := exec.LookPath("pacman")
 	if err != nil {
 		return "not found", ""
+	}
+	if real, err := filepath.EvalSymlinks(path); err == nil && real == "/usr/bin/pacman" {
+		if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
+			return v, path
+		}
 	}
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
@@ -218,4 +226,25 @@ func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 		rep.Pins = append(rep.Pins, s)
 	}
 	return nil
+}
+
+// pacmanFromHostDB finds the pacman package in a local database, as
+// "pacman-VERSION-REL" directories; "" when there is none, or when the
+// database does not own /usr/bin/pacman (then something else installed it).
+func pacmanFromHostDB(local string) string {
+	matches, _ := filepath.Glob(filepath.Join(local, "pacman-*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), "pacman-")
+		// "pacman-contrib-1.10-1" is another package: a version has
+		// exactly one dash (pkgver-pkgrel) and starts with a digit.
+		if strings.Count(rest, "-") != 1 || rest == "" || rest[0] < '0' || rest[0] > '9' {
+			continue
+		}
+		files, err := os.ReadFile(filepath.Join(m, "files"))
+		if err != nil || !strings.Contains(string(files), "\nusr/bin/pacman\n") {
+			continue
+		}
+		return rest[:strings.LastIndex(rest, "-")]
+	}
+	return ""
 }
