@@ -7,33 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	galpm "github.com/Jguer/go-alpm/v2"
 	"github.com/vincentos/clp/pacman"
 )
 
-// Package is what clp needs to know of one package, copied out of libalpm
-// so that no cgo pointer escapes this package.
-type Package struct {
-	Name     string
-	Version  string
-	Arch     string
-	Base     string
-	Explicit bool
-	Depends  []string
-	Provides []string
-	// Repo is the sync database it came from ("" for the local db).
-	Repo string
-}
-
-// Reason is "explicit" or "dependency", as pacman -Qi says.
-func (p Package) Reason() string {
-	if p.Explicit {
-		return "explicit"
-	}
-	return "dependency"
-}
+// Package is pacman.Package: what clp needs to know of one package, copied
+// out of libalpm so that no cgo pointer escapes this package. The type lives
+// in pacman so that the packages that query through an interface need no cgo.
+type Package = pacman.Package
 
 // ErrNoLocalDB: the database directory has no local/ database.
 var ErrNoLocalDB = errors.New("no local package database")
@@ -192,44 +174,3 @@ func VerCmp(a, b string) int { return galpm.VerCmp(a, b) }
 
 // LibalpmVersion is the version of the libalpm clp runs on.
 func LibalpmVersion() string { return galpm.Version() }
-
-// SatisfiesConstraint reports whether version satisfies a pacman-style
-// constraint: "", "=V", ">=V", "<=V", ">V", "<V" ("V" alone means "=V").
-// A constraint version without pkgrel matches any pkgrel, as in pacman's
-// dependency checks.
-func SatisfiesConstraint(version, constraint string) (bool, error) {
-	constraint = strings.TrimSpace(constraint)
-	if constraint == "" {
-		return true, nil
-	}
-	op := "="
-	for _, o := range []string{">=", "<=", "=", ">", "<"} {
-		if strings.HasPrefix(constraint, o) {
-			op = o
-			constraint = strings.TrimSpace(constraint[len(o):])
-			break
-		}
-	}
-	if constraint == "" {
-		return false, fmt.Errorf("version constraint %q names no version", op)
-	}
-	v := version
-	if !strings.Contains(constraint, "-") {
-		if i := strings.LastIndex(v, "-"); i > 0 {
-			v = v[:i]
-		}
-	}
-	c := VerCmp(v, constraint)
-	switch op {
-	case "=":
-		return c == 0, nil
-	case ">=":
-		return c >= 0, nil
-	case "<=":
-		return c <= 0, nil
-	case ">":
-		return c > 0, nil
-	default:
-		return c < 0, nil
-	}
-}

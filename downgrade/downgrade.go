@@ -404,7 +404,7 @@ func splitDep(dep string) (string, string) {
 }
 
 func satisfies(version, constraint string) bool {
-	ok, err := alpm.SatisfiesConstraint(version, constraint)
+	ok, err := cache.SatisfiesConstraint(version, constraint)
 	return err == nil && ok
 }
 

@@ -30,7 +30,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
 )
@@ -325,9 +325,10 @@ func SyncPinsConf(p *pacman.Paths, pins []Pin) error {
 	return VerifyIgnored(p, pins)
 }
 
-// SyncQuery is what lifting pins asks of the sync databases (*alpm.Handle).
+// SyncQuery is what lifting pins asks of the sync databases: the newest
+// version any of them offers (*alpm.Handle answers it; tests fake it).
 type SyncQuery interface {
-	Sync(name string) (alpm.Package, bool, error)
+	Sync(name string) (pacman.Package, bool, error)
 }
 
 // Lifted is a pin that LiftPins removed.
@@ -363,7 +364,7 @@ func DuePins(pins []Pin, q SyncQuery) ([]Lifted, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && alpm.VerCmp(pkg.Version, pin.Until) >= 0 {
+		if ok && cache.VerCmp(pkg.Version, pin.Until) >= 0 {
 			out = append(out, Lifted{Pin: pin, Offered: pkg.Version, Repo: pkg.Repo})
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
@@ -474,7 +474,7 @@ func (u *updater) unmetRequirement(reqs []string) (string, error) {
 		case !ok:
 			return name + " is not installed", nil
 		case constraint != "":
-			match, err := alpm.SatisfiesConstraint(ver, constraint)
+			match, err := cache.SatisfiesConstraint(ver, constraint)
 			if err != nil {
 				return "requirement " + r + " is not understood by this clp", nil
 			}
