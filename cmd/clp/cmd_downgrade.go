@@ -15,12 +15,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/downgrade"
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
-	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
 	"github.com/vincentos/clp/snapshot"
 )
 
@@ -72,13 +70,6 @@ Examples:
 			return runDowngrade(ctx, env, downgradeOpts, args)
 		},
 	})
-	newPackageActor = func(env *Env, cfg *config.Config) (patch.PackageActor, error) {
-		p, err := pacman.Resolve(env.AlpmOptions())
-		if err != nil {
-			return nil, err
-		}
-		return downgrade.NewActor(p, env.pacmanRunner(p), cfg, env.State(), env.Reporter()), nil
-	}
 }
 
 type downgradeOptions struct {
@@ -120,8 +111,8 @@ func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
 
 // downgradeResult is clp downgrade's JSON after a change.
 type downgradeResult struct {
-	Moves  []*downgrade.Move `json:"moves"`
-	Pinned []string          `json:"pinned"`
+	Moves  []*pkgtx.Move `json:"moves"`
+	Pinned []string      `json:"pinned"`
 }
 
 func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []string) error {
@@ -141,13 +132,13 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return err
 	}
 	defer h.Close()
-	d := downgrade.New(h, env.pacmanRunner(h.Paths), cfg, env.State(), env.Reporter())
+	d := pkgtx.New(h, h.Paths, env.pacmanRunner(h.Paths), cfg, env.State(), env.Reporter())
 	if o.CacheOnly {
 		d.Servers = nil
 	}
 
 	if env.JSON && !choose {
-		var out []*downgrade.Listing
+		var out []*pkgtx.Listing
 		for _, n := range names {
 			l, err := d.List(ctx, n, true)
 			if err != nil {
@@ -158,14 +149,14 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return printJSON(env.Stdout, out)
 	}
 
-	var targets []downgrade.Target
+	var targets []pkgtx.Target
 	in := bufio.NewReader(stdinOrEmpty(env.Stdin))
 	for _, n := range names {
 		v, err := chooseVersion(ctx, env, d, o, n, in)
 		if err != nil {
 			return err
 		}
-		targets = append(targets, downgrade.Target{Name: n, Version: v})
+		targets = append(targets, pkgtx.Target{Name: n, Version: v})
 	}
 	plan, err := d.Plan(ctx, targets)
 	if err != nil {
@@ -216,11 +207,11 @@ func stdinOrEmpty(r io.Reader) io.Reader {
 
 // archiveHint adds the way out of an archive failure.
 func archiveHint(err error) error {
-	var ae *downgrade.ArchiveError
+	var ae *pkgtx.ArchiveError
 	if errors.As(err, &ae) {
 		return withHint(err, "check ArchiveServer in clp.conf and the network; --cache-only or --latest-cached choose from the cache alone")
 	}
-	var me *downgrade.MissingError
+	var me *pkgtx.MissingError
 	if errors.As(err, &me) {
 		return withHint(err, "'clp downgrade "+me.Name+" --json' lists the versions that are available")
 	}
@@ -229,7 +220,7 @@ func archiveHint(err error) error {
 
 // chooseVersion picks the version of one package: --to, --latest-cached,
 // or the menu.
-func chooseVersion(ctx context.Context, env *Env, d *downgrade.Downgrader, o downgradeOptions, name string, in *bufio.Reader) (string, error) {
+func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, name string, in *bufio.Reader) (string, error) {
 	if o.To != "" {
 		return o.To, nil
 	}
@@ -247,7 +238,7 @@ func chooseVersion(ctx context.Context, env *Env, d *downgrade.Downgrader, o dow
 	}
 	l, err := d.List(ctx, name, true)
 	if err != nil {
-		var ae *downgrade.ArchiveError
+		var ae *pkgtx.ArchiveError
 		if !errors.As(err, &ae) {
 			return "", err
 		}
@@ -305,7 +296,7 @@ func orNotInstalled(v string) string {
 	return v
 }
 
-func printPlan(env *Env, p *downgrade.Plan) {
+func printPlan(env *Env, p *pkgtx.Plan) {
 	fmt.Fprintf(env.Stdout, ":: %d package(s) in one transaction:\n", len(p.Moves))
 	for _, m := range p.Moves {
 		fmt.Fprintf(env.Stdout, "   %-24s %s -> %s\n", m.Name, orNotInstalled(m.From), m.To)
@@ -319,7 +310,7 @@ func printPlan(env *Env, p *downgrade.Plan) {
 // repin pins the moved packages with --pin, and moves an existing pin of
 // a moved package to its new version (else the guard would hold it at a
 // version that is no longer installed).
-func repin(env *Env, p *pacman.Paths, plan *downgrade.Plan, pin bool) ([]string, error) {
+func repin(env *Env, p *pacman.Paths, plan *pkgtx.Plan, pin bool) ([]string, error) {
 	var out []string
 	pins, err := hooks.LoadPins(env.State())
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
 )
 
 // lockWait is how long a command waits for another clp before refusing.
@@ -35,9 +37,13 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 		Reporter: e.Reporter(),
 		LockWait: lockWait,
 	}
-	if newPackageActor != nil {
-		eng.Packages = &lazyActor{make: func() (patch.PackageActor, error) { return newPackageActor(e, cfg) }}
-	}
+	eng.Packages = &lazyActor{make: func() (patch.PackageActor, error) {
+		p, err := pacman.Resolve(e.AlpmOptions())
+		if err != nil {
+			return nil, err
+		}
+		return pkgtx.NewActor(openDB, p, e.pacmanRunner(p), cfg, e.State(), e.Reporter()), nil
+	}}
 	return eng, nil
 }
 
@@ -84,9 +90,14 @@ func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	return act.Revert(ctx, p)
 }
 
-// newPackageActor makes the actor that carries out a patch's package
-// actions (downgrades and pins); set by the downgrade wiring.
-var newPackageActor func(env *Env, cfg *config.Config) (patch.PackageActor, error)
+// openDB opens libalpm for pkgtx, which reads through an interface.
+func openDB(p *pacman.Paths) (pkgtx.DB, error) {
+	h, err := alpm.OpenPaths(p)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
 
 // preflight finishes a transaction that a crash interrupted, before a
 // command looks at or changes the system.

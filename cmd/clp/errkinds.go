@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/vincentos/clp/pkgtx"
+)
+
+// The error kinds of the domain packages below cmd (pkgtx, snapshot, hooks,
+// update) and their exit codes: each package says what went wrong with a
+// sentinel in the chain, and this is the one place that turns it into a
+// code. (patch's kinds are mapped in errors.go.)
+
+// domainExitCode is the code of an error none of exitCode's kinds matched.
+func domainExitCode(err error) int {
+	switch {
+	case errors.Is(err, pkgtx.ErrRefused):
+		return ExitRefused
+	}
+	return ExitError
+}
+
+// nextStepper is a domain error that knows the user's next step.
+type nextStepper interface{ NextStep() string }
+
+// domainHint is the next step a domain error carries ("" for none).
+func domainHint(err error) string {
+	var ns nextStepper
+	if errors.As(err, &ns) {
+		return ns.NextStep()
+	}
+	return ""
+}
