@@ -12,6 +12,7 @@ import (
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/report"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/snapshot"
@@ -176,9 +177,9 @@ func (x *Restorer) Apply(ctx context.Context, r *Restore) error {
 		}
 		if err := x.Runner.Run(ctx, s.op, s.targets...); err != nil {
 			if i == 0 {
-				return &Error{Err: fmt.Errorf("restore: pacman %s failed: %w", strings.Join(s.op, " "), err), Hint: "pacman's message is above; nothing was restored"}
+				return fail.Hint(fmt.Errorf("restore: pacman %s failed: %w", strings.Join(s.op, " "), err), "pacman's message is above; nothing was restored")
 			}
-			return &Error{Err: fmt.Errorf("restore: pacman %s failed after the packages were reinstalled: %w", strings.Join(s.op, " "), err), Hint: r.Undo()}
+			return fail.Hint(fmt.Errorf("restore: pacman %s failed after the packages were reinstalled: %w", strings.Join(s.op, " "), err), r.Undo())
 		}
 	}
 	return nil
@@ -271,7 +272,7 @@ func (x *Restorer) locate(ctx context.Context, r *Restore) error {
 		case len(r.servers) == 0:
 			hint += "; or set ArchiveServer in clp.conf to look on the archive too"
 		}
-		return &Error{Err: errors.New(strings.Join(missing, "\n") + "\nnothing was changed"), Hint: hint, Refused: true}
+		return fail.Refused(errors.New(strings.Join(missing, "\n")+"\nnothing was changed"), hint)
 	}
 	// pacman -U installs in the order given; keep the snapshot's order
 	// whatever the source.
@@ -303,8 +304,8 @@ func (x *Restorer) download(ctx context.Context, r *Restore) error {
 		report.Or(x.Reporter).Step(fmt.Sprintf("downloading %s", f.entry.File))
 		path, err := x.client().Download(ctx, f.entry, staging, cache.DownloadOptions{Servers: r.servers, MaxBytes: r.maxBytes})
 		if err != nil {
-			return &Error{Err: fmt.Errorf("restore: download %s from the archive: %w; nothing was restored", f.entry.File, err),
-				Hint: "check ArchiveServer in clp.conf and the network, then run the restore again (a partial download resumes)", Refused: true}
+			return fail.Refused(fmt.Errorf("restore: download %s from the archive: %w; nothing was restored", f.entry.File, err),
+				"check ArchiveServer in clp.conf and the network, then run the restore again (a partial download resumes)")
 		}
 		f.Path = path
 	}
@@ -336,7 +337,7 @@ func restorePins(stateDir string, plan snapshot.Plan, target []snapshot.Pkg) ([]
 		refused = append(refused, fmt.Sprintf("restore would move pinned %s off its pin %s (to %s); to lift the pin: clp unpin %s", pin.Name, orUnknown(pin.Version), orAbsent(want[pin.Name]), pin.Name))
 	}
 	if len(refused) > 0 {
-		return nil, &Error{Err: errors.New(strings.Join(refused, "\n") + "\nnothing was changed"), Refused: true}
+		return nil, fail.Refused(errors.New(strings.Join(refused, "\n")+"\nnothing was changed"), "")
 	}
 	return allow, nil
 }
