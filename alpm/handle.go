@@ -1,11 +1,7 @@
 package alpm
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 
 	galpm "github.com/Jguer/go-alpm/v2"
@@ -18,7 +14,7 @@ import (
 type Package = pacman.Package
 
 // ErrNoLocalDB: the database directory has no local/ database.
-var ErrNoLocalDB = errors.New("no local package database")
+var ErrNoLocalDB = pacman.ErrNoLocalDB
 
 // Handle is an open libalpm handle. It is not safe for concurrent use.
 type Handle struct {
@@ -40,12 +36,8 @@ func Open(o pacman.Options) (*Handle, error) {
 
 // OpenPaths opens libalpm on already resolved paths.
 func OpenPaths(p *pacman.Paths) (*Handle, error) {
-	local := filepath.Join(p.DBPath, "local")
-	if st, err := os.Stat(local); err != nil || !st.IsDir() {
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w in %s: %v", ErrNoLocalDB, p.DBPath, err)
-		}
-		return nil, fmt.Errorf("%w in %s", ErrNoLocalDB, p.DBPath)
+	if err := pacman.CheckLocalDB(p.DBPath); err != nil {
+		return nil, err
 	}
 	h, err := galpm.Initialize(p.Root, p.DBPath)
 	if err != nil {

@@ -10,7 +10,10 @@
 //   - pre/post pairing and orphan detection (see Store.Pre and Store.Post);
 //   - the fast read of pacman's local database for the hooks (ReadLocalDB);
 //   - Diff between two package sets and the RestorePlan that takes the current
-//     set back to a snapshot's;
+//     set back to a snapshot's (pkgtx carries a restore out);
+//   - retention (Store.Retain: clp.conf's SnapshotKeep, sparing the snapshots
+//     of patches still applied) and the patch-pre/patch-post pair recorded
+//     around every patch transaction (PatchRecord);
 //   - the snapper backend (snapper.go): btrfs detection, snapper pre/post
 //     snapshots linked to clp's, and the stale db.lck rule (dblock.go).
 //

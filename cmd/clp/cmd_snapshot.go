@@ -298,7 +298,7 @@ func snapshotCreate(env *Env, st *snapshot.Store, o snapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := pruneSnapshots(env, st); err != nil {
+	if _, err := st.Retain(env.retention()); err != nil {
 		env.Warnf("snapshot retention: %v", err)
 	}
 	if env.JSON {
