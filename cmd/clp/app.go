@@ -15,8 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
+	"github.com/vincentos/clp/system"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -65,18 +65,20 @@ type Env struct {
 	Stderr io.Writer
 	// useColor is resolved from --color, NO_COLOR and the terminal.
 	useColor bool
+	sys      *system.System
 }
 
-// Under maps a path on the managed system under --root.
-func (e *Env) Under(p string) string { return fsx.UnderRoot(e.Root, p) }
+// System is the installation this run manages, built once from the global
+// flags (after setup made --root absolute).
+func (e *Env) System() *system.System {
+	if e.sys == nil {
+		e.sys = system.New(e.AlpmOptions(), e.StateDir)
+	}
+	return e.sys
+}
 
 // State is clp's state directory.
-func (e *Env) State() string {
-	if e.StateDir != "" {
-		return e.StateDir
-	}
-	return e.Under("/var/lib/clp")
-}
+func (e *Env) State() string { return e.System().StateDir }
 
 // AlpmOptions are the pacman overrides given on the command line.
 func (e *Env) AlpmOptions() pacman.Options {

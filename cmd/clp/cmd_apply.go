@@ -91,7 +91,7 @@ func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (p
 		lim.TempDir = env.State()
 	}
 	sig := path + patch.SigSuffix
-	keysDir := env.Under("/etc/clp/keys")
+	keysDir := env.System().KeysDir()
 	keys, err := patch.LoadTrustedKeys(keysDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, "", withCode(err, ExitVerify)

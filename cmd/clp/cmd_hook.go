@@ -8,7 +8,6 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/snapshot"
 )
@@ -91,7 +90,7 @@ func snapshotDir(env *Env) string { return hooks.SnapshotDir(env.State()) }
 func (e *Env) retention() snapshot.Retention {
 	return snapshot.Retention{
 		Keep: func() (int, error) {
-			cfg, err := config.Load(e.Under(config.DefaultPath))
+			cfg, err := e.System().Config()
 			if err != nil {
 				return 0, err
 			}

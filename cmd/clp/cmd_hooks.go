@@ -117,7 +117,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep := hooksStatus{HookDir: dir, PackageDir: env.Under("/usr/share/libalpm/hooks"), Active: map[string]string{}}
+	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under("/usr/share/libalpm/hooks"), Active: map[string]string{}}
 	var err error
 	if rep.Files, err = hooks.Status(dir); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/feed"
-	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -92,7 +91,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 			rep.NoRemoveScript = append(rep.NoRemoveScript, name)
 		}
 	}
-	mirrors := env.Under(feed.LegacyMirrorsPath)
+	mirrors := env.System().Under(feed.LegacyMirrorsPath)
 	if servers, err := feed.LegacyMirrors(mirrors); err == nil {
 		rep.LegacyServers = servers
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -106,7 +105,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 		verb = "would be recorded as applied"
 	}
 	if len(rep.Adopted) == 0 {
-		fmt.Fprintf(env.Stdout, ":: no patch installed by clpctl left to record in %s\n", env.Under("/opt/CLP"))
+		fmt.Fprintf(env.Stdout, ":: no patch installed by clpctl left to record in %s\n", env.System().OptDir())
 	} else {
 		fmt.Fprintf(env.Stdout, ":: %d patch(es) installed by clpctl %s:\n", len(rep.Adopted), verb)
 		for _, n := range rep.Adopted {
@@ -122,10 +121,10 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 			fmt.Fprintf(env.Stdout, "   %s\n", s)
 		}
 		if cfg.AllowLegacyFeed {
-			fmt.Fprintln(env.Stdout, "   clp update reads it (AllowLegacyFeed = yes); each patch must be signed by a key in "+env.Under("/etc/clp/keys"))
+			fmt.Fprintln(env.Stdout, "   clp update reads it (AllowLegacyFeed = yes); each patch must be signed by a key in "+env.System().KeysDir())
 		} else {
 			fmt.Fprintf(env.Stdout, "   clp update ignores it: it is unsigned. To read it anyway (each patch must still be signed by a key in %s), set AllowLegacyFeed = yes in %s\n",
-				env.Under("/etc/clp/keys"), env.Under(config.DefaultPath))
+				env.System().KeysDir(), env.System().ConfigPath())
 		}
 	}
 	return nil
@@ -133,7 +132,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 
 func hasLegacyRemoveScript(env *Env, name string) bool {
 	for _, s := range patch.LegacyRemoveScripts {
-		if fi, err := os.Lstat(env.Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Lstat(env.System().Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/update"
 )
 
 func init() {
@@ -106,7 +107,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},
-		LastUpdate:     lastUpdateSummary(env),
+		LastUpdate:     update.LastSummary(env.State()),
 		Timer:          timerState(env),
 	}
 	stateErr := fillState(env, eng, &rep)

@@ -67,14 +67,14 @@ type verifyResult struct {
 }
 
 // verifyKeysDir is where a system keeps the public keys it trusts.
-func verifyKeysDir(env *Env) string { return env.Under("/etc/clp/keys") }
+func verifyKeysDir(env *Env) string { return env.System().KeysDir() }
 
 // verifyLimits are the limits and allowed paths of the system under --root
 // (its clp.conf), for checking a patch as that system's 'clp apply' will.
 func verifyLimits(env *Env) (patch.Limits, error) {
-	cfg, err := config.Load(env.Under(config.DefaultPath))
+	cfg, err := config.Load(env.System().ConfigPath())
 	if err != nil {
-		return patch.Limits{}, withHint(err, "fix "+env.Under(config.DefaultPath))
+		return patch.Limits{}, withHint(err, "fix "+env.System().ConfigPath())
 	}
 	return patch.Limits{PathAllowed: cfg.PathAllowed}, nil
 }

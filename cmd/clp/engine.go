@@ -19,7 +19,7 @@ var lockWait = 10 * time.Second
 
 // loadConfig reads <root>/etc/clp/clp.conf (defaults when it is missing).
 func (e *Env) loadConfig() (*config.Config, error) {
-	c, err := config.Load(e.Under(config.DefaultPath))
+	c, err := e.System().Config()
 	if err != nil {
 		return nil, withHint(err, "fix clp.conf; 'man 5 clp.conf' lists the settings")
 	}
@@ -31,8 +31,8 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 	eng := &patch.Engine{
 		Root:     e.Root,
 		StateDir: e.State(),
-		OptDir:   e.Under("/opt/CLP"),
-		LogPath:  e.Under("/var/log/CLP.log"),
+		OptDir:   e.System().OptDir(),
+		LogPath:  e.System().PatchLog(),
 		Config:   cfg,
 		Reporter: e.Reporter(),
 		LockWait: lockWait,

@@ -24,6 +24,7 @@ import (
 	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/update"
 )
 
 // Script commands for the update, feed and migrate scripts:
@@ -178,24 +179,6 @@ func TestShippedClpConf(t *testing.T) {
 	}
 }
 
-func TestParseRequirement(t *testing.T) {
-	for _, c := range []struct {
-		in, name, constraint string
-		absent               bool
-	}{
-		{"nvidia-utils", "nvidia-utils", "", false},
-		{"nvidia-utils>=560", "nvidia-utils", ">=560", false},
-		{"nvidia-utils=560.35.03-1", "nvidia-utils", "=560.35.03-1", false},
-		{"linux<6.10", "linux", "<6.10", false},
-		{"!nvidia-open", "nvidia-open", "", true},
-	} {
-		n, con, abs := parseRequirement(c.in)
-		if n != c.name || con != c.constraint || abs != c.absent {
-			t.Errorf("parseRequirement(%q) = %q, %q, %v", c.in, n, con, abs)
-		}
-	}
-}
-
 func TestTargetMetaOf(t *testing.T) {
 	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
 		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
@@ -206,7 +189,7 @@ func TestTargetMetaOf(t *testing.T) {
 	}
 	// What feed add writes, update reads back.
 	for _, r := range got.Requires {
-		if n, _, _ := parseRequirement(r); n == "" {
+		if n, _, _ := update.ParseRequirement(r); n == "" {
 			t.Errorf("requirement %q does not parse back", r)
 		}
 	}
@@ -226,26 +209,5 @@ func TestParseDays(t *testing.T) {
 		if _, err := parseDays(in); err == nil {
 			t.Errorf("parseDays(%q) accepted", in)
 		}
-	}
-}
-
-func TestLastUpdateSummary(t *testing.T) {
-	env := &Env{Globals: Globals{Root: "/", StateDir: t.TempDir()}}
-	if got := lastUpdateSummary(env); got != "never" {
-		t.Fatalf("before any update: %q", got)
-	}
-	rep := &updateReport{Time: time.Date(2025, 6, 1, 12, 3, 4, 0, time.UTC), Result: "ok", Mirror: "https://m.example/feed", Applied: []string{"CLP1", "CLP2"}}
-	if err := writeLastUpdate(env, rep); err != nil {
-		t.Fatal(err)
-	}
-	got := lastUpdateSummary(env)
-	for _, want := range []string{"2025-06-01", ", ok (applied CLP1, CLP2), from https://m.example/feed"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("summary %q lacks %q", got, want)
-		}
-	}
-	os.WriteFile(filepath.Join(env.StateDir, lastUpdateName), []byte("{"), 0o644)
-	if got := lastUpdateSummary(env); !strings.Contains(got, "unreadable") {
-		t.Fatalf("corrupt record: %q", got)
 	}
 }
