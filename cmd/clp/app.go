@@ -72,18 +72,14 @@ type Env struct {
 // flags (after setup made --root absolute).
 func (e *Env) System() *system.System {
 	if e.sys == nil {
-		e.sys = system.New(e.AlpmOptions(), e.StateDir)
+		o := pacman.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
+		e.sys = system.New(o, e.StateDir)
 	}
 	return e.sys
 }
 
 // State is clp's state directory.
 func (e *Env) State() string { return e.System().StateDir }
-
-// AlpmOptions are the pacman overrides given on the command line.
-func (e *Env) AlpmOptions() pacman.Options {
-	return pacman.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
-}
 
 // Debugf prints on stderr with --debug.
 func (e *Env) Debugf(format string, a ...any) {

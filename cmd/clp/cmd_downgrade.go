@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
@@ -127,7 +126,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if err != nil {
 		return err
 	}
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}

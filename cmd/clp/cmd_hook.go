@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/snapshot"
@@ -47,10 +46,10 @@ func runHook(ctx context.Context, env *Env, args []string) error {
 		env.Warnf("hook %s: read targets: %v", args[0], err)
 	}
 	h := &hooks.Handler{
-		Root: env.Root, Pacman: env.AlpmOptions(), StateDir: env.State(), Patch: os.Getenv(hooks.EnvPatch),
+		Root: env.Root, Pacman: env.System().Pacman, StateDir: env.State(), Patch: os.Getenv(hooks.EnvPatch),
 		Retention: env.retention(), Reporter: env.Reporter(), Debugf: env.Debugf,
 		Open: func() (hooks.VersionDB, error) {
-			db, err := alpm.Open(env.AlpmOptions())
+			db, err := env.openDB()
 			if err != nil {
 				return nil, err
 			}

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/pacman"
 )
 
 type hooksOptions struct {
@@ -55,7 +54,7 @@ func hookDir(env *Env, o hooksOptions) (string, error) {
 	if o.Dir != "" {
 		return o.Dir, nil
 	}
-	p, err := pacman.Resolve(env.AlpmOptions())
+	p, err := env.System().Paths()
 	if err != nil {
 		return "", err
 	}

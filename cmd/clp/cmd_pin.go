@@ -11,7 +11,6 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/pacman"
 )
 
 func init() {
@@ -99,7 +98,7 @@ var (
 )
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}
@@ -165,7 +164,7 @@ func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
-	p, err := pacman.Resolve(env.AlpmOptions())
+	p, err := env.System().Paths()
 	if err != nil {
 		return err
 	}
@@ -231,7 +230,7 @@ func runPins(ctx context.Context, env *Env, o pinsOptions) error {
 		rep.Lifted = lifted
 	}
 	if o.RemoveInclude {
-		p, err := pacman.Resolve(env.AlpmOptions())
+		p, err := env.System().Paths()
 		if err != nil {
 			return err
 		}
@@ -290,7 +289,7 @@ func orAnyVersion(v string) string {
 // logging each in <root>/var/log/clp.log. The caller holds the state lock.
 // clp update calls it after an update (cmd_update.go's checkPins).
 func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return nil, err
 	}

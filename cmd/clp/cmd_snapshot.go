@@ -241,7 +241,7 @@ func snapshotDiff(env *Env, st *snapshot.Store, ids []int) error {
 		}
 		to, toName = b.Packages, strconv.Itoa(b.ID)
 	} else {
-		h, err := alpm.Open(env.AlpmOptions())
+		h, err := env.openDB()
 		if err != nil {
 			return err
 		}
@@ -281,7 +281,7 @@ func printChanges(env *Env, changes []snapshot.Change) {
 }
 
 func snapshotCreate(env *Env, st *snapshot.Store, o snapshotOptions) error {
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	if _, err := st.Get(id); err != nil {
 		return notFound(err)
 	}
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	installed := make(chan installedState, 1)
 	go func() {
 		var st installedState
-		h, err := alpm.Open(env.AlpmOptions())
+		h, err := env.openDB()
 		if err != nil {
 			st.err = err
 			installed <- st

@@ -38,7 +38,7 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 		LockWait: lockWait,
 	}
 	eng.Packages = &lazyActor{make: func() (patch.PackageActor, error) {
-		p, err := pacman.Resolve(e.AlpmOptions())
+		p, err := e.System().Paths()
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +88,16 @@ func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		return err
 	}
 	return act.Revert(ctx, p)
+}
+
+// openDB opens libalpm on the installation this run manages: the one
+// place cmd turns the system into a libalpm handle.
+func (e *Env) openDB() (*alpm.Handle, error) {
+	p, err := e.System().Paths()
+	if err != nil {
+		return nil, err
+	}
+	return alpm.OpenPaths(p)
 }
 
 // openDB opens libalpm for pkgtx, which reads through an interface.
@@ -143,7 +153,7 @@ type installedQuery struct {
 
 func (q *installedQuery) InstalledVersion(name string) (string, bool, error) {
 	if q.h == nil {
-		h, err := alpm.Open(q.env.AlpmOptions())
+		h, err := q.env.openDB()
 		if err != nil {
 			return "", false, err
 		}

@@ -15,7 +15,7 @@ type patchSnap struct {
 }
 
 func beginPatchSnap(env *Env, patchName string) *patchSnap {
-	dbpath, err := pacman.LocalDBPath(env.AlpmOptions())
+	dbpath, err := pacman.LocalDBPath(env.System().Pacman)
 	var rec *snapshot.PatchRecord
 	if err == nil {
 		rec, err = snapshot.BeginPatch(snapshotDir(env), dbpath, patchName)
