@@ -18,9 +18,10 @@ type applyOptions struct {
 	DryRun        bool
 }
 
-var applyOpts applyOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var applyOpts applyOptions
 	register(&command{
 		Name:    "apply",
 		Aliases: []string{"install"},

@@ -17,6 +17,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var buildOpts buildOptions
 	register(&command{
 		Name:    "build",
 		Summary: "make a .clp patch from a folder (for maintainers)",
@@ -65,8 +68,6 @@ type buildOptions struct {
 	// to /, but build must not hash this machine's files unless asked.
 	flags *pflag.FlagSet
 }
-
-var buildOpts buildOptions
 
 // buildResult is clp build's JSON.
 type buildResult struct {

@@ -22,6 +22,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var downgradeOpts downgradeOptions
 	register(&command{
 		Name:    "downgrade",
 		Summary: "install older versions of packages from the cache or the archive",
@@ -77,8 +80,6 @@ type downgradeOptions struct {
 	Pin          bool
 	CacheOnly    bool
 }
-
-var downgradeOpts downgradeOptions
 
 // pacmanRunner runs pacman for this command: its output goes to the
 // terminal, or to stderr with --json so stdout stays JSON.

@@ -20,9 +20,10 @@ type feedOptions struct {
 	Expires  string
 }
 
-var feedOpts feedOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var feedOpts feedOptions
 	register(&command{
 		Name:    "feed",
 		Summary: "publish patches in a signed feed (for maintainers)",

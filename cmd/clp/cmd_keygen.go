@@ -13,6 +13,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var keygenOpts keygenOptions
 	register(&command{
 		Name:    "keygen",
 		Summary: "make a minisign key pair for signing patches (for maintainers)",
@@ -54,8 +57,6 @@ type keygenOptions struct {
 	Base       string
 	NoPassword bool
 }
-
-var keygenOpts keygenOptions
 
 // keygenResult is clp keygen's JSON.
 type keygenResult struct {

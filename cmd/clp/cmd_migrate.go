@@ -17,9 +17,10 @@ type migrateOptions struct {
 	DryRun bool
 }
 
-var migrateOpts migrateOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var migrateOpts migrateOptions
 	register(&command{
 		Name:    "migrate",
 		Summary: "take over a machine that ran the original clpctl",

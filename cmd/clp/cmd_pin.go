@@ -14,6 +14,10 @@ import (
 )
 
 func init() {
+	var (
+		pinOpts  pinOptions
+		pinsOpts pinsOptions
+	)
 	register(&command{
 		Name:    "pin",
 		Summary: "hold packages at their installed version",
@@ -91,11 +95,6 @@ Examples:
 
 type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
-
-var (
-	pinOpts  pinOptions
-	pinsOpts pinsOptions
-)
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 	h, err := env.openDB()

@@ -14,9 +14,10 @@ type rollbackOptions struct {
 	Force bool
 }
 
-var rollbackOpts rollbackOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var rollbackOpts rollbackOptions
 	register(&command{
 		Name:    "rollback",
 		Aliases: []string{"uninstall"},

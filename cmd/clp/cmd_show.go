@@ -15,6 +15,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var showOpts showOptions
 	register(&command{
 		Name:    "show",
 		Summary: "show what a patch holds and, with --diff, what it would change",
@@ -56,8 +59,6 @@ Examples:
 type showOptions struct {
 	Diff bool
 }
-
-var showOpts showOptions
 
 // sigStatus is a patch's signature as clp show reports it.
 type sigStatus struct {

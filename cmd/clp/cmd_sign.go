@@ -18,6 +18,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var signOpts signOptions
 	register(&command{
 		Name:    "sign",
 		Summary: "sign a .clp patch with a minisign key (for maintainers)",
@@ -55,8 +58,6 @@ Examples:
 type signOptions struct {
 	Key string
 }
-
-var signOpts signOptions
 
 // signResult is clp sign's JSON.
 type signResult struct {

@@ -16,6 +16,9 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var verifyOpts verifyOptions
 	register(&command{
 		Name:    "verify",
 		Summary: "check a patch's signature and contents without applying it",
@@ -51,8 +54,6 @@ Examples:
 type verifyOptions struct {
 	Keys []string
 }
-
-var verifyOpts verifyOptions
 
 // verifyResult is clp verify's JSON.
 type verifyResult struct {
