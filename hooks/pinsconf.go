@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -424,4 +425,46 @@ func appendLog(path, s string) error {
 		return fmt.Errorf("write log %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// AddPins pins each of add, replacing a pin of the same package, and
+// returns every pin and the pins of patches that add took over. The caller
+// holds clp's state lock.
+func AddPins(p *pacman.Paths, stateDir string, add []Pin) (pins, taken []Pin, err error) {
+	pins, err = UpdatePins(p, stateDir, func(pins []Pin) ([]Pin, error) {
+		taken = nil
+		for _, a := range add {
+			i := slices.IndexFunc(pins, func(p Pin) bool { return p.Name == a.Name })
+			if i >= 0 {
+				if pins[i].Patch != "" {
+					taken = append(taken, pins[i])
+				}
+				pins[i] = a
+				continue
+			}
+			pins = append(pins, a)
+		}
+		return pins, nil
+	})
+	return pins, taken, err
+}
+
+// RemovePins removes the pins of names and returns the pins left and the
+// removed pins that belonged to a patch. The caller holds clp's state lock.
+func RemovePins(p *pacman.Paths, stateDir string, names []string) (pins, released []Pin, err error) {
+	pins, err = UpdatePins(p, stateDir, func(pins []Pin) ([]Pin, error) {
+		released = nil
+		var out []Pin
+		for _, pin := range pins {
+			if slices.Contains(names, pin.Name) {
+				if pin.Patch != "" {
+					released = append(released, pin)
+				}
+				continue
+			}
+			out = append(out, pin)
+		}
+		return out, nil
+	})
+	return pins, released, err
 }

@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/pkgtx"
@@ -182,7 +180,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
-	pinned, err := repin(env, h.Paths, plan, o.Pin)
+	pinned, err := d.Repin(plan, o.Pin)
 	if err != nil {
 		return err
 	}
@@ -305,48 +303,4 @@ func printPlan(env *Env, p *pkgtx.Plan) {
 			fmt.Fprintf(env.Stdout, "   %-24s because %s\n", "", m.Why)
 		}
 	}
-}
-
-// repin pins the moved packages with --pin, and moves an existing pin of
-// a moved package to its new version (else the guard would hold it at a
-// version that is no longer installed).
-func repin(env *Env, p *pacman.Paths, plan *pkgtx.Plan, pin bool) ([]string, error) {
-	var out []string
-	pins, err := hooks.LoadPins(env.State())
-	if err != nil {
-		return nil, err
-	}
-	moved := map[string]string{}
-	for _, m := range plan.Moves {
-		moved[m.Name] = m.To
-	}
-	touched := pin
-	for _, x := range pins {
-		if _, ok := moved[x.Name]; ok {
-			touched = true
-		}
-	}
-	if !touched {
-		return nil, nil
-	}
-	_, err = hooks.UpdatePins(p, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		have := map[string]bool{}
-		for i := range pins {
-			if v, ok := moved[pins[i].Name]; ok {
-				pins[i].Version = v
-				have[pins[i].Name] = true
-				out = append(out, pins[i].Name)
-			}
-		}
-		if pin {
-			for _, m := range plan.Moves {
-				if !have[m.Name] {
-					pins = append(pins, hooks.Pin{Name: m.Name, Version: m.To, Created: time.Now().UTC().Round(time.Second)})
-					out = append(out, m.Name)
-				}
-			}
-		}
-		return pins, nil
-	})
-	return out, err
 }

@@ -121,20 +121,10 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	defer l.Release()
-	pins, err := hooks.UpdatePins(h.Paths, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		for _, a := range add {
-			i := slices.IndexFunc(pins, func(p hooks.Pin) bool { return p.Name == a.Name })
-			if i >= 0 {
-				if pins[i].Patch != "" {
-					env.Warnf("%s was pinned by patch %s; the pin is yours now", a.Name, pins[i].Patch)
-				}
-				pins[i] = a
-				continue
-			}
-			pins = append(pins, a)
-		}
-		return pins, nil
-	})
+	pins, taken, err := hooks.AddPins(h.Paths, env.State(), add)
+	for _, t := range taken {
+		env.Warnf("%s was pinned by patch %s; the pin is yours now", t.Name, t.Patch)
+	}
 	if err != nil {
 		return err
 	}
@@ -182,19 +172,10 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 		return err
 	}
 	defer l.Release()
-	pins, err := hooks.UpdatePins(p, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		var out []hooks.Pin
-		for _, pin := range pins {
-			if slices.Contains(names, pin.Name) {
-				if pin.Patch != "" {
-					env.Warnf("%s was pinned by patch %s; it is released now", pin.Name, pin.Patch)
-				}
-				continue
-			}
-			out = append(out, pin)
-		}
-		return out, nil
-	})
+	pins, released, err := hooks.RemovePins(p, env.State(), names)
+	for _, r := range released {
+		env.Warnf("%s was pinned by patch %s; it is released now", r.Name, r.Patch)
+	}
 	if err != nil {
 		return err
 	}
