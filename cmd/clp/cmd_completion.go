@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/completion"
 )
 
 // The shell completions are generated from the command registry and each
@@ -40,61 +42,39 @@ Examples:
 }
 
 func writeCompletion(w io.Writer, shell string) error {
-	m := completionModel()
 	switch shell {
-	case "bash":
-		return m.bash(w)
-	case "zsh":
-		return m.zsh(w)
-	case "fish":
-		return m.fish(w)
+	case "bash", "zsh", "fish":
+		return completionModel().Write(w, shell)
 	}
 	return usageErrorf("unknown shell %q: bash, zsh or fish", shell)
 }
 
-// argKind is what a positional argument or a flag's value is, for the
-// shells to offer.
-type argKind int
-
-const (
-	argNone    argKind = iota // free text: offer nothing
-	argFile                   // any file
-	argDir                    // a directory
-	argPatch                  // a .clp patch file
-	argApplied                // the name of an applied patch (clp list --json)
-	argPackage                // an installed package (pacman -Qq)
-	argPub                    // a minisign public key (*.pub)
-	argKey                    // a minisign secret key (*.key)
-	argCommand                // a clp command (clp help CMD)
-	argEnum                   // one of compFlag.Values
-)
-
 // positionalArgs says what each command's positional arguments are. A
 // command not listed here gets file completion: the shells' default.
-var positionalArgs = map[string]argKind{
-	"apply":     argPatch,
-	"show":      argPatch,
-	"verify":    argPatch,
-	"sign":      argPatch,
-	"rollback":  argApplied,
-	"build":     argDir,
-	"downgrade": argPackage,
-	"pin":       argPackage,
-	"unpin":     argPackage,
-	"help":      argCommand,
+var positionalArgs = map[string]completion.Kind{
+	"apply":     completion.KindPatch,
+	"show":      completion.KindPatch,
+	"verify":    completion.KindPatch,
+	"sign":      completion.KindPatch,
+	"rollback":  completion.KindApplied,
+	"build":     completion.KindDir,
+	"downgrade": completion.KindPackage,
+	"pin":       completion.KindPackage,
+	"unpin":     completion.KindPackage,
+	"help":      completion.KindCommand,
 }
 
 // flagValueKinds maps a flag's value name (the back-quoted word of its
 // usage: `DIR`) to what the shells offer for it.
-var flagValueKinds = map[string]argKind{
-	"DIR":     argDir,
-	"ROOT":    argDir,
-	"FILE":    argFile,
-	"PATH":    argFile,
-	"KEYBASE": argFile,
-	"PUB":     argPub,
-	"KEY":     argKey,
-	"PATCH":   argPatch,
+var flagValueKinds = map[string]completion.Kind{
+	"DIR":     completion.KindDir,
+	"ROOT":    completion.KindDir,
+	"FILE":    completion.KindFile,
+	"PATH":    completion.KindFile,
+	"KEYBASE": completion.KindFile,
+	"PUB":     completion.KindPub,
+	"KEY":     completion.KindKey,
+	"PATCH":   completion.KindPatch,
 }
 
 // flagValues lists the allowed values of enumerated flags, by flag name.
@@ -102,38 +82,10 @@ var flagValues = map[string][]string{
 	"color": {"auto", "always", "never"},
 }
 
-type compFlag struct {
-	Long, Short string
-	Usage       string // the usage text with the value name unquoted
-	ValueName   string // the value's name in the usage (`DIR`), or pflag's type name
-	TakesArg    bool
-	Repeatable  bool
-	Kind        argKind
-	Values      []string
-}
-
-type compCommand struct {
-	Name    string
-	Aliases []string
-	Summary string
-	Flags   []compFlag
-	// Subs are the actions a command dispatches on its first argument
-	// (snapshot list|show|...), read from its synopsis.
-	Subs []string
-	Args argKind
-}
-
-type compModel struct {
-	Globals  []compFlag
-	Commands []compCommand // visible commands and help, sorted by name
-}
-
-func (c compCommand) names() []string { return append([]string{c.Name}, c.Aliases...) }
-
 // completionModel reads the registry: every visible command with the flags
 // its Flags function registers on a fresh flag set, and the global flags.
-func completionModel() compModel {
-	var m compModel
+func completionModel() completion.Model {
+	var m completion.Model
 	gfs := pflag.NewFlagSet("clp", pflag.ContinueOnError)
 	var g Globals
 	g.register(gfs)
@@ -151,15 +103,15 @@ func completionModel() compModel {
 	sort.Strings(names)
 	for _, n := range names {
 		if n == "help" {
-			m.Commands = append(m.Commands, compCommand{Name: "help", Summary: "show the help of clp or of a command", Args: argCommand})
+			m.Commands = append(m.Commands, completion.Command{Name: "help", Summary: "show the help of clp or of a command", Args: completion.KindCommand, Values: helpTopics()})
 			continue
 		}
 		c := commands[n]
-		cc := compCommand{Name: c.Name, Aliases: append([]string(nil), c.Aliases...), Summary: c.Summary, Args: argFile}
+		cc := completion.Command{Name: c.Name, Aliases: append([]string(nil), c.Aliases...), Summary: c.Summary, Args: completion.KindFile}
 		if k, ok := positionalArgs[c.Name]; ok {
 			cc.Args = k
 		} else if c.Args != nil && c.Args([]string{"x"}) != nil {
-			cc.Args = argNone // a command that takes no arguments
+			cc.Args = completion.KindNone // a command that takes no arguments
 		}
 		if c.Flags != nil {
 			fs := pflag.NewFlagSet(c.Name, pflag.ContinueOnError)
@@ -173,21 +125,21 @@ func completionModel() compModel {
 	return m
 }
 
-func compFlags(fs *pflag.FlagSet) []compFlag {
-	var out []compFlag
+func compFlags(fs *pflag.FlagSet) []completion.Flag {
+	var out []completion.Flag
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
 			return
 		}
 		name, usage := pflag.UnquoteUsage(f)
-		cf := compFlag{Long: f.Name, Short: f.Shorthand, Usage: usage, ValueName: name}
+		cf := completion.Flag{Long: f.Name, Short: f.Shorthand, Usage: usage, ValueName: name}
 		_, isSlice := f.Value.(pflag.SliceValue)
 		cf.Repeatable = isSlice
 		cf.TakesArg = f.Value.Type() != "bool" && f.NoOptDefVal == ""
 		if cf.TakesArg {
 			cf.Kind = flagValueKinds[name]
 			if vs, ok := flagValues[f.Name]; ok {
-				cf.Kind, cf.Values = argEnum, vs
+				cf.Kind, cf.Values = completion.KindEnum, vs
 			}
 		}
 		out = append(out, cf)
@@ -229,5 +181,17 @@ func subcommands(c *command) []string {
 			}
 		}
 	}
+	return out
+}
+
+// helpTopics are the names 'clp help' takes.
+func helpTopics() []string {
+	var out []string
+	for n, c := range commands {
+		if !c.Hidden {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
 	return out
 }

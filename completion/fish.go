@@ -1,4 +1,4 @@
-package main
+package completion
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", " ").Replace(s) + "'"
 }
 
-func fishFlag(cond string, f compFlag) string {
+func fishFlag(cond string, f Flag) string {
 	var b strings.Builder
 	b.WriteString("complete -c clp")
 	if cond != "" {
@@ -23,9 +23,9 @@ func fishFlag(cond string, f compFlag) string {
 	b.WriteString(" -l " + f.Long)
 	if f.TakesArg {
 		switch f.Kind {
-		case argFile:
+		case KindFile:
 			b.WriteString(" -r -F")
-		case argNone:
+		case KindNone:
 			b.WriteString(" -x")
 		default:
 			b.WriteString(" -x -a " + fishQuote(fishArgs(f.Kind, f.Values)))
@@ -35,29 +35,29 @@ func fishFlag(cond string, f compFlag) string {
 	return b.String()
 }
 
-func fishArgs(k argKind, values []string) string {
+func fishArgs(k Kind, values []string) string {
 	switch k {
-	case argDir:
+	case KindDir:
 		return "(__fish_complete_directories)"
-	case argPatch:
+	case KindPatch:
 		return "(__fish_complete_suffix .clp)"
-	case argPub:
+	case KindPub:
 		return "(__fish_complete_suffix .pub)"
-	case argKey:
+	case KindKey:
 		return "(__fish_complete_suffix .key)"
-	case argApplied:
+	case KindApplied:
 		return "(__clp_applied)"
-	case argPackage:
+	case KindPackage:
 		return "(pacman -Qq 2>/dev/null)"
-	case argCommand:
-		return strings.Join(visibleCommandNames(), " ")
-	case argEnum:
+	case KindCommand:
+		return strings.Join(values, " ")
+	case KindEnum:
 		return strings.Join(values, " ")
 	}
 	return ""
 }
 
-func (m compModel) fish(w io.Writer) error {
+func (m Model) fish(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# fish completion for clp(1).\n")
@@ -66,7 +66,7 @@ func (m compModel) fish(w io.Writer) error {
 	var argFlags []string
 	for _, f := range m.Globals {
 		if f.TakesArg {
-			argFlags = append(argFlags, flagWords([]compFlag{f})...)
+			argFlags = append(argFlags, flagWords([]Flag{f})...)
 		}
 	}
 	p("# __clp_words prints the command and its positional arguments, skipping\n")
@@ -101,7 +101,7 @@ func (m compModel) fish(w io.Writer) error {
 		var ws []string
 		for _, f := range c.Flags {
 			if f.TakesArg {
-				ws = append(ws, flagWords([]compFlag{f})...)
+				ws = append(ws, flagWords([]Flag{f})...)
 			}
 		}
 		if len(ws) > 0 {
@@ -161,11 +161,11 @@ func (m compModel) fish(w io.Writer) error {
 			continue
 		}
 		switch c.Args {
-		case argFile:
+		case KindFile:
 			p("complete -c clp -n %s -F\n", fishQuote("__clp_using "+names))
-		case argNone:
+		case KindNone:
 		default:
-			p("complete -c clp -n %s -a %s\n", fishQuote("__clp_using "+names), fishQuote(fishArgs(c.Args, nil)))
+			p("complete -c clp -n %s -a %s\n", fishQuote("__clp_using "+names), fishQuote(fishArgs(c.Args, c.Values)))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -1,4 +1,4 @@
-package main
+package completion
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ func zshDesc(s string) string {
 	return r.Replace(s)
 }
 
-func zshSpecs(flags []compFlag) []string {
+func zshSpecs(flags []Flag) []string {
 	var out []string
 	for _, f := range flags {
 		action := ""
@@ -37,31 +37,31 @@ func zshSpecs(flags []compFlag) []string {
 	return out
 }
 
-func zshAction(k argKind, values []string) string {
+func zshAction(k Kind, values []string) string {
 	switch k {
-	case argFile:
+	case KindFile:
 		return "_files"
-	case argDir:
+	case KindDir:
 		return "_files -/"
-	case argPatch:
+	case KindPatch:
 		return `_files -g "*.clp(-.)"`
-	case argPub:
+	case KindPub:
 		return `_files -g "*.pub(-.)"`
-	case argKey:
+	case KindKey:
 		return `_files -g "*.key(-.)"`
-	case argApplied:
+	case KindApplied:
 		return "_clp_applied"
-	case argPackage:
+	case KindPackage:
 		return "_clp_packages"
-	case argCommand:
-		return "(" + strings.Join(visibleCommandNames(), " ") + ")"
-	case argEnum:
+	case KindCommand:
+		return "(" + strings.Join(values, " ") + ")"
+	case KindEnum:
 		return "(" + strings.Join(values, " ") + ")"
 	}
 	return " "
 }
 
-func (m compModel) zsh(w io.Writer) error {
+func (m Model) zsh(w io.Writer) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("#compdef clp\n")
@@ -111,8 +111,8 @@ func (m compModel) zsh(w io.Writer) error {
 		if len(c.Subs) > 0 {
 			p("        '1:action:(%s)' \\\n", strings.Join(c.Subs, " "))
 			p("        '*: :_files' && ret=0\n")
-		} else if c.Args != argNone {
-			p("        '*:%s:%s' && ret=0\n", zshArgName(c.Args), zshAction(c.Args, nil))
+		} else if c.Args != KindNone {
+			p("        '*:%s:%s' && ret=0\n", zshArgName(c.Args), zshAction(c.Args, c.Values))
 		} else {
 			p("        && ret=0\n")
 		}
@@ -124,17 +124,17 @@ func (m compModel) zsh(w io.Writer) error {
 	return err
 }
 
-func zshArgName(k argKind) string {
+func zshArgName(k Kind) string {
 	switch k {
-	case argPatch:
+	case KindPatch:
 		return "patch file"
-	case argApplied:
+	case KindApplied:
 		return "applied patch"
-	case argPackage:
+	case KindPackage:
 		return "package"
-	case argDir:
+	case KindDir:
 		return "directory"
-	case argCommand:
+	case KindCommand:
 		return "command"
 	}
 	return "file"
