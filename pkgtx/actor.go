@@ -603,3 +603,50 @@ func (a *Actor) revertFile(d *Downgrader, st actorState, name, version string) (
 	}
 	return "", fmt.Errorf("cannot reinstall %s %s: the kept copy %s is gone and the cache has none", name, version, st.Keep[name])
 }
+
+// Lazy is a patch.PackageActor that makes the real one on first use: most
+// commands (status, list, a recover with nothing to recover) never touch
+// packages, and making the actor reads pacman.conf.
+func Lazy(make func() (patch.PackageActor, error)) patch.PackageActor {
+	return &lazyActor{make: make}
+}
+
+type lazyActor struct {
+	make func() (patch.PackageActor, error)
+	a    patch.PackageActor
+}
+
+func (l *lazyActor) get() (patch.PackageActor, error) {
+	if l.a == nil {
+		a, err := l.make()
+		if err != nil {
+			return nil, err
+		}
+		l.a = a
+	}
+	return l.a, nil
+}
+
+func (l *lazyActor) Prepare(ctx context.Context, a patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
+	act, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return act.Prepare(ctx, a, actions)
+}
+
+func (l *lazyActor) Apply(ctx context.Context, a patch.Archive, p *patch.PackagePlan) error {
+	act, err := l.get()
+	if err != nil {
+		return err
+	}
+	return act.Apply(ctx, a, p)
+}
+
+func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
+	act, err := l.get()
+	if err != nil {
+		return err
+	}
+	return act.Revert(ctx, p)
+}

@@ -1,11 +1,16 @@
 package update
 
 import (
+	"reflect"
+
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vincentos/clp/feed"
+	"github.com/vincentos/clp/patch"
 )
 
 func TestParseRequirement(t *testing.T) {
@@ -44,5 +49,25 @@ func TestLastUpdateSummary(t *testing.T) {
 	os.WriteFile(filepath.Join(state, lastName), []byte("{"), 0o644)
 	if got := LastSummary(state); !strings.Contains(got, "unreadable") {
 		t.Fatalf("corrupt record: %q", got)
+	}
+}
+
+func TestTargetMetaOf(t *testing.T) {
+	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
+		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
+	got := TargetMeta(m)
+	want := feed.TargetMeta{Name: "CLP1", Severity: "high", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("TargetMeta = %+v, want %+v", got, want)
+	}
+	// What feed add writes, update reads back.
+	for _, r := range got.Requires {
+		if n, _, _ := ParseRequirement(r); n == "" {
+			t.Errorf("requirement %q does not parse back", r)
+		}
+	}
+	m.AppliesTo.Architectures = []string{"aarch64", "x86_64"}
+	if got := TargetMeta(m); !reflect.DeepEqual(got.Architectures, []string{"aarch64", "x86_64"}) {
+		t.Fatalf("AppliesTo architectures not used: %v", got.Architectures)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/update"
 )
 
 type feedOptions struct {
@@ -141,7 +142,7 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	if err != nil {
 		return withCode(withHint(fmt.Errorf("%s: %w", path, err), "publish only patches 'clp build' made and 'clp verify' accepts"), ExitVerify)
 	}
-	meta := targetMetaOf(a.Manifest())
+	meta := update.TargetMeta(a.Manifest())
 	a.Close()
 	meta.Sequence = o.Sequence
 	if o.Severity != "" {
@@ -160,38 +161,6 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s)\n", meta.Name, dir, seq, meta.Severity)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
-}
-
-// targetMetaOf translates a patch's PKGINFO.meta into feed metadata.
-// Package conditions become requires strings clp update checks before it
-// downloads: "NAME", "NAME<op>VERSION" or "!NAME" (must not be installed).
-func targetMetaOf(m *patch.Manifest) feed.TargetMeta {
-	t := feed.TargetMeta{Name: m.Name, Severity: feedSeverity(m.Severity)}
-	t.Architectures = append(t.Architectures, m.AppliesTo.Architectures...)
-	if len(t.Architectures) == 0 && m.Architecture != "" {
-		t.Architectures = []string{m.Architecture}
-	}
-	for _, c := range m.AppliesTo.Packages {
-		switch {
-		case c.Absent:
-			t.Requires = append(t.Requires, "!"+c.Name)
-		default:
-			t.Requires = append(t.Requires, c.Name+strings.TrimSpace(c.Constraint))
-		}
-	}
-	return t
-}
-
-// feedSeverity maps the patch format's severities onto the feed's: the
-// format says "important" where the feed says "high".
-func feedSeverity(s string) string {
-	switch s {
-	case "":
-		return "normal"
-	case patch.SeverityImportant:
-		return "high"
-	}
-	return s
 }
 
 // parseDays reads a Go duration or a whole number of days ("7d"); "" is 0

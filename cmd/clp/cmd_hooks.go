@@ -116,29 +116,10 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under("/usr/share/libalpm/hooks"), Active: map[string]string{}}
+	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under(hooks.PackageHookDir)}
 	var err error
-	if rep.Files, err = hooks.Status(dir); err != nil {
+	if rep.Files, rep.Package, rep.Active, err = hooks.Active(dir, rep.PackageDir); err != nil {
 		return err
-	}
-	if rep.Package, err = hooks.Status(rep.PackageDir); err != nil {
-		return err
-	}
-	// pacman runs a file of the user's hook directory instead of the
-	// package's file of the same name.
-	for i, f := range rep.Files {
-		switch {
-		case f.State != hooks.StateMissing:
-			if f.State == hooks.StateForeign {
-				rep.Active[f.Name] = "" // overridden (a /dev/null symlink or the user's own)
-			} else {
-				rep.Active[f.Name] = f.Path
-			}
-		case rep.Package[i].State != hooks.StateMissing:
-			rep.Active[f.Name] = rep.Package[i].Path
-		default:
-			rep.Active[f.Name] = ""
-		}
 	}
 	if env.JSON {
 		return printJSON(env.Stdout, rep)

@@ -37,57 +37,14 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 		Reporter: e.Reporter(),
 		LockWait: lockWait,
 	}
-	eng.Packages = &lazyActor{make: func() (patch.PackageActor, error) {
+	eng.Packages = pkgtx.Lazy(func() (patch.PackageActor, error) {
 		p, err := e.System().Paths()
 		if err != nil {
 			return nil, err
 		}
 		return pkgtx.NewActor(openDB, p, e.pacmanRunner(p), cfg, e.State(), e.Reporter()), nil
-	}}
+	})
 	return eng, nil
-}
-
-// lazyActor makes the package actor on first use: most commands (status,
-// list, a recover with nothing to recover) never touch packages, and making
-// the actor reads pacman.conf through pacman-conf.
-type lazyActor struct {
-	make func() (patch.PackageActor, error)
-	a    patch.PackageActor
-}
-
-func (l *lazyActor) get() (patch.PackageActor, error) {
-	if l.a == nil {
-		a, err := l.make()
-		if err != nil {
-			return nil, err
-		}
-		l.a = a
-	}
-	return l.a, nil
-}
-
-func (l *lazyActor) Prepare(ctx context.Context, a patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
-	act, err := l.get()
-	if err != nil {
-		return nil, err
-	}
-	return act.Prepare(ctx, a, actions)
-}
-
-func (l *lazyActor) Apply(ctx context.Context, a patch.Archive, p *patch.PackagePlan) error {
-	act, err := l.get()
-	if err != nil {
-		return err
-	}
-	return act.Apply(ctx, a, p)
-}
-
-func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
-	act, err := l.get()
-	if err != nil {
-		return err
-	}
-	return act.Revert(ctx, p)
 }
 
 // openDB opens libalpm on the installation this run manages: the one

@@ -21,10 +21,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
-	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/internal/config"
-	"github.com/vincentos/clp/patch"
-	"github.com/vincentos/clp/update"
 )
 
 // Script commands for the update, feed and migrate scripts:
@@ -176,26 +173,6 @@ func TestShippedClpConf(t *testing.T) {
 		if !keys[k] {
 			t.Errorf("dist/clp.conf does not show %s", k)
 		}
-	}
-}
-
-func TestTargetMetaOf(t *testing.T) {
-	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
-		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
-	got := targetMetaOf(m)
-	want := feed.TargetMeta{Name: "CLP1", Severity: "high", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("targetMetaOf = %+v, want %+v", got, want)
-	}
-	// What feed add writes, update reads back.
-	for _, r := range got.Requires {
-		if n, _, _ := update.ParseRequirement(r); n == "" {
-			t.Errorf("requirement %q does not parse back", r)
-		}
-	}
-	m.AppliesTo.Architectures = []string{"aarch64", "x86_64"}
-	if got := targetMetaOf(m); !reflect.DeepEqual(got.Architectures, []string{"aarch64", "x86_64"}) {
-		t.Fatalf("AppliesTo architectures not used: %v", got.Architectures)
 	}
 }
 
