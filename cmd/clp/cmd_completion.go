@@ -22,19 +22,9 @@ func init() {
 	register(&command{
 		Name:    "completion",
 		Summary: "print a shell completion script",
-		Usage: `Usage:
-  clp completion bash|zsh|fish
-
-Prints the completion script for the shell on stdout. The clp package
-installs them already (bash-completion, zsh site-functions and fish vendor
-completions); this is for a clp installed by hand:
-
-Examples:
-  clp completion bash > ~/.local/share/bash-completion/completions/clp
-  clp completion zsh > ~/.zfunc/_clp
-  clp completion fish > ~/.config/fish/completions/clp.fish`,
-		Hidden: true,
-		Args:   exactArgs(1, "bash, zsh or fish"),
+		Usage:   usageText("completion"),
+		Hidden:  true,
+		Args:    exactArgs(1, "bash, zsh or fish"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			return writeCompletion(env.Stdout, args[0])
 		},

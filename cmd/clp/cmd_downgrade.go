@@ -26,39 +26,7 @@ func init() {
 	register(&command{
 		Name:    "downgrade",
 		Summary: "install older versions of packages from the cache or the archive",
-		Usage: `Usage:
-  clp downgrade PKG... [--to VERSION | --latest-cached] [--pin] [--cache-only]
-
-Lists the versions of each PKG found in pacman's cache directories and on
-the archive servers of clp.conf (ArchiveServer), newest first, marking the
-installed one and the ones installed before (from pacman.log), and installs
-the version you pick from a numbered menu, or the one --to names, or with
---latest-cached the newest cached version older than the installed one.
-
-Packages that must move together move together: split packages of one
-pkgbase (nvidia-utils and nvidia-dkms), and installed packages whose
-versioned dependency the change would break, are taken to the matching
-version in the same 'pacman -U'. If one of them is not available, clp says
-which package and version is missing and changes nothing. Every file is
-checked before pacman runs; pacman's own signature checks still apply.
-
-An archive server that cannot be asked is an error, never "no older
-versions"; when the cache has the chosen version, the archive is not needed.
-
-Options:
-      --to VERSION      install VERSION of every PKG (no menu)
-      --latest-cached   the newest cached version older than the installed one
-      --pin             pin the packages at the new version afterwards
-      --cache-only      do not ask the archive servers
-      --noconfirm       do not ask before installing (needs --to or --latest-cached)
-      --json            print the versions as JSON and do nothing, or with
-                        --to/--latest-cached what was installed
-
-Examples:
-  clp downgrade nvidia-utils
-  clp downgrade nvidia-utils nvidia-settings --to 550.78-1 --pin
-  clp downgrade nvidia-utils --latest-cached --noconfirm
-  clp downgrade nvidia-utils --json | jq '.[0].versions[].version'`,
+		Usage:   usageText("downgrade"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION`")
 			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")

@@ -28,42 +28,7 @@ func init() {
 	register(&command{
 		Name:    "feed",
 		Summary: "publish patches in a signed feed (for maintainers)",
-		Usage: `Usage:
-  clp feed init DIR
-  clp feed add DIR PATCH.clp [--sequence N] [--severity S]
-  clp feed timestamp DIR [--expires DURATION]
-  clp feed resign DIR
-
-Runs the publishing side of the patch feed that 'clp update' reads on every
-machine: a TUF repository in DIR. Only DIR/repository/ is published (any
-static HTTP server or mirror serves it); DIR/keys/ holds the private keys
-and must never leave the publishing host. docs/feed.md is the maintainer's
-guide.
-
-  init       make new keys (one per role) and version 1 of the metadata.
-             DIR/repository/metadata/1.root.json is the trust anchor to ship
-             as /usr/share/clp/feed/root.json. Move DIR/keys/root.pem offline.
-  add        publish a patch (and PATCH.clp.minisig beside it, when present).
-             Its name, architecture and package conditions are read from its
-             PKGINFO.meta; --severity overrides the patch's own (critical,
-             high, normal, low); --sequence defaults to one more than the
-             highest so far.
-  timestamp  re-sign the short-lived timestamp (run it daily from cron);
-             --expires defaults to 1d.
-  resign     re-sign targets, snapshot and timestamp without changing the
-             list (run it at least every three weeks when nothing is added).
-
-Durations are Go durations (36h, 90m) or whole days (7d).
-
-Exit status: 0 done; 4 PATCH is not a valid patch; 2 bad usage; 1 any
-other refusal (a name already published, a sequence not above the
-highest, an existing feed) or error. A refused command changes nothing.
-
-Examples:
-  clp feed init /srv/clp-feed
-  clp feed add /srv/clp-feed CLP1251124.clp --severity critical
-  clp feed timestamp /srv/clp-feed --expires 2d
-  clp feed resign /srv/clp-feed`,
+		Usage:   usageText("feed"),
 		Flags: func(fs *pflag.FlagSet) {
 			feedOpts = feedOptions{}
 			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")

@@ -15,28 +15,10 @@ func init() {
 	register(&command{
 		Name:    "hook",
 		Summary: "pacman hook handlers (run by pacman, not by hand)",
-		Usage: `Usage:
-  clp hook pre|post|guard
-
-Run by pacman from clp's hook files, inside pacman's chroot, while pacman
-holds its database lock. The targets of the transaction come on stdin, one
-per line. They never run pacman and never prompt.
-
-  pre     record the package state before the transaction (and a snapper
-          pre snapshot where the root is btrfs with a snapper config)
-  post    record the package state after it, paired with its pre
-  guard   refuse (exit 1, pacman aborts) a transaction that would take a
-          pinned package past its pin
-
-pre and post never fail a transaction: on any error they print a warning
-and exit 0. CLP_SKIP_SNAPSHOT=1 skips them. CLP_PATCH=NAME, set by clp
-when it runs pacman for a patch, links both snapshots to that patch.
-
-Examples:
-  printf 'linux\n' | clp --root /mnt hook pre`,
-		Hidden: true,
-		Args:   exactArgs(1, "pre, post or guard"),
-		Run:    runHook,
+		Usage:   usageText("hook"),
+		Hidden:  true,
+		Args:    exactArgs(1, "pre, post or guard"),
+		Run:     runHook,
 	})
 }
 

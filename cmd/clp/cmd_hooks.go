@@ -18,28 +18,7 @@ func init() {
 	register(&command{
 		Name:    "hooks",
 		Summary: "install, remove or check clp's pacman hooks",
-		Usage: `Usage:
-  clp hooks install|remove|status [--hookdir DIR]
-
-The clp package installs its pacman hooks into /usr/share/libalpm/hooks.
-On a system without the package, 'clp hooks install' writes the same files
-into pacman's hook directory (the first HookDir of pacman.conf, by default
-<root>/etc/pacman.d/hooks), where they take precedence over the package's.
-
-  install   write the hook files; a file of the same name that is not clp's
-            (or that was edited) is never overwritten: clp refuses instead
-  remove    delete clp's hook files; files that are not clp's stay
-  status    show each hook file's state in the hook directory and in the
-            package's directory (--json for scripts)
-
-The hooks: 00-clp-guard.hook (refuses a transaction that would take a
-pinned package past its pin), 00-clp-pre.hook and zz-clp-post.hook (record
-the package state before and after every transaction).
-
-Examples:
-  clp hooks install
-  clp --root /mnt hooks status --json
-  clp hooks remove`,
+		Usage:   usageText("hooks"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
 		},

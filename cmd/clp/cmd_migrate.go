@@ -24,26 +24,7 @@ func init() {
 	register(&command{
 		Name:    "migrate",
 		Summary: "take over a machine that ran the original clpctl",
-		Usage: `Usage:
-  clp migrate [--dry-run] [--json]
-
-Records every patch the original clpctl installed (a folder
-/opt/CLP/NAME/ holding a PKGINFO.meta) as applied, so that clp lists it,
-never applies it again, and can roll it back. clp never saw what such a
-patch changed and has no backups of it: rolling it back runs its
-Remove-Script.ps1 (or Remove-Patch.ps1) and nothing else, and one without
-a remove script cannot be rolled back by clp.
-
-It also reports the original tool's feed (/etc/CLP/mirrors, CLP.db), which
-'clp update' reads only when clp.conf says AllowLegacyFeed = yes. No
-configuration file is changed.
-
-Running it again does nothing: a folder clp already knows is skipped.
-
-Examples:
-  clp migrate --dry-run
-  clp migrate
-  clp list`,
+		Usage:   usageText("migrate"),
 		Flags: func(fs *pflag.FlagSet) {
 			migrateOpts = migrateOptions{}
 			fs.BoolVarP(&migrateOpts.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")

@@ -21,22 +21,7 @@ func init() {
 	register(&command{
 		Name:    "pin",
 		Summary: "hold packages at their installed version",
-		Usage: `Usage:
-  clp pin PKG... [--until VERSION]
-
-Keeps each PKG at the version installed now: clp lists it as IgnorePkg in
-/etc/pacman.d/clp-pins.conf, which pacman.conf includes under [options]
-(clp adds the Include once and keeps every other line of pacman.conf as it
-is), and clp's guard hook refuses a transaction that would move it anyway
-(IgnorePkg alone lets a package through that another one pulls in).
-
-With --until VERSION the pin lifts itself once the sync databases offer
-VERSION or newer (checked by 'clp update' and 'clp pins --check'): the
-moment the fixed release ships.
-
-Examples:
-  clp pin nvidia-utils nvidia-dkms nvidia-settings --until 560.35.03-2
-  clp pin linux`,
+		Usage:   usageText("pin"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&pinOpts.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
 		},
@@ -48,40 +33,14 @@ Examples:
 	register(&command{
 		Name:    "unpin",
 		Summary: "release pinned packages",
-		Usage: `Usage:
-  clp unpin PKG...
-
-Removes the pins of PKG: pacman may upgrade them again. A pin set by a
-patch is released too (with a warning); rolling the patch back would
-remove it as well.
-
-Examples:
-  clp unpin nvidia-utils`,
-		Args: minArgs(1, "at least one package name"),
-		Run:  runUnpin,
+		Usage:   usageText("unpin"),
+		Args:    minArgs(1, "at least one package name"),
+		Run:     runUnpin,
 	})
 	register(&command{
 		Name:    "pins",
 		Summary: "list pins, lift those whose fixed version shipped",
-		Usage: `Usage:
-  clp pins [--check] [--remove-include] [--json]
-
-Lists the pinned packages: the version each is held at, until which version,
-and the patch that set it.
-
-Options:
-      --check            lift every pin whose --until version the sync
-                         databases now offer (logged in /var/log/clp.log)
-      --remove-include   take clp's Include out of pacman.conf (every other
-                         byte of it stays as it was) and delete
-                         clp-pins.conf; the pins stay listed, and the next
-                         pin change adds the Include again
-      --json             print the pins as JSON
-
-Examples:
-  clp pins
-  clp pins --check
-  clp pins --remove-include`,
+		Usage:   usageText("pins"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.BoolVar(&pinsOpts.Check, "check", false, "lift pins whose fixed version is offered")
 			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "remove clp's Include from pacman.conf")

@@ -25,44 +25,7 @@ func init() {
 	register(&command{
 		Name:    "snapshot",
 		Summary: "list, compare, create, delete and restore package-state snapshots",
-		Usage: `Usage:
-  clp snapshot list
-  clp snapshot show ID
-  clp snapshot diff A [B]
-  clp snapshot create [-d DESC]
-  clp snapshot delete ID...
-  clp snapshot restore ID
-
-clp records the installed packages (name, version, architecture, install
-reason) before and after every pacman transaction, through its pacman
-hooks, and on demand. A pre snapshot whose transaction failed has no post:
-it is listed as an orphan.
-
-  list      every snapshot: pre/post pairs, orphans, the patch a snapshot
-            belongs to, and the snapper snapshots taken with it
-  show      one snapshot with its packages
-  diff      what changed from snapshot A to snapshot B, or to the packages
-            installed now when B is left out
-  create    record the installed packages now (-d says why)
-  delete    delete snapshots
-  restore   take the installed packages back to snapshot ID: downgrades,
-            upgrades and reinstalls with one 'pacman -U' of package files,
-            removals of packages installed since with one 'pacman -R',
-            then install reasons. Every package file needed must be in the
-            package cache or on the archive servers of clp.conf
-            (ArchiveServer), checked before anything changes; archive
-            files are downloaded after the confirmation.
-            A restore-pre snapshot is recorded first, so a restore can be
-            undone by restoring that one.
-
-Every action takes --json.
-
-Examples:
-  clp snapshot list
-  clp snapshot diff 41 42
-  clp snapshot diff 41
-  clp snapshot create -d "before trying the new driver"
-  clp snapshot restore 41`,
+		Usage:   usageText("snapshot"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVarP(&o.Desc, "description", "d", "", "describe the snapshot (create)")
 			fs.DurationVar(&o.LockWait, "lock-wait", time.Minute, "how long restore waits for pacman's database lock")

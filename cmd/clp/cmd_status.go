@@ -16,21 +16,9 @@ func init() {
 	register(&command{
 		Name:    "status",
 		Summary: "show the installation, clp's state and the update timer",
-		Usage: `Usage:
-  clp status [--json]
-
-Shows the pacman and libalpm versions, the root, how many packages are
-installed, and clp's own state: applied patches, pins, the last update and
-the state of core-livepatch-update.timer.
-
-With --json, prints the same as one JSON object, including every installed
-package with its version (what 'pacman -Q' prints).
-
-Examples:
-  clp status
-  clp --root /mnt status --json | jq .packages.count`,
-		Args: noArgs,
-		Run:  runStatus,
+		Usage:   usageText("status"),
+		Args:    noArgs,
+		Run:     runStatus,
 	})
 }
 

@@ -22,41 +22,7 @@ func init() {
 	register(&command{
 		Name:    "update",
 		Summary: "fetch and apply new patches from the signed feed",
-		Usage: `Usage:
-  clp update [--check] [--noconfirm] [--json]
-
-Refreshes the patch feed (the FeedMirror URLs in /etc/clp/clp.conf, tried
-in order; a mirror that is down or serves anything clp refuses is reported
-and the next one tried), lists the patches that are new and apply to this
-system, downloads them and applies them in sequence order, each as its own
-transaction through the same path as 'clp apply'. clp stops at the first
-patch that fails (which rolls itself back); those before it stay applied.
-core-livepatch-update.timer runs 'clp update --noconfirm' daily at 12:00.
-
-A feed patch is trusted because the feed's signed metadata lists its exact
-sha256 and length: a minisign signature is not needed for it. clp keeps
-its own high-water mark of applied sequence numbers, so a patch is applied
-once and only once, even if the metadata cache is lost or a patch is
-rolled back.
-
-UpdatePolicy in clp.conf decides what is applied: all (the default),
-critical (only patches marked critical), or none (list what is new, apply
-nothing). The original tool's unsigned feed (/etc/CLP/mirrors) is read only
-with AllowLegacyFeed = yes, and each of its patches must still carry a
-minisign signature from a key in /etc/clp/keys.
-
-  --check   list what is new, download and change nothing (exit 0)
-
-Exit status: 0 done (or nothing new); 4 the feed or a patch failed
-verification (the message names the attack: tampering, rollback, freeze,
-mix-and-match, endless data, a key not in root); 5 a patch does not fit
-this system (nothing of it changed) or the legacy feed is not allowed;
-1 no mirror could be reached, or another error; 3, 6, 130 as for apply.
-
-Examples:
-  clp update --check
-  clp update
-  clp update --noconfirm --json     # what the timer and scripts run`,
+		Usage:   usageText("update"),
 		Flags: func(fs *pflag.FlagSet) {
 			o = updateOptions{}
 			fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")

@@ -22,24 +22,7 @@ func init() {
 	register(&command{
 		Name:    "verify",
 		Summary: "check a patch's signature and contents without applying it",
-		Usage: `Usage:
-  clp verify FILE [--key PUB]...
-
-Checks FILE as 'clp apply' does before it changes anything: the minisign
-signature FILE.minisig against the trusted keys (every *.pub in
-/etc/clp/keys/, under --root), and then the whole patch (its entries,
-PKGINFO.meta, every payload's sha256, the paths it may touch under
-clp.conf). Prints the key that signed it and the signature's trusted
-comment. --key checks against the given public keys instead of the
-trusted ones (for a maintainer checking a fresh signature).
-
-Exit status: 0 good; 4 the signature is missing, from a key not trusted,
-or does not match the file, or the patch is not valid; 1 another error.
-
-Examples:
-  clp verify CLP0250101.clp
-  clp verify CLP0250101.clp --key vincentos.pub
-  clp --root /mnt verify CLP0250101.clp`,
+		Usage:   usageText("verify"),
 		Flags: func(fs *pflag.FlagSet) {
 			verifyOpts = verifyOptions{}
 			fs.StringArrayVarP(&verifyOpts.Keys, "key", "p", nil, "trust the public key `PUB` instead of /etc/clp/keys (repeatable)")
