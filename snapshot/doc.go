@@ -25,7 +25,8 @@
 // measures it against pacman -Qq.
 //
 // It must not: run pacman or touch libalpm (callers pass the package set they
-// read through package alpm, and a version comparison function), print or
+// read through libalpm, and a version comparison function; the hooks' fast
+// path reads pacman's local database files itself), print or
 // exit, or hold its lock while anything else runs. Its lock is its own
 // (<dir>/.lock), never clp's global lock, because the pacman hooks that call
 // it run while clp itself may hold the global lock around a pacman
