@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -326,7 +327,7 @@ func restorePins(stateDir string, plan snapshot.Plan, target []snapshot.Pkg) ([]
 	}
 	var allow, refused []string
 	for _, pin := range pins {
-		changes := containsRef(plan.Install, pin.Name) || containsStr(plan.Remove, pin.Name)
+		changes := slices.ContainsFunc(plan.Install, func(r snapshot.PkgRef) bool { return r.Name == pin.Name }) || slices.Contains(plan.Remove, pin.Name)
 		if !changes {
 			continue
 		}
@@ -354,22 +355,4 @@ func orAbsent(v string) string {
 		return "not installed"
 	}
 	return v
-}
-
-func containsRef(refs []snapshot.PkgRef, name string) bool {
-	for _, r := range refs {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func containsStr(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
