@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/vincentos/clp/alpm"
 
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/pkgtx"
@@ -31,13 +34,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return err
 	}
 	defer h.Close()
-	out := env.Stdout
-	if env.JSON {
-		out = env.Stderr // stdout is for the JSON report
-	}
-	x := &pkgtx.Restorer{Query: h, Paths: h.Paths, Store: st, StateDir: env.State(), Config: env.loadConfig, Reporter: env.Reporter(),
-		Runner: &pacman.Runner{Paths: h.Paths, LockWait: o.LockWait, Stdin: nil, Stdout: out, Stderr: env.Stderr,
-			Waiting: func(lf string) { env.Warnf("waiting for pacman's database lock %s", lf) }}}
+	x := env.restorer(h, st, o.LockWait)
 	r, err := x.Plan(ctx, id)
 	if err != nil {
 		return err
@@ -78,4 +75,33 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	}
 	fmt.Fprintf(env.Stdout, "restored snapshot %d; %s\n", id, r.Undo())
 	return nil
+}
+
+// restorer is the pkgtx.Restorer of this installation: pacman's output goes
+// to the terminal, or to stderr with --json so stdout stays JSON.
+func (e *Env) restorer(h *alpm.Handle, st *snapshot.Store, lockWait time.Duration) *pkgtx.Restorer {
+	out := e.Stdout
+	if e.JSON {
+		out = e.Stderr // stdout is for the JSON report
+	}
+	return &pkgtx.Restorer{Query: h, Paths: h.Paths, Store: st, StateDir: e.State(), Config: e.loadConfig, Reporter: e.Reporter(),
+		Runner: &pacman.Runner{Paths: h.Paths, LockWait: lockWait, Stdin: nil, Stdout: out, Stderr: e.Stderr,
+			Waiting: func(lf string) { e.Warnf("waiting for pacman's database lock %s", lf) }}}
+}
+
+// restoreSnapshot restores snapshot id with no question asked: the one
+// call the boot guard makes (why names it in the guard's allow file).
+func restoreSnapshot(ctx context.Context, env *Env, id int, why string) (*pkgtx.Restore, error) {
+	st, err := snapshot.Open(snapshotDir(env))
+	if err != nil {
+		return nil, err
+	}
+	h, err := env.openDB()
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	x := env.restorer(h, st, lockWait)
+	x.Why = why
+	return x.Restore(ctx, id)
 }
