@@ -42,13 +42,12 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		return pkgtx.NewActor(openDB, p, e.pacmanRunner(p), cfg, e.State(), e.Reporter()), nil
+		return pkgtx.NewActor(pkgtxDB, p, e.pacmanRunner(p), cfg, e.State(), e.Reporter()), nil
 	})
 	return eng, nil
 }
 
-// openDB opens libalpm on the installation this run manages: the one
-// place cmd turns the system into a libalpm handle.
+// openDB opens libalpm on the installation this run manages.
 func (e *Env) openDB() (*alpm.Handle, error) {
 	p, err := e.System().Paths()
 	if err != nil {
@@ -57,8 +56,8 @@ func (e *Env) openDB() (*alpm.Handle, error) {
 	return alpm.OpenPaths(p)
 }
 
-// openDB opens libalpm for pkgtx, which reads through an interface.
-func openDB(p *pacman.Paths) (pkgtx.DB, error) {
+// pkgtxDB is pkgtx's Opener: libalpm behind pkgtx's small Query.
+func pkgtxDB(p *pacman.Paths) (pkgtx.DB, error) {
 	h, err := alpm.OpenPaths(p)
 	if err != nil {
 		return nil, err
