@@ -12,6 +12,7 @@ import (
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
 	"github.com/vincentos/clp/pacman"
@@ -602,8 +603,16 @@ func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
 // Check proves, before pacman runs, that every file is there, is the
 // package and version it claims to be (its .PKGINFO), hashes to the pinned
 // sha256 where there is one, and that the whole set still resolves once
-// every .PKGINFO is known.
+// every .PKGINFO is known. What fails is a failed verification
+// (fail.ErrVerify).
 func (d *Downgrader) Check(ctx context.Context, p *Plan) error {
+	if err := d.check(ctx, p); err != nil {
+		return fail.Verify(err, "")
+	}
+	return nil
+}
+
+func (d *Downgrader) check(ctx context.Context, p *Plan) error {
 	set := map[string]*Move{}
 	for _, m := range p.Moves {
 		if m.Path == "" {

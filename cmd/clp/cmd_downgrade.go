@@ -143,7 +143,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return err
 	}
 	if err := d.Check(ctx, plan); err != nil {
-		return withCode(err, ExitVerify)
+		return err
 	}
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
