@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 )
 
@@ -82,7 +83,8 @@ func Install(dir string) error {
 	}
 	for _, st := range sts {
 		if st.State == StateForeign || st.State == StateModified {
-			return fmt.Errorf("%s is not clp's own hook file (%s): move it away to install clp's", st.Path, st.State)
+			return fail.Refused(fmt.Errorf("%s is not clp's own hook file (%s): move it away to install clp's", st.Path, st.State),
+				"'clp hooks status' shows each file's state")
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

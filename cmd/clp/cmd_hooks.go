@@ -57,7 +57,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 	switch args[0] {
 	case "install":
 		if err := hooks.Install(dir); err != nil {
-			return withCode(withHint(err, "'clp hooks status' shows each file's state"), ExitRefused)
+			return err
 		}
 		if env.JSON {
 			return printHooksStatus(env, dir)
