@@ -1,11 +1,7 @@
 package alpm
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,30 +10,13 @@ import (
 	"github.com/vincentos/clp/pacman"
 )
 
-// Package is what clp needs to know of one package, copied out of libalpm
-// so that no cgo pointer escapes this package.
-type Package struct {
-	Name     string
-	Version  string
-	Arch     string
-	Base     string
-	Explicit bool
-	Depends  []string
-	Provides []string
-	// Repo is the sync database it came from ("" for the local db).
-	Repo string
-}
-
-// Reason is "explicit" or "dependency", as pacman -Qi says.
-func (p Package) Reason() string {
-	if p.Explicit {
-		return "explicit"
-	}
-	return "dependency"
-}
+// Package is pacman.Package: what clp needs to know of one package, copied
+// out of libalpm so that no cgo pointer escapes this package. The type lives
+// in pacman so that the packages that query through an interface need no cgo.
+type Package = pacman.Package
 
 // ErrNoLocalDB: the database directory has no local/ database.
-var ErrNoLocalDB = errors.New("no local package database")
+var ErrNoLocalDB = pacman.ErrNoLocalDB
 
 // Handle is an open libalpm handle. It is not safe for concurrent use.
 type Handle struct {
@@ -59,12 +38,8 @@ func Open(o pacman.Options) (*Handle, error) {
 
 // OpenPaths opens libalpm on already resolved paths.
 func OpenPaths(p *pacman.Paths) (*Handle, error) {
-	local := filepath.Join(p.DBPath, "local")
-	if st, err := os.Stat(local); err != nil || !st.IsDir() {
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w in %s: %v", ErrNoLocalDB, p.DBPath, err)
-		}
-		return nil, fmt.Errorf("%w in %s", ErrNoLocalDB, p.DBPath)
+	if err := pacman.CheckLocalDB(p.DBPath); err != nil {
+		return nil, err
 	}
 	h, err := galpm.Initialize(p.Root, p.DBPath)
 	if err != nil {
@@ -204,44 +179,3 @@ func LibalpmMajor() int {
 // refuses missing ones; clp, linked with that libalpm, runs that pacman, so
 // its pacman.conf reader does the same (see pacman.ResolveDirs).
 func init() { pacman.ResolveDirs = LibalpmMajor() >= 15 }
-
-// SatisfiesConstraint reports whether version satisfies a pacman-style
-// constraint: "", "=V", ">=V", "<=V", ">V", "<V" ("V" alone means "=V").
-// A constraint version without pkgrel matches any pkgrel, as in pacman's
-// dependency checks.
-func SatisfiesConstraint(version, constraint string) (bool, error) {
-	constraint = strings.TrimSpace(constraint)
-	if constraint == "" {
-		return true, nil
-	}
-	op := "="
-	for _, o := range []string{">=", "<=", "=", ">", "<"} {
-		if strings.HasPrefix(constraint, o) {
-			op = o
-			constraint = strings.TrimSpace(constraint[len(o):])
-			break
-		}
-	}
-	if constraint == "" {
-		return false, fmt.Errorf("version constraint %q names no version", op)
-	}
-	v := version
-	if !strings.Contains(constraint, "-") {
-		if i := strings.LastIndex(v, "-"); i > 0 {
-			v = v[:i]
-		}
-	}
-	c := VerCmp(v, constraint)
-	switch op {
-	case "=":
-		return c == 0, nil
-	case ">=":
-		return c >= 0, nil
-	case "<=":
-		return c <= 0, nil
-	case ">":
-		return c > 0, nil
-	default:
-		return c < 0, nil
-	}
-}

@@ -9,8 +9,8 @@
 // libalpm's; listing archive directories; and resumable, size-capped,
 // sha256-checked downloads with the detached .sig beside each package.
 //
-// It must not: install or remove packages or run pacman (alpm does, for
-// cmd and patch); print or exit (progress and warnings go through
+// It must not: install or remove packages or run pacman (pkgtx does,
+// through pacman.Runner); print or exit (progress and warnings go through
 // report.Reporter); write anywhere but the staging directory it is given,
 // and never into a directory another user can write to; or turn a failed
 // archive listing into an empty one — "could not ask" is an error, never

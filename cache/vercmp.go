@@ -1,6 +1,9 @@
 package cache
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // VerCmp compares two package versions exactly as libalpm's
 // alpm_pkg_vercmp does (pacman's vercmp): <0 if a is older, 0 if equal,
@@ -130,4 +133,45 @@ func rpmvercmp(a, b string) int {
 		return -1
 	}
 	return 1
+}
+
+// SatisfiesConstraint reports whether version satisfies a pacman-style
+// constraint: "", "=V", ">=V", "<=V", ">V", "<V" ("V" alone means "=V").
+// A constraint version without pkgrel matches any pkgrel, as in pacman's
+// dependency checks.
+func SatisfiesConstraint(version, constraint string) (bool, error) {
+	constraint = strings.TrimSpace(constraint)
+	if constraint == "" {
+		return true, nil
+	}
+	op := "="
+	for _, o := range []string{">=", "<=", "=", ">", "<"} {
+		if strings.HasPrefix(constraint, o) {
+			op = o
+			constraint = strings.TrimSpace(constraint[len(o):])
+			break
+		}
+	}
+	if constraint == "" {
+		return false, fmt.Errorf("version constraint %q names no version", op)
+	}
+	v := version
+	if !strings.Contains(constraint, "-") {
+		if i := strings.LastIndex(v, "-"); i > 0 {
+			v = v[:i]
+		}
+	}
+	c := VerCmp(v, constraint)
+	switch op {
+	case "=":
+		return c == 0, nil
+	case ">=":
+		return c >= 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	default:
+		return c < 0, nil
+	}
 }

@@ -158,3 +158,28 @@ func BenchmarkVerCmpAlpm(b *testing.B) {
 		alpm.VerCmp("1:560.35.03-1", "1:560.35.3-2")
 	}
 }
+
+func TestSatisfiesConstraint(t *testing.T) {
+	for _, c := range []struct {
+		v, c string
+		want bool
+	}{
+		{"560.35.03-1", "", true},
+		{"560.35.03-1", ">=560", true},
+		{"550.78-1", ">=560", false},
+		{"550.78-1", "<560", true},
+		{"560.35.03-1", "=560.35.03", true},
+		{"560.35.03-2", "=560.35.03-1", false},
+		{"560.35.03-1", "560.35.03-1", true},
+		{"560.35.03-1", "<=560.35.03-1", true},
+		{"560.35.03-1", ">560.35.03-1", false},
+	} {
+		got, err := SatisfiesConstraint(c.v, c.c)
+		if err != nil || got != c.want {
+			t.Errorf("SatisfiesConstraint(%q, %q) = %v, %v; want %v", c.v, c.c, got, err, c.want)
+		}
+	}
+	if _, err := SatisfiesConstraint("1-1", ">="); err == nil {
+		t.Error("an operator without a version must be an error")
+	}
+}

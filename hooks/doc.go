@@ -1,13 +1,20 @@
 // Package hooks owns clp's pacman hooks: the .hook files (embedded in the
 // binary, installed by the package into /usr/share/libalpm/hooks and by
 // `clp hooks install|remove|status` into <root>/etc/pacman.d/hooks), the
-// handlers behind `clp hook pre|post|guard`, and pins (an IgnorePkg include
-// file plus the pre-transaction guard).
+// handlers behind `clp hook pre|post|guard` (Handler: the pre/post
+// snapshots with their snapper twins and retention, and the guard), and
+// pins (an IgnorePkg include file plus the pre-transaction guard, and
+// lifting a pin once the sync databases offer its fixed version).
 //
 // A hook handler runs while pacman holds the database lock: it must never run
 // pacman or write through libalpm, never prompt, and never fail a
 // transaction except the guard by design.
 //
-// It must not print or exit (cmd/clp does), and install.go writes only files
-// whose names it ships, and removes only files whose content is clp's.
+// It links no cgo: the package databases are asked through VersionQuery and
+// SyncQuery (cmd passes libalpm's handle), versions compared with cache's
+// pure-Go vercmp.
+//
+// It must not print or exit (cmd/clp does; warnings go through
+// report.Reporter), and install.go writes only files whose names it ships,
+// and removes only files whose content is clp's.
 package hooks

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 )
 
@@ -82,7 +83,8 @@ func Install(dir string) error {
 	}
 	for _, st := range sts {
 		if st.State == StateForeign || st.State == StateModified {
-			return fmt.Errorf("%s is not clp's own hook file (%s): move it away to install clp's", st.Path, st.State)
+			return fail.Refused(fmt.Errorf("%s is not clp's own hook file (%s): move it away to install clp's", st.Path, st.State),
+				"'clp hooks status' shows each file's state")
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -124,4 +126,36 @@ func Remove(dir string) (removed, kept []string, err error) {
 		}
 	}
 	return removed, kept, nil
+}
+
+// PackageHookDir is where the clp package installs its hook files.
+const PackageHookDir = "/usr/share/libalpm/hooks"
+
+// Active reads the state of clp's hook files in the user's hook directory
+// and in the package's, and which file pacman runs for each name ("" for
+// none): pacman runs a file of the user's hook directory instead of the
+// package's file of the same name.
+func Active(userDir, packageDir string) (user, pkg []FileStatus, runs map[string]string, err error) {
+	if user, err = Status(userDir); err != nil {
+		return nil, nil, nil, err
+	}
+	if pkg, err = Status(packageDir); err != nil {
+		return nil, nil, nil, err
+	}
+	runs = map[string]string{}
+	for i, f := range user {
+		switch {
+		case f.State != StateMissing:
+			if f.State == StateForeign {
+				runs[f.Name] = "" // overridden (a /dev/null symlink or the user's own)
+			} else {
+				runs[f.Name] = f.Path
+			}
+		case pkg[i].State != StateMissing:
+			runs[f.Name] = pkg[i].Path
+		default:
+			runs[f.Name] = ""
+		}
+	}
+	return user, pkg, runs, nil
 }

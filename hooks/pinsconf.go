@@ -28,11 +28,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
 )
@@ -323,9 +324,10 @@ func SyncPinsConf(p *pacman.Paths, pins []Pin) error {
 	return VerifyIgnored(p, pins)
 }
 
-// SyncQuery is what lifting pins asks of the sync databases (*alpm.Handle).
+// SyncQuery is what lifting pins asks of the sync databases: the newest
+// version any of them offers (*alpm.Handle answers it; tests fake it).
 type SyncQuery interface {
-	Sync(name string) (alpm.Package, bool, error)
+	Sync(name string) (pacman.Package, bool, error)
 }
 
 // Lifted is a pin that LiftPins removed.
@@ -361,7 +363,7 @@ func DuePins(pins []Pin, q SyncQuery) ([]Lifted, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && alpm.VerCmp(pkg.Version, pin.Until) >= 0 {
+		if ok && cache.VerCmp(pkg.Version, pin.Until) >= 0 {
 			out = append(out, Lifted{Pin: pin, Offered: pkg.Version, Repo: pkg.Repo})
 		}
 	}
@@ -421,4 +423,46 @@ func appendLog(path, s string) error {
 		return fmt.Errorf("write log %s: %w", path, err)
 	}
 	return f.Close()
+}
+
+// AddPins pins each of add, replacing a pin of the same package, and
+// returns every pin and the pins of patches that add took over. The caller
+// holds clp's state lock.
+func AddPins(p *pacman.Paths, stateDir string, add []Pin) (pins, taken []Pin, err error) {
+	pins, err = UpdatePins(p, stateDir, func(pins []Pin) ([]Pin, error) {
+		taken = nil
+		for _, a := range add {
+			i := slices.IndexFunc(pins, func(p Pin) bool { return p.Name == a.Name })
+			if i >= 0 {
+				if pins[i].Patch != "" {
+					taken = append(taken, pins[i])
+				}
+				pins[i] = a
+				continue
+			}
+			pins = append(pins, a)
+		}
+		return pins, nil
+	})
+	return pins, taken, err
+}
+
+// RemovePins removes the pins of names and returns the pins left and the
+// removed pins that belonged to a patch. The caller holds clp's state lock.
+func RemovePins(p *pacman.Paths, stateDir string, names []string) (pins, released []Pin, err error) {
+	pins, err = UpdatePins(p, stateDir, func(pins []Pin) ([]Pin, error) {
+		released = nil
+		var out []Pin
+		for _, pin := range pins {
+			if slices.Contains(names, pin.Name) {
+				if pin.Patch != "" {
+					released = append(released, pin)
+				}
+				continue
+			}
+			out = append(out, pin)
+		}
+		return out, nil
+	})
+	return pins, released, err
 }

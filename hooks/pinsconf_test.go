@@ -166,9 +166,9 @@ func TestIncludeTargetForMountedSystem(t *testing.T) {
 
 type fakeSync map[string]string
 
-func (f fakeSync) Sync(name string) (alpm.Package, bool, error) {
+func (f fakeSync) Sync(name string) (pacman.Package, bool, error) {
 	v, ok := f[name]
-	return alpm.Package{Name: name, Version: v, Repo: "core"}, ok, nil
+	return pacman.Package{Name: name, Version: v, Repo: "core"}, ok, nil
 }
 
 func TestDuePins(t *testing.T) {

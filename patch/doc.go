@@ -21,8 +21,8 @@
 // What it must not do: print to the terminal or exit (it returns errors,
 // and reports progress through internal/report; the CLI in cmd/clp words
 // them for people); run pacman or open libalpm itself (package actions go
-// through the PackageActor and PackageQuery interfaces the caller backs
-// with package alpm); parse a byte of a patch from outside before its
+// through the PackageActor and PackageQuery interfaces the caller backs:
+// pkgtx's Actor, given as Engine.Packages, and a libalpm query); parse a byte of a patch from outside before its
 // signature has been checked (OpenVerified); decide where a file lands
 // from anything but the signed PKGINFO.meta; or touch any path outside the
 // root and state directory it was given.

@@ -10,7 +10,10 @@
 //   - pre/post pairing and orphan detection (see Store.Pre and Store.Post);
 //   - the fast read of pacman's local database for the hooks (ReadLocalDB);
 //   - Diff between two package sets and the RestorePlan that takes the current
-//     set back to a snapshot's;
+//     set back to a snapshot's (pkgtx carries a restore out);
+//   - retention (Store.Retain: clp.conf's SnapshotKeep, sparing the snapshots
+//     of patches still applied) and the patch-pre/patch-post pair recorded
+//     around every patch transaction (PatchRecord);
 //   - the snapper backend (snapper.go): btrfs detection, snapper pre/post
 //     snapshots linked to clp's, and the stale db.lck rule (dblock.go).
 //
@@ -22,7 +25,8 @@
 // measures it against pacman -Qq.
 //
 // It must not: run pacman or touch libalpm (callers pass the package set they
-// read through package alpm, and a version comparison function), print or
+// read through libalpm, and a version comparison function; the hooks' fast
+// path reads pacman's local database files itself), print or
 // exit, or hold its lock while anything else runs. Its lock is its own
 // (<dir>/.lock), never clp's global lock, because the pacman hooks that call
 // it run while clp itself may hold the global lock around a pacman

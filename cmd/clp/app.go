@@ -15,8 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
+	"github.com/vincentos/clp/system"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -65,23 +65,21 @@ type Env struct {
 	Stderr io.Writer
 	// useColor is resolved from --color, NO_COLOR and the terminal.
 	useColor bool
+	sys      *system.System
 }
 
-// Under maps a path on the managed system under --root.
-func (e *Env) Under(p string) string { return fsx.UnderRoot(e.Root, p) }
+// System is the installation this run manages, built once from the global
+// flags (after setup made --root absolute).
+func (e *Env) System() *system.System {
+	if e.sys == nil {
+		o := pacman.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
+		e.sys = system.New(o, e.StateDir)
+	}
+	return e.sys
+}
 
 // State is clp's state directory.
-func (e *Env) State() string {
-	if e.StateDir != "" {
-		return e.StateDir
-	}
-	return e.Under("/var/lib/clp")
-}
-
-// AlpmOptions are the pacman overrides given on the command line.
-func (e *Env) AlpmOptions() pacman.Options {
-	return pacman.Options{Root: e.Root, DBPath: e.DBPath, Config: e.Config, CacheDirs: e.CacheDirs}
-}
+func (e *Env) State() string { return e.System().StateDir }
 
 // Debugf prints on stderr with --debug.
 func (e *Env) Debugf(format string, a ...any) {
@@ -184,8 +182,8 @@ func run(ctx context.Context, env *Env, args []string) error {
 	}
 	rest := global.Args()
 	if *showVersion {
-		v, path := pacmanVersion()
-		fmt.Fprintf(env.Stdout, "clp %s\npacman %s\n", clpVersion(), pacmanLine(v, path, alpm.LibalpmVersion()))
+		v, path := system.PacmanVersion()
+		fmt.Fprintf(env.Stdout, "clp %s\npacman %s\n", clpVersion(), system.PacmanLine(v, path, alpm.LibalpmVersion()))
 		return nil
 	}
 	if *showHelp || len(rest) == 0 {

@@ -18,34 +18,15 @@ type applyOptions struct {
 	DryRun        bool
 }
 
-var applyOpts applyOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var applyOpts applyOptions
 	register(&command{
 		Name:    "apply",
 		Aliases: []string{"install"},
 		Summary: "apply signed .clp patches",
-		Usage: `Usage:
-  clp apply [options] PATCH.clp...
-
-Applies each patch as one transaction: clp checks its minisign signature
-(PATCH.clp.minisig, from a key in /etc/clp/keys), its metadata and the
-current hash of every file it changes, shows the plan and asks, then
-replaces the files, carries out its package downgrades and pins, and runs
-its install script. Any failure, a failing script or Ctrl-C puts the system
-back exactly as it was. 'clp rollback NAME' undoes an applied patch.
-
-A file that is not what the patch expects (you edited it) is never
-overwritten: clp refuses, or with --force keeps your copy as FILE.clpsave.
-
-Patches are applied in the order given; clp stops at the first one that
-fails (the ones before it stay applied).
-
-Examples:
-  clp apply CLP1251124.clp
-  clp apply --noconfirm fix.clp
-  clp apply --dry-run fix.clp          # show the plan only
-  clp --root /mnt apply fix.clp        # a system mounted at /mnt`,
+		Usage:   usageText("apply"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.BoolVar(&applyOpts.AllowUnsigned, "allow-unsigned", false, "apply a patch without a trusted signature (never do this for a patch you did not make)")
 			fs.BoolVar(&applyOpts.Force, "force", false, "replace files you changed, keeping your copy as FILE.clpsave")
@@ -91,7 +72,7 @@ func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (p
 		lim.TempDir = env.State()
 	}
 	sig := path + patch.SigSuffix
-	keysDir := env.Under("/etc/clp/keys")
+	keysDir := env.System().KeysDir()
 	keys, err := patch.LoadTrustedKeys(keysDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, "", withCode(err, ExitVerify)

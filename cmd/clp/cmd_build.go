@@ -17,35 +17,13 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var buildOpts buildOptions
 	register(&command{
 		Name:    "build",
 		Summary: "make a .clp patch from a folder (for maintainers)",
-		Usage: `Usage:
-  clp build DIR [-o FILE] [--zip] [--root ROOT]
-
-Makes a patch from the folder DIR, which holds PKGINFO.meta, the payload
-files and the scripts: every regular file in DIR goes into the patch under
-its path relative to DIR. For a format 1 PKGINFO.meta, build fills in every
-payload sha256 written as "auto" (or left empty) and checks those given,
-and rewrites PKGINFO.meta in canonical form.
-
-An expect="auto" is filled in by hashing the target's current content on
-the system given with --root: --root / for this machine, --root DIR for a
-copy of another system. Without --root, build refuses such a patch, as
-there is nothing to hash.
-
-The patch is written reproducibly (the same folder always gives the same
-bytes), as tar.gz, or zip with --zip, and checked exactly as 'clp apply'
-will check it, against clp.conf's default allowed paths, before it replaces
-FILE. Then build prints its path and sha256. Sign it with 'clp sign'.
-
-Exit status: 0 built; 4 the folder does not make a valid patch (nothing
-is written); 1 another error.
-
-Examples:
-  clp build CLP0250101/
-  clp build example -o CLP0250101.clp --root example-root
-  clp build CLP1250601/ --root / --zip -o CLP1250601.clp`,
+		Usage:   usageText("build"),
 		Flags: func(fs *pflag.FlagSet) {
 			buildOpts = buildOptions{flags: fs}
 			fs.StringVarP(&buildOpts.Output, "output", "o", "", "write the patch to `FILE` (default: <Name>.clp)")
@@ -65,8 +43,6 @@ type buildOptions struct {
 	// to /, but build must not hash this machine's files unless asked.
 	flags *pflag.FlagSet
 }
-
-var buildOpts buildOptions
 
 // buildResult is clp build's JSON.
 type buildResult struct {

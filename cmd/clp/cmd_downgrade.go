@@ -10,57 +10,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/alpm"
-	"github.com/vincentos/clp/downgrade"
-	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
-	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
 	"github.com/vincentos/clp/snapshot"
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var downgradeOpts downgradeOptions
 	register(&command{
 		Name:    "downgrade",
 		Summary: "install older versions of packages from the cache or the archive",
-		Usage: `Usage:
-  clp downgrade PKG... [--to VERSION | --latest-cached] [--pin] [--cache-only]
-
-Lists the versions of each PKG found in pacman's cache directories and on
-the archive servers of clp.conf (ArchiveServer), newest first, marking the
-installed one and the ones installed before (from pacman.log), and installs
-the version you pick from a numbered menu, or the one --to names, or with
---latest-cached the newest cached version older than the installed one.
-
-Packages that must move together move together: split packages of one
-pkgbase (nvidia-utils and nvidia-dkms), and installed packages whose
-versioned dependency the change would break, are taken to the matching
-version in the same 'pacman -U'. If one of them is not available, clp says
-which package and version is missing and changes nothing. Every file is
-checked before pacman runs; pacman's own signature checks still apply.
-
-An archive server that cannot be asked is an error, never "no older
-versions"; when the cache has the chosen version, the archive is not needed.
-
-Options:
-      --to VERSION      install VERSION of every PKG (no menu)
-      --latest-cached   the newest cached version older than the installed one
-      --pin             pin the packages at the new version afterwards
-      --cache-only      do not ask the archive servers
-      --noconfirm       do not ask before installing (needs --to or --latest-cached)
-      --json            print the versions as JSON and do nothing, or with
-                        --to/--latest-cached what was installed
-
-Examples:
-  clp downgrade nvidia-utils
-  clp downgrade nvidia-utils nvidia-settings --to 550.78-1 --pin
-  clp downgrade nvidia-utils --latest-cached --noconfirm
-  clp downgrade nvidia-utils --json | jq '.[0].versions[].version'`,
+		Usage:   usageText("downgrade"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION`")
 			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
@@ -72,13 +38,6 @@ Examples:
 			return runDowngrade(ctx, env, downgradeOpts, args)
 		},
 	})
-	newPackageActor = func(env *Env, cfg *config.Config) (patch.PackageActor, error) {
-		p, err := pacman.Resolve(env.AlpmOptions())
-		if err != nil {
-			return nil, err
-		}
-		return downgrade.NewActor(p, env.pacmanRunner(p), cfg, env.State(), env.Reporter()), nil
-	}
 }
 
 type downgradeOptions struct {
@@ -87,8 +46,6 @@ type downgradeOptions struct {
 	Pin          bool
 	CacheOnly    bool
 }
-
-var downgradeOpts downgradeOptions
 
 // pacmanRunner runs pacman for this command: its output goes to the
 // terminal, or to stderr with --json so stdout stays JSON.
@@ -120,8 +77,8 @@ func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
 
 // downgradeResult is clp downgrade's JSON after a change.
 type downgradeResult struct {
-	Moves  []*downgrade.Move `json:"moves"`
-	Pinned []string          `json:"pinned"`
+	Moves  []*pkgtx.Move `json:"moves"`
+	Pinned []string      `json:"pinned"`
 }
 
 func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []string) error {
@@ -136,18 +93,18 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if err != nil {
 		return err
 	}
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}
 	defer h.Close()
-	d := downgrade.New(h, env.pacmanRunner(h.Paths), cfg, env.State(), env.Reporter())
+	d := pkgtx.New(h, h.Paths, env.pacmanRunner(h.Paths), cfg, env.State(), env.Reporter())
 	if o.CacheOnly {
 		d.Servers = nil
 	}
 
 	if env.JSON && !choose {
-		var out []*downgrade.Listing
+		var out []*pkgtx.Listing
 		for _, n := range names {
 			l, err := d.List(ctx, n, true)
 			if err != nil {
@@ -158,14 +115,14 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return printJSON(env.Stdout, out)
 	}
 
-	var targets []downgrade.Target
+	var targets []pkgtx.Target
 	in := bufio.NewReader(stdinOrEmpty(env.Stdin))
 	for _, n := range names {
 		v, err := chooseVersion(ctx, env, d, o, n, in)
 		if err != nil {
 			return err
 		}
-		targets = append(targets, downgrade.Target{Name: n, Version: v})
+		targets = append(targets, pkgtx.Target{Name: n, Version: v})
 	}
 	plan, err := d.Plan(ctx, targets)
 	if err != nil {
@@ -186,12 +143,12 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return err
 	}
 	if err := d.Check(ctx, plan); err != nil {
-		return withCode(err, ExitVerify)
+		return err
 	}
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
-	pinned, err := repin(env, h.Paths, plan, o.Pin)
+	pinned, err := d.Repin(plan, o.Pin)
 	if err != nil {
 		return err
 	}
@@ -216,11 +173,11 @@ func stdinOrEmpty(r io.Reader) io.Reader {
 
 // archiveHint adds the way out of an archive failure.
 func archiveHint(err error) error {
-	var ae *downgrade.ArchiveError
+	var ae *pkgtx.ArchiveError
 	if errors.As(err, &ae) {
 		return withHint(err, "check ArchiveServer in clp.conf and the network; --cache-only or --latest-cached choose from the cache alone")
 	}
-	var me *downgrade.MissingError
+	var me *pkgtx.MissingError
 	if errors.As(err, &me) {
 		return withHint(err, "'clp downgrade "+me.Name+" --json' lists the versions that are available")
 	}
@@ -229,7 +186,7 @@ func archiveHint(err error) error {
 
 // chooseVersion picks the version of one package: --to, --latest-cached,
 // or the menu.
-func chooseVersion(ctx context.Context, env *Env, d *downgrade.Downgrader, o downgradeOptions, name string, in *bufio.Reader) (string, error) {
+func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, name string, in *bufio.Reader) (string, error) {
 	if o.To != "" {
 		return o.To, nil
 	}
@@ -247,7 +204,7 @@ func chooseVersion(ctx context.Context, env *Env, d *downgrade.Downgrader, o dow
 	}
 	l, err := d.List(ctx, name, true)
 	if err != nil {
-		var ae *downgrade.ArchiveError
+		var ae *pkgtx.ArchiveError
 		if !errors.As(err, &ae) {
 			return "", err
 		}
@@ -305,7 +262,7 @@ func orNotInstalled(v string) string {
 	return v
 }
 
-func printPlan(env *Env, p *downgrade.Plan) {
+func printPlan(env *Env, p *pkgtx.Plan) {
 	fmt.Fprintf(env.Stdout, ":: %d package(s) in one transaction:\n", len(p.Moves))
 	for _, m := range p.Moves {
 		fmt.Fprintf(env.Stdout, "   %-24s %s -> %s\n", m.Name, orNotInstalled(m.From), m.To)
@@ -314,48 +271,4 @@ func printPlan(env *Env, p *downgrade.Plan) {
 			fmt.Fprintf(env.Stdout, "   %-24s because %s\n", "", m.Why)
 		}
 	}
-}
-
-// repin pins the moved packages with --pin, and moves an existing pin of
-// a moved package to its new version (else the guard would hold it at a
-// version that is no longer installed).
-func repin(env *Env, p *pacman.Paths, plan *downgrade.Plan, pin bool) ([]string, error) {
-	var out []string
-	pins, err := hooks.LoadPins(env.State())
-	if err != nil {
-		return nil, err
-	}
-	moved := map[string]string{}
-	for _, m := range plan.Moves {
-		moved[m.Name] = m.To
-	}
-	touched := pin
-	for _, x := range pins {
-		if _, ok := moved[x.Name]; ok {
-			touched = true
-		}
-	}
-	if !touched {
-		return nil, nil
-	}
-	_, err = hooks.UpdatePins(p, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		have := map[string]bool{}
-		for i := range pins {
-			if v, ok := moved[pins[i].Name]; ok {
-				pins[i].Version = v
-				have[pins[i].Name] = true
-				out = append(out, pins[i].Name)
-			}
-		}
-		if pin {
-			for _, m := range plan.Moves {
-				if !have[m.Name] {
-					pins = append(pins, hooks.Pin{Name: m.Name, Version: m.To, Created: time.Now().UTC().Round(time.Second)})
-					out = append(out, m.Name)
-				}
-			}
-		}
-		return pins, nil
-	})
-	return out, err
 }

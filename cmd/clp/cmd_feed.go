@@ -12,6 +12,7 @@ import (
 
 	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/update"
 )
 
 type feedOptions struct {
@@ -20,48 +21,14 @@ type feedOptions struct {
 	Expires  string
 }
 
-var feedOpts feedOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var feedOpts feedOptions
 	register(&command{
 		Name:    "feed",
 		Summary: "publish patches in a signed feed (for maintainers)",
-		Usage: `Usage:
-  clp feed init DIR
-  clp feed add DIR PATCH.clp [--sequence N] [--severity S]
-  clp feed timestamp DIR [--expires DURATION]
-  clp feed resign DIR
-
-Runs the publishing side of the patch feed that 'clp update' reads on every
-machine: a TUF repository in DIR. Only DIR/repository/ is published (any
-static HTTP server or mirror serves it); DIR/keys/ holds the private keys
-and must never leave the publishing host. docs/feed.md is the maintainer's
-guide.
-
-  init       make new keys (one per role) and version 1 of the metadata.
-             DIR/repository/metadata/1.root.json is the trust anchor to ship
-             as /usr/share/clp/feed/root.json. Move DIR/keys/root.pem offline.
-  add        publish a patch (and PATCH.clp.minisig beside it, when present).
-             Its name, architecture and package conditions are read from its
-             PKGINFO.meta; --severity overrides the patch's own (critical,
-             high, normal, low); --sequence defaults to one more than the
-             highest so far.
-  timestamp  re-sign the short-lived timestamp (run it daily from cron);
-             --expires defaults to 1d.
-  resign     re-sign targets, snapshot and timestamp without changing the
-             list (run it at least every three weeks when nothing is added).
-
-Durations are Go durations (36h, 90m) or whole days (7d).
-
-Exit status: 0 done; 4 PATCH is not a valid patch; 2 bad usage; 1 any
-other refusal (a name already published, a sequence not above the
-highest, an existing feed) or error. A refused command changes nothing.
-
-Examples:
-  clp feed init /srv/clp-feed
-  clp feed add /srv/clp-feed CLP1251124.clp --severity critical
-  clp feed timestamp /srv/clp-feed --expires 2d
-  clp feed resign /srv/clp-feed`,
+		Usage:   usageText("feed"),
 		Flags: func(fs *pflag.FlagSet) {
 			feedOpts = feedOptions{}
 			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
@@ -140,7 +107,7 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	if err != nil {
 		return withCode(withHint(fmt.Errorf("%s: %w", path, err), "publish only patches 'clp build' made and 'clp verify' accepts"), ExitVerify)
 	}
-	meta := targetMetaOf(a.Manifest())
+	meta := update.TargetMeta(a.Manifest())
 	a.Close()
 	meta.Sequence = o.Sequence
 	if o.Severity != "" {
@@ -159,38 +126,6 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s)\n", meta.Name, dir, seq, meta.Severity)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
-}
-
-// targetMetaOf translates a patch's PKGINFO.meta into feed metadata.
-// Package conditions become requires strings clp update checks before it
-// downloads: "NAME", "NAME<op>VERSION" or "!NAME" (must not be installed).
-func targetMetaOf(m *patch.Manifest) feed.TargetMeta {
-	t := feed.TargetMeta{Name: m.Name, Severity: feedSeverity(m.Severity)}
-	t.Architectures = append(t.Architectures, m.AppliesTo.Architectures...)
-	if len(t.Architectures) == 0 && m.Architecture != "" {
-		t.Architectures = []string{m.Architecture}
-	}
-	for _, c := range m.AppliesTo.Packages {
-		switch {
-		case c.Absent:
-			t.Requires = append(t.Requires, "!"+c.Name)
-		default:
-			t.Requires = append(t.Requires, c.Name+strings.TrimSpace(c.Constraint))
-		}
-	}
-	return t
-}
-
-// feedSeverity maps the patch format's severities onto the feed's: the
-// format says "important" where the feed says "high".
-func feedSeverity(s string) string {
-	switch s {
-	case "":
-		return "normal"
-	case patch.SeverityImportant:
-		return "high"
-	}
-	return s
 }
 
 // parseDays reads a Go duration or a whole number of days ("7d"); "" is 0

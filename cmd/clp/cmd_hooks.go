@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/pacman"
 )
 
 type hooksOptions struct {
@@ -19,28 +18,7 @@ func init() {
 	register(&command{
 		Name:    "hooks",
 		Summary: "install, remove or check clp's pacman hooks",
-		Usage: `Usage:
-  clp hooks install|remove|status [--hookdir DIR]
-
-The clp package installs its pacman hooks into /usr/share/libalpm/hooks.
-On a system without the package, 'clp hooks install' writes the same files
-into pacman's hook directory (the first HookDir of pacman.conf, by default
-<root>/etc/pacman.d/hooks), where they take precedence over the package's.
-
-  install   write the hook files; a file of the same name that is not clp's
-            (or that was edited) is never overwritten: clp refuses instead
-  remove    delete clp's hook files; files that are not clp's stay
-  status    show each hook file's state in the hook directory and in the
-            package's directory (--json for scripts)
-
-The hooks: 00-clp-guard.hook (refuses a transaction that would take a
-pinned package past its pin), 00-clp-pre.hook and zz-clp-post.hook (record
-the package state before and after every transaction).
-
-Examples:
-  clp hooks install
-  clp --root /mnt hooks status --json
-  clp hooks remove`,
+		Usage:   usageText("hooks"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
 		},
@@ -55,7 +33,7 @@ func hookDir(env *Env, o hooksOptions) (string, error) {
 	if o.Dir != "" {
 		return o.Dir, nil
 	}
-	p, err := pacman.Resolve(env.AlpmOptions())
+	p, err := env.System().Paths()
 	if err != nil {
 		return "", err
 	}
@@ -79,7 +57,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 	switch args[0] {
 	case "install":
 		if err := hooks.Install(dir); err != nil {
-			return withCode(withHint(err, "'clp hooks status' shows each file's state"), ExitRefused)
+			return err
 		}
 		if env.JSON {
 			return printHooksStatus(env, dir)
@@ -117,29 +95,10 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep := hooksStatus{HookDir: dir, PackageDir: env.Under("/usr/share/libalpm/hooks"), Active: map[string]string{}}
+	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under(hooks.PackageHookDir)}
 	var err error
-	if rep.Files, err = hooks.Status(dir); err != nil {
+	if rep.Files, rep.Package, rep.Active, err = hooks.Active(dir, rep.PackageDir); err != nil {
 		return err
-	}
-	if rep.Package, err = hooks.Status(rep.PackageDir); err != nil {
-		return err
-	}
-	// pacman runs a file of the user's hook directory instead of the
-	// package's file of the same name.
-	for i, f := range rep.Files {
-		switch {
-		case f.State != hooks.StateMissing:
-			if f.State == hooks.StateForeign {
-				rep.Active[f.Name] = "" // overridden (a /dev/null symlink or the user's own)
-			} else {
-				rep.Active[f.Name] = f.Path
-			}
-		case rep.Package[i].State != hooks.StateMissing:
-			rep.Active[f.Name] = rep.Package[i].Path
-		default:
-			rep.Active[f.Name] = ""
-		}
 	}
 	if env.JSON {
 		return printJSON(env.Stdout, rep)

@@ -13,31 +13,13 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var keygenOpts keygenOptions
 	register(&command{
 		Name:    "keygen",
 		Summary: "make a minisign key pair for signing patches (for maintainers)",
-		Usage: `Usage:
-  clp keygen [-o KEYBASE] [--no-password]
-
-Makes a new signing key pair and writes KEYBASE.key (the secret key, mode
-0600) and KEYBASE.pub (the public key), by default ./clp.key and
-./clp.pub. The files are minisign's own formats: 'minisign -S -s
-KEYBASE.key' signs with the secret key and 'minisign -V -p KEYBASE.pub'
-checks with the public one. keygen never overwrites an existing key.
-
-The secret key is encrypted with a password, read from the environment
-variable CLP_KEY_PASSWORD, else asked for on the terminal (twice), else
-read as one line from stdin. Encryption uses minisign's scrypt cost: about
-1 GiB of memory and a few seconds, here and each time the key is used.
---no-password stores the key unencrypted (like 'minisign -G -W'): meant
-for tests and throwaway keys; keep such a key offline.
-
-To have a system trust the key, copy KEYBASE.pub to /etc/clp/keys/ there.
-
-Examples:
-  clp keygen -o vincentos
-  CLP_KEY_PASSWORD=... clp keygen -o vincentos
-  clp keygen -o /tmp/throwaway --no-password`,
+		Usage:   usageText("keygen"),
 		Flags: func(fs *pflag.FlagSet) {
 			keygenOpts = keygenOptions{}
 			fs.StringVarP(&keygenOpts.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
@@ -54,8 +36,6 @@ type keygenOptions struct {
 	Base       string
 	NoPassword bool
 }
-
-var keygenOpts keygenOptions
 
 // keygenResult is clp keygen's JSON.
 type keygenResult struct {

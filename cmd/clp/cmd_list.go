@@ -12,48 +12,23 @@ func init() {
 	register(&command{
 		Name:    "list",
 		Summary: "list the applied patches",
-		Usage: `Usage:
-  clp list [--json]
-
-Lists the applied patches, oldest first, with their version, severity and
-when they were applied. The original clpctl's 'list' command.
-
-Examples:
-  clp list
-  clp list --json`,
-		Args: noArgs,
-		Run:  runList,
+		Usage:   usageText("list"),
+		Args:    noArgs,
+		Run:     runList,
 	})
 	register(&command{
 		Name:    "history",
 		Summary: "show every apply, rollback and recovery",
-		Usage: `Usage:
-  clp history [--json]
-
-Shows clp's history: every patch applied, rolled back, refused after a
-failure, or recovered after a crash, oldest first.
-
-Examples:
-  clp history
-  clp history --json`,
-		Args: noArgs,
-		Run:  runHistory,
+		Usage:   usageText("history"),
+		Args:    noArgs,
+		Run:     runHistory,
 	})
 	register(&command{
 		Name:    "recover",
 		Summary: "finish a transaction a crash interrupted",
-		Usage: `Usage:
-  clp recover
-
-After a power cut or a killed clp, puts the system back to where it was
-before the interrupted apply (or finishes an apply or rollback that had
-passed its point of no return). Every clp command does this first; this
-command does only that. Running it again does nothing.
-
-Examples:
-  clp recover`,
-		Args: noArgs,
-		Run:  runRecover,
+		Usage:   usageText("recover"),
+		Args:    noArgs,
+		Run:     runRecover,
 	})
 }
 

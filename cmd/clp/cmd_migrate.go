@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/feed"
-	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -18,32 +17,14 @@ type migrateOptions struct {
 	DryRun bool
 }
 
-var migrateOpts migrateOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var migrateOpts migrateOptions
 	register(&command{
 		Name:    "migrate",
 		Summary: "take over a machine that ran the original clpctl",
-		Usage: `Usage:
-  clp migrate [--dry-run] [--json]
-
-Records every patch the original clpctl installed (a folder
-/opt/CLP/NAME/ holding a PKGINFO.meta) as applied, so that clp lists it,
-never applies it again, and can roll it back. clp never saw what such a
-patch changed and has no backups of it: rolling it back runs its
-Remove-Script.ps1 (or Remove-Patch.ps1) and nothing else, and one without
-a remove script cannot be rolled back by clp.
-
-It also reports the original tool's feed (/etc/CLP/mirrors, CLP.db), which
-'clp update' reads only when clp.conf says AllowLegacyFeed = yes. No
-configuration file is changed.
-
-Running it again does nothing: a folder clp already knows is skipped.
-
-Examples:
-  clp migrate --dry-run
-  clp migrate
-  clp list`,
+		Usage:   usageText("migrate"),
 		Flags: func(fs *pflag.FlagSet) {
 			migrateOpts = migrateOptions{}
 			fs.BoolVarP(&migrateOpts.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
@@ -92,7 +73,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 			rep.NoRemoveScript = append(rep.NoRemoveScript, name)
 		}
 	}
-	mirrors := env.Under(feed.LegacyMirrorsPath)
+	mirrors := env.System().Under(feed.LegacyMirrorsPath)
 	if servers, err := feed.LegacyMirrors(mirrors); err == nil {
 		rep.LegacyServers = servers
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -106,7 +87,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 		verb = "would be recorded as applied"
 	}
 	if len(rep.Adopted) == 0 {
-		fmt.Fprintf(env.Stdout, ":: no patch installed by clpctl left to record in %s\n", env.Under("/opt/CLP"))
+		fmt.Fprintf(env.Stdout, ":: no patch installed by clpctl left to record in %s\n", env.System().OptDir())
 	} else {
 		fmt.Fprintf(env.Stdout, ":: %d patch(es) installed by clpctl %s:\n", len(rep.Adopted), verb)
 		for _, n := range rep.Adopted {
@@ -122,10 +103,10 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 			fmt.Fprintf(env.Stdout, "   %s\n", s)
 		}
 		if cfg.AllowLegacyFeed {
-			fmt.Fprintln(env.Stdout, "   clp update reads it (AllowLegacyFeed = yes); each patch must be signed by a key in "+env.Under("/etc/clp/keys"))
+			fmt.Fprintln(env.Stdout, "   clp update reads it (AllowLegacyFeed = yes); each patch must be signed by a key in "+env.System().KeysDir())
 		} else {
 			fmt.Fprintf(env.Stdout, "   clp update ignores it: it is unsigned. To read it anyway (each patch must still be signed by a key in %s), set AllowLegacyFeed = yes in %s\n",
-				env.Under("/etc/clp/keys"), env.Under(config.DefaultPath))
+				env.System().KeysDir(), env.System().ConfigPath())
 		}
 	}
 	return nil
@@ -133,7 +114,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 
 func hasLegacyRemoveScript(env *Env, name string) bool {
 	for _, s := range patch.LegacyRemoveScripts {
-		if fi, err := os.Lstat(env.Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Lstat(env.System().Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
 	}

@@ -11,29 +11,17 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
-	"github.com/vincentos/clp/pacman"
 )
 
 func init() {
+	var (
+		pinOpts  pinOptions
+		pinsOpts pinsOptions
+	)
 	register(&command{
 		Name:    "pin",
 		Summary: "hold packages at their installed version",
-		Usage: `Usage:
-  clp pin PKG... [--until VERSION]
-
-Keeps each PKG at the version installed now: clp lists it as IgnorePkg in
-/etc/pacman.d/clp-pins.conf, which pacman.conf includes under [options]
-(clp adds the Include once and keeps every other line of pacman.conf as it
-is), and clp's guard hook refuses a transaction that would move it anyway
-(IgnorePkg alone lets a package through that another one pulls in).
-
-With --until VERSION the pin lifts itself once the sync databases offer
-VERSION or newer (checked by 'clp update' and 'clp pins --check'): the
-moment the fixed release ships.
-
-Examples:
-  clp pin nvidia-utils nvidia-dkms nvidia-settings --until 560.35.03-2
-  clp pin linux`,
+		Usage:   usageText("pin"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&pinOpts.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
 		},
@@ -45,40 +33,14 @@ Examples:
 	register(&command{
 		Name:    "unpin",
 		Summary: "release pinned packages",
-		Usage: `Usage:
-  clp unpin PKG...
-
-Removes the pins of PKG: pacman may upgrade them again. A pin set by a
-patch is released too (with a warning); rolling the patch back would
-remove it as well.
-
-Examples:
-  clp unpin nvidia-utils`,
-		Args: minArgs(1, "at least one package name"),
-		Run:  runUnpin,
+		Usage:   usageText("unpin"),
+		Args:    minArgs(1, "at least one package name"),
+		Run:     runUnpin,
 	})
 	register(&command{
 		Name:    "pins",
 		Summary: "list pins, lift those whose fixed version shipped",
-		Usage: `Usage:
-  clp pins [--check] [--remove-include] [--json]
-
-Lists the pinned packages: the version each is held at, until which version,
-and the patch that set it.
-
-Options:
-      --check            lift every pin whose --until version the sync
-                         databases now offer (logged in /var/log/clp.log)
-      --remove-include   take clp's Include out of pacman.conf (every other
-                         byte of it stays as it was) and delete
-                         clp-pins.conf; the pins stay listed, and the next
-                         pin change adds the Include again
-      --json             print the pins as JSON
-
-Examples:
-  clp pins
-  clp pins --check
-  clp pins --remove-include`,
+		Usage:   usageText("pins"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.BoolVar(&pinsOpts.Check, "check", false, "lift pins whose fixed version is offered")
 			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "remove clp's Include from pacman.conf")
@@ -93,13 +55,8 @@ Examples:
 type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
 
-var (
-	pinOpts  pinOptions
-	pinsOpts pinsOptions
-)
-
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return err
 	}
@@ -123,20 +80,10 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	defer l.Release()
-	pins, err := hooks.UpdatePins(h.Paths, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		for _, a := range add {
-			i := slices.IndexFunc(pins, func(p hooks.Pin) bool { return p.Name == a.Name })
-			if i >= 0 {
-				if pins[i].Patch != "" {
-					env.Warnf("%s was pinned by patch %s; the pin is yours now", a.Name, pins[i].Patch)
-				}
-				pins[i] = a
-				continue
-			}
-			pins = append(pins, a)
-		}
-		return pins, nil
-	})
+	pins, taken, err := hooks.AddPins(h.Paths, env.State(), add)
+	for _, t := range taken {
+		env.Warnf("%s was pinned by patch %s; the pin is yours now", t.Name, t.Patch)
+	}
 	if err != nil {
 		return err
 	}
@@ -165,7 +112,7 @@ func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
-	p, err := pacman.Resolve(env.AlpmOptions())
+	p, err := env.System().Paths()
 	if err != nil {
 		return err
 	}
@@ -184,19 +131,10 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 		return err
 	}
 	defer l.Release()
-	pins, err := hooks.UpdatePins(p, env.State(), func(pins []hooks.Pin) ([]hooks.Pin, error) {
-		var out []hooks.Pin
-		for _, pin := range pins {
-			if slices.Contains(names, pin.Name) {
-				if pin.Patch != "" {
-					env.Warnf("%s was pinned by patch %s; it is released now", pin.Name, pin.Patch)
-				}
-				continue
-			}
-			out = append(out, pin)
-		}
-		return out, nil
-	})
+	pins, released, err := hooks.RemovePins(p, env.State(), names)
+	for _, r := range released {
+		env.Warnf("%s was pinned by patch %s; it is released now", r.Name, r.Patch)
+	}
 	if err != nil {
 		return err
 	}
@@ -231,7 +169,7 @@ func runPins(ctx context.Context, env *Env, o pinsOptions) error {
 		rep.Lifted = lifted
 	}
 	if o.RemoveInclude {
-		p, err := pacman.Resolve(env.AlpmOptions())
+		p, err := env.System().Paths()
 		if err != nil {
 			return err
 		}
@@ -290,12 +228,12 @@ func orAnyVersion(v string) string {
 // logging each in <root>/var/log/clp.log. The caller holds the state lock.
 // clp update calls it after an update (cmd_update.go's checkPins).
 func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
-	h, err := alpm.Open(env.AlpmOptions())
+	h, err := env.openDB()
 	if err != nil {
 		return nil, err
 	}
 	defer h.Close()
-	lifted, err := hooks.LiftPins(ctx, h.Paths, env.State(), h, env.Under("/var/log/clp.log"), time.Now())
+	lifted, err := hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
 	for _, l := range lifted {
 		env.Reporter().Step(fmt.Sprintf("pin of %s lifted: %s offers %s (at or above %s)", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until))
 	}

@@ -14,29 +14,15 @@ type rollbackOptions struct {
 	Force bool
 }
 
-var rollbackOpts rollbackOptions
-
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var rollbackOpts rollbackOptions
 	register(&command{
 		Name:    "rollback",
 		Aliases: []string{"uninstall"},
 		Summary: "undo an applied patch exactly",
-		Usage: `Usage:
-  clp rollback [--force] [NAME]
-
-Undoes an applied patch: runs its remove script, reinstalls the package
-versions it replaced and lifts its pins, and puts back every file it changed
-exactly as it was (content, mode, owner). Without NAME, the most recently
-applied patch is rolled back.
-
-clp refuses when a patch applied later changed the same files (roll that one
-back first), and when you changed a file since the patch applied, unless
---force, which keeps your copy as FILE.clpsave.
-
-Examples:
-  clp rollback CLP1251124
-  clp rollback                 # the last applied patch
-  clp list                     # what can be rolled back`,
+		Usage:   usageText("rollback"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.BoolVar(&rollbackOpts.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
 		},

@@ -15,33 +15,13 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var showOpts showOptions
 	register(&command{
 		Name:    "show",
 		Summary: "show what a patch holds and, with --diff, what it would change",
-		Usage: `Usage:
-  clp show FILE [--diff] [--root ROOT]
-
-Prints a patch's metadata (name, version, severity, author, date, format,
-the systems it applies to), its signature status (signed by a trusted key,
-by an untrusted key, unsigned, or bad), every file action (the operation,
-the target, mode and owner, the sha256 it expects to find and the one it
-writes), every package action and its scripts.
-
-With --diff, it is also a dry run against the system at --root (default
-/): for each file action, whether the target is now what the patch expects
-(if not, 'clp apply' would refuse), and the unified diff of every text
-file the patch would change ("binary file differs" for others).
-
-show only reads: it changes nothing, and it shows an unsigned or untrusted
-patch without refusing it. --json prints all of it as one JSON object.
-
-Exit status: 0 shown (even when the dry run finds conflicts: see
-dry_run.conflicts in --json); 4 FILE is not a valid patch; 1 another error.
-
-Examples:
-  clp show CLP0250101.clp
-  clp show CLP0250101.clp --diff
-  clp --root /mnt show CLP0250101.clp --diff --json`,
+		Usage:   usageText("show"),
 		Flags: func(fs *pflag.FlagSet) {
 			showOpts = showOptions{}
 			fs.BoolVar(&showOpts.Diff, "diff", false, "dry run against --root: check each target and show the diffs")
@@ -56,8 +36,6 @@ Examples:
 type showOptions struct {
 	Diff bool
 }
-
-var showOpts showOptions
 
 // sigStatus is a patch's signature as clp show reports it.
 type sigStatus struct {

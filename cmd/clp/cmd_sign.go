@@ -18,29 +18,13 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var signOpts signOptions
 	register(&command{
 		Name:    "sign",
 		Summary: "sign a .clp patch with a minisign key (for maintainers)",
-		Usage: `Usage:
-  clp sign FILE [-k KEY]
-
-Checks that FILE is a valid patch (as 'clp apply' will), then signs it
-with the secret key KEY (default ./clp.key) and writes the signature to
-FILE.minisig, replacing an older one. The signature is minisign's, in its
-pre-hashed mode: 'minisign -Vm FILE -p KEY.pub' checks it too. Its trusted
-comment records the time and the file name.
-
-An encrypted key's password is read from the environment variable
-CLP_KEY_PASSWORD, else asked for on the terminal, else read as one line
-from stdin. Opening an encrypted key takes about 1 GiB of memory and a few
-seconds (minisign's scrypt cost).
-
-Exit status: 0 signed; 4 FILE is not a valid patch; 1 another error (a
-missing key, a wrong password).
-
-Examples:
-  clp sign CLP0250101.clp -k vincentos.key
-  CLP_KEY_PASSWORD=... clp sign CLP0250101.clp -k vincentos.key`,
+		Usage:   usageText("sign"),
 		Flags: func(fs *pflag.FlagSet) {
 			signOpts = signOptions{}
 			fs.StringVarP(&signOpts.Key, "key", "k", "clp.key", "the secret key `FILE`")
@@ -55,8 +39,6 @@ Examples:
 type signOptions struct {
 	Key string
 }
-
-var signOpts signOptions
 
 // signResult is clp sign's JSON.
 type signResult struct {

@@ -2,38 +2,23 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/system"
+	"github.com/vincentos/clp/update"
 )
 
 func init() {
 	register(&command{
 		Name:    "status",
 		Summary: "show the installation, clp's state and the update timer",
-		Usage: `Usage:
-  clp status [--json]
-
-Shows the pacman and libalpm versions, the root, how many packages are
-installed, and clp's own state: applied patches, pins, the last update and
-the state of core-livepatch-update.timer.
-
-With --json, prints the same as one JSON object, including every installed
-package with its version (what 'pacman -Q' prints).
-
-Examples:
-  clp status
-  clp --root /mnt status --json | jq .packages.count`,
-		Args: noArgs,
-		Run:  runStatus,
+		Usage:   usageText("status"),
+		Args:    noArgs,
+		Run:     runStatus,
 	})
 }
 
@@ -84,7 +69,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	installed := make(chan installedState, 1)
 	go func() {
 		var st installedState
-		h, err := alpm.Open(env.AlpmOptions())
+		h, err := env.openDB()
 		if err != nil {
 			st.err = err
 			installed <- st
@@ -106,10 +91,10 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},
-		LastUpdate:     lastUpdateSummary(env),
-		Timer:          timerState(env),
+		LastUpdate:     update.LastSummary(env.State()),
+		Timer:          env.System().TimerState(),
 	}
-	rep.PacmanVersion, rep.PacmanPath = pacmanVersion()
+	rep.PacmanVersion, rep.PacmanPath = system.PacmanVersion()
 	stateErr := fillState(env, eng, &rep)
 	st := <-installed
 	if st.err != nil {
@@ -128,7 +113,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return printJSON(env.Stdout, rep)
 	}
 	env.field("clp", "%s", rep.Version)
-	env.field("pacman", "%s", pacmanLine(rep.PacmanVersion, rep.PacmanPath, rep.LibalpmVersion))
+	env.field("pacman", "%s", system.PacmanLine(rep.PacmanVersion, rep.PacmanPath, rep.LibalpmVersion))
 	env.field("root", "%s", rep.Root)
 	env.field("packages", "%d installed", rep.Packages.Count)
 	env.field("state", "%s", rep.StateDir)
@@ -139,66 +124,11 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// pacmanLine says which pacman and libalpm clp runs with: "7.1.0
-// (/usr/bin/pacman, libalpm 16.0.0)".
-func pacmanLine(version, path, libalpm string) string {
-	if path == "" {
-		return fmt.Sprintf("%s (libalpm %s)", version, libalpm)
-	}
-	return fmt.Sprintf("%s (%s, libalpm %s)", version, path, libalpm)
-}
-
 func listOrNone(s []string) string {
 	if len(s) == 0 {
 		return "none"
 	}
 	return strings.Join(s, ", ")
-}
-
-var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
-
-// pacmanVersion is the version of the pacman binary clp runs (the first
-// on PATH, the host's whatever --root says), and where it is. On Vincent
-// OS that is /usr/bin/pacman of the pacman package, whose version the
-// host's own local database names (one directory listing, no process);
-// any other binary (a source build in /opt, another distribution's
-// package) is asked itself, since no database can vouch for it.
-func pacmanVersion() (version, path string) {
-	path, err := exec.LookPath("pacman")
-	if err != nil {
-		return "not found", ""
-	}
-	if real, err := filepath.EvalSymlinks(path); err == nil && real == "/usr/bin/pacman" {
-		if v := pacmanFromHostDB("/var/lib/pacman/local"); v != "" {
-			return v, path
-		}
-	}
-	out, err := exec.Command(path, "--version").Output()
-	if err != nil {
-		return "unknown", path
-	}
-	if m := pacmanVersionRE.FindSubmatch(out); m != nil {
-		return string(m[1]), path
-	}
-	return "unknown", path
-}
-
-// timerState asks systemd about core-livepatch-update.timer, only for the
-// running system: a sandbox root's timer is not systemd's business.
-func timerState(env *Env) string {
-	if env.Root != "/" {
-		return "not checked (--root is not the running system)"
-	}
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return "unknown (systemd is not running)"
-	}
-	out, _ := exec.Command("systemctl", "is-enabled", "core-livepatch-update.timer").Output()
-	state := strings.TrimSpace(string(out))
-	if state == "" {
-		return "not installed"
-	}
-	active, _ := exec.Command("systemctl", "is-active", "core-livepatch-update.timer").Output()
-	return state + ", " + strings.TrimSpace(string(active))
 }
 
 // fillState reads clp's own state: applied patches and pins. Reading never
@@ -226,25 +156,4 @@ func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 		rep.Pins = append(rep.Pins, s)
 	}
 	return nil
-}
-
-// pacmanFromHostDB finds the pacman package in a local database, as
-// "pacman-VERSION-REL" directories; "" when there is none, or when the
-// database does not own /usr/bin/pacman (then something else installed it).
-func pacmanFromHostDB(local string) string {
-	matches, _ := filepath.Glob(filepath.Join(local, "pacman-*"))
-	for _, m := range matches {
-		rest := strings.TrimPrefix(filepath.Base(m), "pacman-")
-		// "pacman-contrib-1.10-1" is another package: a version has
-		// exactly one dash (pkgver-pkgrel) and starts with a digit.
-		if strings.Count(rest, "-") != 1 || rest == "" || rest[0] < '0' || rest[0] > '9' {
-			continue
-		}
-		files, err := os.ReadFile(filepath.Join(m, "files"))
-		if err != nil || !strings.Contains(string(files), "\nusr/bin/pacman\n") {
-			continue
-		}
-		return rest[:strings.LastIndex(rest, "-")]
-	}
-	return ""
 }

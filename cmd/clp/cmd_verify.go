@@ -16,27 +16,13 @@ import (
 )
 
 func init() {
+	// The options live in this closure, one set per command: no flag
+	// is a package global.
+	var verifyOpts verifyOptions
 	register(&command{
 		Name:    "verify",
 		Summary: "check a patch's signature and contents without applying it",
-		Usage: `Usage:
-  clp verify FILE [--key PUB]...
-
-Checks FILE as 'clp apply' does before it changes anything: the minisign
-signature FILE.minisig against the trusted keys (every *.pub in
-/etc/clp/keys/, under --root), and then the whole patch (its entries,
-PKGINFO.meta, every payload's sha256, the paths it may touch under
-clp.conf). Prints the key that signed it and the signature's trusted
-comment. --key checks against the given public keys instead of the
-trusted ones (for a maintainer checking a fresh signature).
-
-Exit status: 0 good; 4 the signature is missing, from a key not trusted,
-or does not match the file, or the patch is not valid; 1 another error.
-
-Examples:
-  clp verify CLP0250101.clp
-  clp verify CLP0250101.clp --key vincentos.pub
-  clp --root /mnt verify CLP0250101.clp`,
+		Usage:   usageText("verify"),
 		Flags: func(fs *pflag.FlagSet) {
 			verifyOpts = verifyOptions{}
 			fs.StringArrayVarP(&verifyOpts.Keys, "key", "p", nil, "trust the public key `PUB` instead of /etc/clp/keys (repeatable)")
@@ -52,8 +38,6 @@ type verifyOptions struct {
 	Keys []string
 }
 
-var verifyOpts verifyOptions
-
 // verifyResult is clp verify's JSON.
 type verifyResult struct {
 	File           string `json:"file"`
@@ -67,14 +51,14 @@ type verifyResult struct {
 }
 
 // verifyKeysDir is where a system keeps the public keys it trusts.
-func verifyKeysDir(env *Env) string { return env.Under("/etc/clp/keys") }
+func verifyKeysDir(env *Env) string { return env.System().KeysDir() }
 
 // verifyLimits are the limits and allowed paths of the system under --root
 // (its clp.conf), for checking a patch as that system's 'clp apply' will.
 func verifyLimits(env *Env) (patch.Limits, error) {
-	cfg, err := config.Load(env.Under(config.DefaultPath))
+	cfg, err := config.Load(env.System().ConfigPath())
 	if err != nil {
-		return patch.Limits{}, withHint(err, "fix "+env.Under(config.DefaultPath))
+		return patch.Limits{}, withHint(err, "fix "+env.System().ConfigPath())
 	}
 	return patch.Limits{PathAllowed: cfg.PathAllowed}, nil
 }

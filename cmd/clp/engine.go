@@ -9,7 +9,9 @@ import (
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/lock"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
 )
 
 // lockWait is how long a command waits for another clp before refusing.
@@ -17,7 +19,7 @@ var lockWait = 10 * time.Second
 
 // loadConfig reads <root>/etc/clp/clp.conf (defaults when it is missing).
 func (e *Env) loadConfig() (*config.Config, error) {
-	c, err := config.Load(e.Under(config.DefaultPath))
+	c, err := e.System().Config()
 	if err != nil {
 		return nil, withHint(err, "fix clp.conf; 'man 5 clp.conf' lists the settings")
 	}
@@ -29,64 +31,39 @@ func (e *Env) engine(cfg *config.Config) (*patch.Engine, error) {
 	eng := &patch.Engine{
 		Root:     e.Root,
 		StateDir: e.State(),
-		OptDir:   e.Under("/opt/CLP"),
-		LogPath:  e.Under("/var/log/CLP.log"),
+		OptDir:   e.System().OptDir(),
+		LogPath:  e.System().PatchLog(),
 		Config:   cfg,
 		Reporter: e.Reporter(),
 		LockWait: lockWait,
 	}
-	if newPackageActor != nil {
-		eng.Packages = &lazyActor{make: func() (patch.PackageActor, error) { return newPackageActor(e, cfg) }}
-	}
-	return eng, nil
-}
-
-// lazyActor makes the package actor on first use: most commands (status,
-// list, a recover with nothing to recover) never touch packages, and making
-// the actor reads pacman.conf through pacman-conf.
-type lazyActor struct {
-	make func() (patch.PackageActor, error)
-	a    patch.PackageActor
-}
-
-func (l *lazyActor) get() (patch.PackageActor, error) {
-	if l.a == nil {
-		a, err := l.make()
+	eng.Packages = pkgtx.Lazy(func() (patch.PackageActor, error) {
+		p, err := e.System().Paths()
 		if err != nil {
 			return nil, err
 		}
-		l.a = a
-	}
-	return l.a, nil
+		return pkgtx.NewActor(pkgtxDB, p, e.pacmanRunner(p), cfg, e.State(), e.Reporter()), nil
+	})
+	return eng, nil
 }
 
-func (l *lazyActor) Prepare(ctx context.Context, a patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
-	act, err := l.get()
+// openDB opens libalpm on the installation this run manages.
+func (e *Env) openDB() (*alpm.Handle, error) {
+	p, err := e.System().Paths()
 	if err != nil {
 		return nil, err
 	}
-	return act.Prepare(ctx, a, actions)
+	return alpm.OpenPaths(p)
 }
 
-func (l *lazyActor) Apply(ctx context.Context, a patch.Archive, p *patch.PackagePlan) error {
-	act, err := l.get()
+// pkgtxDB is pkgtx's Opener: libalpm behind pkgtx's small Query.
+func pkgtxDB(p *pacman.Paths) (pkgtx.DB, error) {
+	h, err := alpm.OpenPaths(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return act.Apply(ctx, a, p)
+	return h, nil
 }
-
-func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
-	act, err := l.get()
-	if err != nil {
-		return err
-	}
-	return act.Revert(ctx, p)
-}
-
-// newPackageActor makes the actor that carries out a patch's package
-// actions (downgrades and pins); set by the downgrade wiring.
-var newPackageActor func(env *Env, cfg *config.Config) (patch.PackageActor, error)
 
 // preflight finishes a transaction that a crash interrupted, before a
 // command looks at or changes the system.
@@ -132,7 +109,7 @@ type installedQuery struct {
 
 func (q *installedQuery) InstalledVersion(name string) (string, bool, error) {
 	if q.h == nil {
-		h, err := alpm.Open(q.env.AlpmOptions())
+		h, err := q.env.openDB()
 		if err != nil {
 			return "", false, err
 		}

@@ -74,7 +74,7 @@ func exitCode(err error) int {
 	case errors.Is(err, pacman.ErrNoRoot), errors.Is(err, alpm.ErrNoLocalDB), errors.Is(err, pacman.ErrConfig):
 		return ExitNoSystem
 	}
-	return ExitError
+	return domainExitCode(err)
 }
 
 // hintFor finds a hint attached anywhere in the chain, or a default one for
@@ -85,6 +85,9 @@ func hintFor(err error) string {
 		if ce.hint != "" {
 			return ce.hint
 		}
+	}
+	if h := domainHint(err); h != "" {
+		return h
 	}
 	var lockHeld *pacman.LockHeldError
 	switch {

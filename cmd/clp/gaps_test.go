@@ -412,3 +412,39 @@ func TestGapsDowngradeLatestCached(t *testing.T) {
 		t.Fatalf("installed:\n%s\nwant:\n%s", sandbox.Versions(q), sandbox.Versions(want))
 	}
 }
+
+// A cached file that is not the package its name claims (a 550.78 package
+// renamed to 540.0): pkgtx's check refuses it as a failed verification,
+// exit 4, before pacman runs, and nothing changes.
+func TestGapsDowngradeCheckFails(t *testing.T) {
+	sandbox.RequireRoot(t)
+	r := nvidiaRoot(t)
+	for _, n := range []string{"nvidia-settings"} {
+		data, err := os.ReadFile(filepath.Join(r.CacheDir, n+"-550.78-1-x86_64.pkg.tar.zst"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.CacheDir, n+"-540.0-1-x86_64.pkg.tar.zst"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	skip := func(rel string) bool { return rel == "var/lib/clp" }
+	before, err := sandbox.TreeState(r.Dir, skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := runMain("--root", r.Dir, "downgrade", "nvidia-settings", "--to", "540.0-1", "--noconfirm")
+	if code != ExitVerify {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitVerify, errs)
+	}
+	if !strings.Contains(errs, "the file holds nvidia-settings 550.78-1, not nvidia-settings 540.0-1") {
+		t.Fatalf("error does not say what the file holds:\n%s", errs)
+	}
+	after, err := sandbox.TreeState(r.Dir, skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := before.Diff(after); len(d) > 0 {
+		t.Fatalf("root changed:\n%s", strings.Join(d, "\n"))
+	}
+}

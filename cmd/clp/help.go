@@ -1,6 +1,7 @@
 package main
 
 import (
+	"embed"
 	"fmt"
 	"io"
 	"sort"
@@ -9,37 +10,23 @@ import (
 	"github.com/spf13/pflag"
 )
 
-const mainUsage = `clp - Core LivePatch for Vincent OS
+// The help of clp and of each command is prose written by hand, with
+// examples: it lives in usage/<command>.txt, read into the binary.
+//
+//go:embed usage/*.txt
+var usageFiles embed.FS
 
-Usage:
-  clp [global options] <command> [options] [arguments]
+// usageText is the help of a command (or "clp": the main help).
+func usageText(name string) string {
+	b, err := usageFiles.ReadFile("usage/" + name + ".txt")
+	if err != nil {
+		panic("clp: no help text for " + name)
+	}
+	return string(b)
+}
 
-clp applies signed .clp patches that fix critical system files and hold
-packages at known-good versions, snapshots the system around every change,
-and rolls any of it back.
-
-Commands:
-%s
-Global options (before or after the command):
-  -r, --root DIR        operate on the installation at DIR (default /)
-  -b, --dbpath DIR      pacman database (default: pacman.conf's, under --root)
-      --config FILE     pacman.conf (default <root>/etc/pacman.conf)
-      --cachedir DIR    package cache (repeatable; default: pacman.conf's)
-      --state-dir DIR   clp's state (default <root>/var/lib/clp)
-      --noconfirm       do not ask for confirmation
-      --json            print machine-readable JSON on stdout
-      --color WHEN      auto, always or never (NO_COLOR is honoured)
-      --debug           print debugging details on stderr
-  -V, --version         print clp's and libalpm's versions
-  -h, --help            show this help
-
-Examples:
-  clp status
-  clp --root /mnt status --json
-  clp help status
-
-Run 'clp help <command>' for a command's options and examples.
-`
+// mainUsage is 'clp help'; %s takes the list of commands.
+var mainUsage = usageText("clp")
 
 func printMainUsage(w io.Writer) {
 	var names []string

@@ -150,3 +150,24 @@ func TestSnapshotRestoreArchive(t *testing.T) {
 		sandbox.AssertUnchanged(t, r.Dir, before)
 	})
 }
+
+// TestRestoreSnapshotUnasked: the boot guard's call restores from the
+// archive with no question and no terminal, and leaves the restore-pre
+// snapshot that undoes it.
+func TestRestoreSnapshotUnasked(t *testing.T) {
+	sandbox.RequireRoot(t)
+	f := sandbox.TestFixtures(t)
+	r, want := restoreSetup(t, restoreArchive(t, f.All(), 0))
+	var out bytes.Buffer
+	env := &Env{Globals: Globals{Root: r.Dir}, Stdout: &out, Stderr: &out}
+	res, err := restoreSnapshot(context.Background(), env, 1, "clp boot guard")
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, out.String())
+	}
+	if got := sandbox.Versions(query(t, r)); got != sandbox.Versions(want) {
+		t.Fatalf("after restore pacman -Q says\n%s\nwant\n%s", got, sandbox.Versions(want))
+	}
+	if res.Pre == 0 || res.FromArchive() != 3 {
+		t.Fatalf("restore-pre %d, %d from the archive", res.Pre, res.FromArchive())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/snapshot"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
@@ -25,8 +26,8 @@ import (
 // and CreatePost with the pre's snapper number.
 func TestHookSnapperOnLoopBtrfs(t *testing.T) {
 	// A pacman that sets these would change what the hook does.
-	t.Setenv(envSkip, "")
-	t.Setenv(envPatch, "")
+	t.Setenv(hooks.EnvSkip, "")
+	t.Setenv(hooks.EnvPatch, "")
 	host := hostSnapperState(t)
 	mnt := hookBtrfsRoot(t)
 	// Registered after the unmount cleanups, so it runs before them; it

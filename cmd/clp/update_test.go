@@ -21,9 +21,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
-	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/internal/config"
-	"github.com/vincentos/clp/patch"
 )
 
 // Script commands for the update, feed and migrate scripts:
@@ -178,44 +176,6 @@ func TestShippedClpConf(t *testing.T) {
 	}
 }
 
-func TestParseRequirement(t *testing.T) {
-	for _, c := range []struct {
-		in, name, constraint string
-		absent               bool
-	}{
-		{"nvidia-utils", "nvidia-utils", "", false},
-		{"nvidia-utils>=560", "nvidia-utils", ">=560", false},
-		{"nvidia-utils=560.35.03-1", "nvidia-utils", "=560.35.03-1", false},
-		{"linux<6.10", "linux", "<6.10", false},
-		{"!nvidia-open", "nvidia-open", "", true},
-	} {
-		n, con, abs := parseRequirement(c.in)
-		if n != c.name || con != c.constraint || abs != c.absent {
-			t.Errorf("parseRequirement(%q) = %q, %q, %v", c.in, n, con, abs)
-		}
-	}
-}
-
-func TestTargetMetaOf(t *testing.T) {
-	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
-		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
-	got := targetMetaOf(m)
-	want := feed.TargetMeta{Name: "CLP1", Severity: "high", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("targetMetaOf = %+v, want %+v", got, want)
-	}
-	// What feed add writes, update reads back.
-	for _, r := range got.Requires {
-		if n, _, _ := parseRequirement(r); n == "" {
-			t.Errorf("requirement %q does not parse back", r)
-		}
-	}
-	m.AppliesTo.Architectures = []string{"aarch64", "x86_64"}
-	if got := targetMetaOf(m); !reflect.DeepEqual(got.Architectures, []string{"aarch64", "x86_64"}) {
-		t.Fatalf("AppliesTo architectures not used: %v", got.Architectures)
-	}
-}
-
 func TestParseDays(t *testing.T) {
 	for in, want := range map[string]time.Duration{"": 0, "2d": 48 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute} {
 		if got, err := parseDays(in); err != nil || got != want {
@@ -226,26 +186,5 @@ func TestParseDays(t *testing.T) {
 		if _, err := parseDays(in); err == nil {
 			t.Errorf("parseDays(%q) accepted", in)
 		}
-	}
-}
-
-func TestLastUpdateSummary(t *testing.T) {
-	env := &Env{Globals: Globals{Root: "/", StateDir: t.TempDir()}}
-	if got := lastUpdateSummary(env); got != "never" {
-		t.Fatalf("before any update: %q", got)
-	}
-	rep := &updateReport{Time: time.Date(2025, 6, 1, 12, 3, 4, 0, time.UTC), Result: "ok", Mirror: "https://m.example/feed", Applied: []string{"CLP1", "CLP2"}}
-	if err := writeLastUpdate(env, rep); err != nil {
-		t.Fatal(err)
-	}
-	got := lastUpdateSummary(env)
-	for _, want := range []string{"2025-06-01", ", ok (applied CLP1, CLP2), from https://m.example/feed"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("summary %q lacks %q", got, want)
-		}
-	}
-	os.WriteFile(filepath.Join(env.StateDir, lastUpdateName), []byte("{"), 0o644)
-	if got := lastUpdateSummary(env); !strings.Contains(got, "unreadable") {
-		t.Fatalf("corrupt record: %q", got)
 	}
 }

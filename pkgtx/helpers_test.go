@@ -1,4 +1,4 @@
-package downgrade
+package pkgtx
 
 import (
 	"context"
@@ -92,6 +92,15 @@ func (a *archiveServer) serve(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, path)
 }
 
+// openDB opens libalpm as clp's Actor does.
+func openDB(p *pacman.Paths) (DB, error) {
+	h, err := alpm.OpenPaths(p)
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // open opens a root as clp would and makes a Downgrader on it.
 func open(t *testing.T, r *sandbox.Root, servers ...string) *Downgrader {
 	t.Helper()
@@ -103,7 +112,7 @@ func open(t *testing.T, r *sandbox.Root, servers ...string) *Downgrader {
 	cfg := config.Default()
 	cfg.ArchiveServers = servers
 	runner := &pacman.Runner{Paths: h.Paths, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
-	return New(h, runner, cfg, filepath.Join(r.Dir, "var/lib/clp"), nil)
+	return New(h, h.Paths, runner, cfg, filepath.Join(r.Dir, "var/lib/clp"), nil)
 }
 
 type testWriter struct{ t *testing.T }

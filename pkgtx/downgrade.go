@@ -1,4 +1,4 @@
-package downgrade
+package pkgtx
 
 import (
 	"context"
@@ -9,20 +9,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
 	"github.com/vincentos/clp/pacman"
 )
 
+// Query is what a package transaction reads of the installed packages
+// (*alpm.Handle answers it; tests may fake it). Installed need not load
+// dependencies; Installed1 must.
+type Query interface {
+	Installed() ([]pacman.Package, error)
+	Installed1(name string) (pacman.Package, bool, error)
+}
+
 // Downgrader finds versions and moves packages on one installation. It
-// holds an open libalpm handle for reading and is not safe for concurrent
-// use.
+// reads through Query and is not safe for concurrent use.
 type Downgrader struct {
-	Handle *alpm.Handle
+	Query  Query
+	Paths  *pacman.Paths
 	Runner *pacman.Runner
 	// Servers are the archive servers (clp.conf ArchiveServer); none
 	// means the cache alone.
@@ -39,8 +47,8 @@ type Downgrader struct {
 	scanned  map[string]bool
 	archive  map[string]archiveResult
 	infos    map[string]*cache.PkgInfo
-	local    map[string]alpm.Package // shallow, every installed package
-	deep     map[string]alpm.Package
+	local    map[string]pacman.Package // shallow, every installed package
+	deep     map[string]pacman.Package
 	localErr error
 }
 
@@ -49,14 +57,14 @@ type archiveResult struct {
 	err     error
 }
 
-// New makes a Downgrader for an open handle and its runner, with the
-// archive servers and download cap of cfg.
-func New(h *alpm.Handle, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Downgrader {
+// New makes a Downgrader for the installation at paths, read through q and
+// changed through runner, with the archive servers and download cap of cfg.
+func New(q Query, paths *pacman.Paths, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Downgrader {
 	if cfg == nil {
 		cfg = config.Default()
 	}
 	return &Downgrader{
-		Handle: h, Runner: runner, Servers: cfg.ArchiveServers, MaxBytes: cfg.MaxDownloadBytes,
+		Query: q, Paths: paths, Runner: runner, Servers: cfg.ArchiveServers, MaxBytes: cfg.MaxDownloadBytes,
 		StateDir: stateDir, Client: &cache.Client{Reporter: rep}, Reporter: report.Or(rep),
 	}
 }
@@ -152,7 +160,7 @@ func (d *Downgrader) scan(names ...string) (*cache.Index, error) {
 	return ix, nil
 }
 
-func (d *Downgrader) cacheDirs() []string { return cache.CacheDirs(d.Handle.Paths) }
+func (d *Downgrader) cacheDirs() []string { return cache.CacheDirs(d.Paths) }
 
 // listArchive lists name on the archive servers, once.
 func (d *Downgrader) listArchive(ctx context.Context, name string) ([]cache.Entry, error) {
@@ -220,7 +228,7 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		}
 	}
 	sort.SliceStable(l.Versions, func(i, j int) bool { return cache.VerCmp(l.Versions[i].Version, l.Versions[j].Version) > 0 })
-	hist, err := History(d.Handle.Paths.LogFile, name)
+	hist, err := History(d.Paths.LogFile, name)
 	if err != nil {
 		return nil, err
 	}
@@ -236,24 +244,24 @@ func (d *Downgrader) loadLocal() error {
 	if d.local != nil || d.localErr != nil {
 		return d.localErr
 	}
-	pkgs, err := d.Handle.Installed()
+	pkgs, err := d.Query.Installed()
 	if err != nil {
 		d.localErr = err
 		return err
 	}
-	d.local = map[string]alpm.Package{}
+	d.local = map[string]pacman.Package{}
 	for _, p := range pkgs {
 		d.local[p.Name] = p
 	}
-	d.deep = map[string]alpm.Package{}
+	d.deep = map[string]pacman.Package{}
 	return nil
 }
 
-func (d *Downgrader) installed(name string) (alpm.Package, bool, error) {
+func (d *Downgrader) installed(name string) (pacman.Package, bool, error) {
 	if d.local == nil {
 		// One package: no need to read the whole local database (a
 		// listing must stay as quick as find(1) on a big system).
-		p, ok, err := d.Handle.Installed1(name)
+		p, ok, err := d.Query.Installed1(name)
 		return p, ok, err
 	}
 	p, ok := d.local[name]
@@ -261,11 +269,11 @@ func (d *Downgrader) installed(name string) (alpm.Package, bool, error) {
 }
 
 // installedDeep returns an installed package with its dependencies.
-func (d *Downgrader) installedDeep(name string) (alpm.Package, error) {
+func (d *Downgrader) installedDeep(name string) (pacman.Package, error) {
 	if p, ok := d.deep[name]; ok {
 		return p, nil
 	}
-	p, _, err := d.Handle.Installed1(name)
+	p, _, err := d.Query.Installed1(name)
 	if err != nil {
 		return p, err
 	}
@@ -404,7 +412,7 @@ func splitDep(dep string) (string, string) {
 }
 
 func satisfies(version, constraint string) bool {
-	ok, err := alpm.SatisfiesConstraint(version, constraint)
+	ok, err := cache.SatisfiesConstraint(version, constraint)
 	return err == nil && ok
 }
 
@@ -595,8 +603,16 @@ func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
 // Check proves, before pacman runs, that every file is there, is the
 // package and version it claims to be (its .PKGINFO), hashes to the pinned
 // sha256 where there is one, and that the whole set still resolves once
-// every .PKGINFO is known.
+// every .PKGINFO is known. What fails is a failed verification
+// (fail.ErrVerify).
 func (d *Downgrader) Check(ctx context.Context, p *Plan) error {
+	if err := d.check(ctx, p); err != nil {
+		return fail.Verify(err, "")
+	}
+	return nil
+}
+
+func (d *Downgrader) check(ctx context.Context, p *Plan) error {
 	set := map[string]*Move{}
 	for _, m := range p.Moves {
 		if m.Path == "" {

@@ -1,4 +1,4 @@
-package downgrade
+package pkgtx
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
@@ -24,10 +23,22 @@ import (
 	"github.com/vincentos/clp/patch"
 )
 
+// DB is a Query on a package database that was opened for one call and
+// must be closed.
+type DB interface {
+	Query
+	Close() error
+}
+
+// Opener opens the package database of the installation at paths
+// (alpm.OpenPaths in clp).
+type Opener func(paths *pacman.Paths) (DB, error)
+
 // Actor carries out a patch's package actions for the patch engine
-// (patch.PackageActor). It opens libalpm afresh for every call, since
-// pacman changes the database between them.
+// (patch.PackageActor). It opens the package database afresh for every
+// call, since pacman changes it between them.
 type Actor struct {
+	Open     Opener
 	Paths    *pacman.Paths
 	Runner   *pacman.Runner
 	Config   *config.Config
@@ -43,11 +54,11 @@ var _ patch.PackageActor = (*Actor)(nil)
 
 // NewActor makes the Actor that `clp apply` and `clp rollback` give the
 // patch engine.
-func NewActor(p *pacman.Paths, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Actor {
+func NewActor(open Opener, p *pacman.Paths, runner *pacman.Runner, cfg *config.Config, stateDir string, rep report.Reporter) *Actor {
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	return &Actor{Paths: p, Runner: runner, Config: cfg, StateDir: stateDir, Reporter: rep}
+	return &Actor{Open: open, Paths: p, Runner: runner, Config: cfg, StateDir: stateDir, Reporter: rep}
 }
 
 // actorState is the Actor's undo data, journaled by the engine before
@@ -77,16 +88,16 @@ func (a *Actor) now() time.Time {
 	return time.Now()
 }
 
-func (a *Actor) downgrader(patchName string) (*Downgrader, error) {
-	h, err := alpm.OpenPaths(a.Paths)
+func (a *Actor) downgrader(patchName string) (*Downgrader, DB, error) {
+	db, err := a.Open(a.Paths)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	d := New(h, a.runnerFor(patchName), a.Config, a.StateDir, a.Reporter)
+	d := New(db, a.Paths, a.runnerFor(patchName), a.Config, a.StateDir, a.Reporter)
 	if a.Client != nil {
 		d.Client = a.Client
 	}
-	return d, nil
+	return d, db, nil
 }
 
 // runnerFor is the pacman runner for a patch's transactions: pacman passes
@@ -111,11 +122,11 @@ func (a *Actor) stageDir(patchName string) string {
 // version installed now can be kept for the undo, and records the versions
 // installed before. It changes nothing.
 func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
-	d, err := a.downgrader(ar.Manifest().Name)
+	d, db, err := a.downgrader(ar.Manifest().Name)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Handle.Close()
+	defer db.Close()
 	name := ar.Manifest().Name
 	st := actorState{Patch: name, Keep: map[string]string{}, KeepFrom: map[string]string{}, Sources: map[string]string{}}
 	plan := &patch.PackagePlan{Actions: slices.Clone(actions), Previous: map[string]string{}}
@@ -282,11 +293,11 @@ func (a *Actor) Apply(ctx context.Context, ar patch.Archive, p *patch.PackagePla
 	if err := a.keep(ctx, st); err != nil {
 		return err
 	}
-	d, err := a.downgrader(st.Patch)
+	d, db, err := a.downgrader(st.Patch)
 	if err != nil {
 		return err
 	}
-	defer d.Handle.Close()
+	defer db.Close()
 	plan := &Plan{}
 	for _, act := range p.Actions {
 		if act.Op != patch.OpDowngrade {
@@ -461,7 +472,7 @@ func (a *Actor) addPins(p *patch.PackagePlan, st actorState) error {
 	if len(p.Pins) == 0 {
 		return nil
 	}
-	h, err := alpm.OpenPaths(a.Paths)
+	h, err := a.Open(a.Paths)
 	if err != nil {
 		return err
 	}
@@ -518,11 +529,11 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	}); err != nil {
 		return err
 	}
-	d, err := a.downgrader(st.Patch)
+	d, db, err := a.downgrader(st.Patch)
 	if err != nil {
 		return err
 	}
-	defer d.Handle.Close()
+	defer db.Close()
 	var files, names, remove []string
 	for _, act := range p.Actions {
 		if act.Op != patch.OpDowngrade {
@@ -591,4 +602,51 @@ func (a *Actor) revertFile(d *Downgrader, st actorState, name, version string) (
 		return e.Path(), nil
 	}
 	return "", fmt.Errorf("cannot reinstall %s %s: the kept copy %s is gone and the cache has none", name, version, st.Keep[name])
+}
+
+// Lazy is a patch.PackageActor that makes the real one on first use: most
+// commands (status, list, a recover with nothing to recover) never touch
+// packages, and making the actor reads pacman.conf.
+func Lazy(make func() (patch.PackageActor, error)) patch.PackageActor {
+	return &lazyActor{make: make}
+}
+
+type lazyActor struct {
+	make func() (patch.PackageActor, error)
+	a    patch.PackageActor
+}
+
+func (l *lazyActor) get() (patch.PackageActor, error) {
+	if l.a == nil {
+		a, err := l.make()
+		if err != nil {
+			return nil, err
+		}
+		l.a = a
+	}
+	return l.a, nil
+}
+
+func (l *lazyActor) Prepare(ctx context.Context, a patch.Archive, actions []patch.PackageAction) (*patch.PackagePlan, error) {
+	act, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return act.Prepare(ctx, a, actions)
+}
+
+func (l *lazyActor) Apply(ctx context.Context, a patch.Archive, p *patch.PackagePlan) error {
+	act, err := l.get()
+	if err != nil {
+		return err
+	}
+	return act.Apply(ctx, a, p)
+}
+
+func (l *lazyActor) Revert(ctx context.Context, p *patch.PackagePlan) error {
+	act, err := l.get()
+	if err != nil {
+		return err
+	}
+	return act.Revert(ctx, p)
 }

@@ -1,4 +1,4 @@
-package downgrade
+package pkgtx
 
 import (
 	"os"
@@ -87,7 +87,7 @@ func newEngine(t *testing.T, r *sandbox.Root, servers ...string) (*patch.Engine,
 	cfg.ArchiveServers = servers
 	state := filepath.Join(r.Dir, "var/lib/clp")
 	runner := &pacman.Runner{Paths: p, LockWait: 5 * time.Second, Stdout: &testWriter{t}, Stderr: &testWriter{t}}
-	act := NewActor(p, runner, cfg, state, nil)
+	act := NewActor(openDB, p, runner, cfg, state, nil)
 	return &patch.Engine{
 		Root: r.Dir, StateDir: state, OptDir: filepath.Join(r.Dir, "opt/CLP"), LogPath: filepath.Join(r.Dir, "var/log/CLP.log"),
 		Config: cfg, Packages: act,

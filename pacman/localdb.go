@@ -1,0 +1,41 @@
+package pacman
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ErrNoLocalDB: the database directory has no local/ database.
+var ErrNoLocalDB = errors.New("no local package database")
+
+// CheckLocalDB fails with ErrNoLocalDB when dbpath holds no local/
+// database: clp never creates one, since a mistyped --root must not look
+// like an empty system.
+func CheckLocalDB(dbpath string) error {
+	st, err := os.Stat(filepath.Join(dbpath, "local"))
+	if err == nil && st.IsDir() {
+		return nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w in %s: %v", ErrNoLocalDB, dbpath, err)
+	}
+	return fmt.Errorf("%w in %s", ErrNoLocalDB, dbpath)
+}
+
+// LocalDBPath resolves the paths of o (reading pacman.conf itself, no
+// pacman-conf process: cheap enough for a hook that runs on every
+// transaction) and returns the database directory, checked to hold a local
+// database.
+func LocalDBPath(o Options) (string, error) {
+	p, err := Resolve(o)
+	if err != nil {
+		return "", err
+	}
+	if err := CheckLocalDB(p.DBPath); err != nil {
+		return "", err
+	}
+	return p.DBPath, nil
+}

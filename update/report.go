@@ -1,0 +1,92 @@
+package update
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vincentos/clp/internal/fsx"
+)
+
+// lastName is the record of the last run, under the state dir.
+const lastName = "last-update.json"
+
+// Entry is one patch clp update saw, and what it did with it.
+type Entry struct {
+	Name     string `json:"name"`
+	File     string `json:"file"`
+	Sequence uint64 `json:"sequence,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Source   string `json:"source"` // "feed" or "legacy"
+	// Action is "apply", "applied", "skip" or "failed".
+	Action string `json:"action"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Report is clp update's JSON, and what last-update.json keeps.
+type Report struct {
+	Time    time.Time `json:"time"`
+	Check   bool      `json:"check"`
+	Policy  string    `json:"policy"`
+	Mirror  string    `json:"mirror,omitempty"`
+	Legacy  string    `json:"legacy_server,omitempty"`
+	Patches []Entry   `json:"patches"`
+	Applied []string  `json:"applied"`
+	// PinsLifted are the packages whose --until pin this run lifted.
+	PinsLifted []string `json:"pins_lifted,omitempty"`
+	// Result is "ok", "nothing new", "checked" or "failed: <error>".
+	Result string `json:"result"`
+}
+
+// HasNew reports whether any patch was (or, with --check or policy none,
+// would be) applied.
+func (r *Report) HasNew() bool {
+	for _, p := range r.Patches {
+		if p.Action == "apply" || p.Action == "applied" {
+			return true
+		}
+	}
+	return false
+}
+
+// Record writes <state>/last-update.json.
+func Record(stateDir string, rep *Report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	// The first run on a fresh system may fail before anything else made
+	// the state dir; its result must still be recorded.
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return err
+	}
+	return fsx.WriteFile(filepath.Join(stateDir, lastName), append(data, '\n'), 0o644)
+}
+
+// LastSummary is the "last update" line of clp status: when, how it ended
+// and from where; "never" before the first run.
+func LastSummary(stateDir string) string {
+	data, err := os.ReadFile(filepath.Join(stateDir, lastName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "never"
+	}
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return "unknown (" + lastName + " is unreadable)"
+	}
+	s := rep.Time.Local().Format("2006-01-02 15:04:05") + ", " + rep.Result
+	if len(rep.Applied) > 0 {
+		s += " (applied " + strings.Join(rep.Applied, ", ") + ")"
+	}
+	if rep.Mirror != "" {
+		s += ", from " + rep.Mirror
+	}
+	return s
+}
