@@ -122,19 +122,27 @@ func (r *Root) PacmanTargets(op []string, targets []string) (string, error) {
 	return out.String(), nil
 }
 
-// PacmanQuery runs a pacman operation that only reads (-Q...), returning
-// its standard output; pacman's messages go into the error.
+// PacmanQuery runs a pacman operation that only reads (-Q...), through
+// clp's runner (which hands pacman the paths it needs on pacman 6 and 7
+// alike), returning its standard output; pacman's messages go into the
+// error.
 func (r *Root) PacmanQuery(op ...string) (string, error) {
+	out, stderr, err := r.query(op)
+	if err != nil {
+		return out, fmt.Errorf("%v: %w\n%s", op, err, stderr)
+	}
+	return out, nil
+}
+
+func (r *Root) query(op []string) (stdout, stderr string, err error) {
 	p, err := r.Paths()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var out, errb bytes.Buffer
 	run := &pacman.Runner{Paths: p, Stdout: &out, Stderr: &errb}
-	if err := run.Query(context.Background(), op); err != nil {
-		return out.String(), fmt.Errorf("%v: %w\n%s", op, err, errb.String())
-	}
-	return out.String(), nil
+	err = run.Query(context.Background(), op)
+	return out.String(), errb.String(), err
 }
 
 // Install installs package files with pacman -U.
@@ -143,25 +151,19 @@ func (r *Root) Install(files ...string) error {
 	return err
 }
 
-// Query returns `pacman -Q` as name -> version, asked through clp's runner
-// (which hands pacman the paths it needs on pacman 6 and 7 alike).
+// Query returns `pacman -Q` as name -> version.
 func (r *Root) Query() (map[string]string, error) {
-	p, err := r.Paths()
+	out, stderr, err := r.query([]string{"-Q"})
 	if err != nil {
-		return nil, err
-	}
-	var out, errb bytes.Buffer
-	run := &pacman.Runner{Paths: p, Stdout: &out, Stderr: &errb}
-	if err := run.Query(context.Background(), []string{"-Q"}); err != nil {
 		// pacman -Q on an empty database exits 1 with no output.
 		var pe *pacman.PacmanError
-		if errors.As(err, &pe) && out.Len() == 0 && len(bytes.TrimSpace(errb.Bytes())) == 0 {
+		if errors.As(err, &pe) && out == "" && strings.TrimSpace(stderr) == "" {
 			return map[string]string{}, nil
 		}
-		return nil, fmt.Errorf("pacman -Q: %w\n%s", err, errb.String())
+		return nil, fmt.Errorf("pacman -Q: %w\n%s", err, stderr)
 	}
 	m := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if n, v, ok := strings.Cut(line, " "); ok {
 			m[n] = v
 		}
