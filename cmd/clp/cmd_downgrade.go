@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/downgrade"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
@@ -190,6 +191,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
+	armGuard(env, boot.Transaction{Source: "clp downgrade", Packages: plan.Names()})
 	pinned, err := repin(env, h.Paths, plan, o.Pin)
 	if err != nil {
 		return err

@@ -141,6 +141,9 @@ func hookSnapshot(ctx context.Context, env *Env, which string, targets []string)
 		return err
 	}
 	env.Debugf("hook %s: recorded snapshot %d in %s", which, snap.ID, time.Since(start))
+	if which == "post" {
+		armFromHook(env, snap, targets)
+	}
 	start = time.Now()
 	if err := hookSnapper(ctx, env, st, snap); err != nil {
 		env.Warnf("no snapper %s snapshot: %v", which, err)
@@ -204,8 +207,9 @@ func pruneSnapshots(env *Env, st *snapshot.Store) ([]int, error) {
 	for _, a := range list {
 		applied[a.Name] = true
 	}
+	guard := guardProtects(env, cfg)
 	return st.Prune(cfg.SnapshotKeep, func(s snapshot.Snapshot) bool {
-		return s.Patch != "" && (protectAll || applied[s.Patch])
+		return s.Patch != "" && (protectAll || applied[s.Patch]) || s.ID == guard
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/snapshot"
@@ -462,6 +463,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		}
 	}
 	rep.Done = true
+	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: pre, Packages: changedNames(rep.Changes)})
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}

@@ -23,7 +23,8 @@ import (
 )
 
 type updateOptions struct {
-	Check bool
+	Check        bool
+	IfConfigured bool
 }
 
 var updateOpts updateOptions
@@ -33,7 +34,7 @@ func init() {
 		Name:    "update",
 		Summary: "fetch and apply new patches from the signed feed",
 		Usage: `Usage:
-  clp update [--check] [--noconfirm] [--json]
+  clp update [--check] [--if-configured] [--noconfirm] [--json]
 
 Refreshes the patch feed (the FeedMirror URLs in /etc/clp/clp.conf, tried
 in order; a mirror that is down or serves anything clp refuses is reported
@@ -55,7 +56,11 @@ nothing). The original tool's unsigned feed (/etc/CLP/mirrors) is read only
 with AllowLegacyFeed = yes, and each of its patches must still carry a
 minisign signature from a key in /etc/clp/keys.
 
-  --check   list what is new, download and change nothing (exit 0)
+  --check          list what is new, download and change nothing (exit 0)
+  --if-configured  with no feed configured (no FeedMirror, no allowed
+                   legacy feed), say so and exit 0 instead of failing:
+                   what the daily timer runs, so an unconfigured machine
+                   does not end each day with a failed unit
 
 Exit status: 0 done (or nothing new); 4 the feed or a patch failed
 verification (the message names the attack: tampering, rollback, freeze,
@@ -66,10 +71,12 @@ this system (nothing of it changed) or the legacy feed is not allowed;
 Examples:
   clp update --check
   clp update
-  clp update --noconfirm --json     # what the timer and scripts run`,
+  clp update --noconfirm --if-configured   # what the timer runs
+  clp update --noconfirm --json            # for scripts`,
 		Flags: func(fs *pflag.FlagSet) {
 			updateOpts = updateOptions{}
 			fs.BoolVar(&updateOpts.Check, "check", false, "only list new patches; download and change nothing")
+			fs.BoolVar(&updateOpts.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
 		},
 		Args: noArgs,
 		Run: func(ctx context.Context, env *Env, args []string) error {
@@ -125,6 +132,15 @@ func runUpdate(ctx context.Context, env *Env, o updateOptions) error {
 		return err
 	}
 	rep := &updateReport{Time: time.Now().UTC(), Check: o.Check, Policy: cfg.UpdatePolicy, Patches: []updateEntry{}, Applied: []string{}}
+	if o.IfConfigured && !feedConfigured(env, cfg) {
+		// Nothing was asked of any mirror: not recorded as the last update.
+		rep.Result = "skipped: no feed is configured"
+		if env.JSON {
+			return printJSON(env.Stdout, rep)
+		}
+		fmt.Fprintf(env.Stdout, "clp update: skipped: no feed is configured (no FeedMirror in %s); add 'FeedMirror = URL' there to turn the daily update on\n", env.Under(config.DefaultPath))
+		return nil
+	}
 	err = doUpdate(ctx, env, cfg, o, rep)
 	switch {
 	case err != nil:
@@ -712,4 +728,14 @@ func lastUpdateSummary(env *Env) string {
 		s += ", from " + rep.Mirror
 	}
 	return s
+}
+
+// feedConfigured reports whether clp update has a feed to read: a
+// FeedMirror, or the legacy feed allowed and present.
+func feedConfigured(env *Env, cfg *config.Config) bool {
+	if len(cfg.FeedMirrors) > 0 {
+		return true
+	}
+	_, err := os.Stat(env.Under(feed.LegacyMirrorsPath))
+	return cfg.AllowLegacyFeed && err == nil
 }
