@@ -278,7 +278,11 @@ func (g *Guard) Check(ctx context.Context, sd Systemd, o CheckOptions) (*CheckRe
 	if err != nil {
 		return nil, err
 	}
-	if (st.Phase != Armed && st.Phase != Restored) || st.Pending != id {
+	if st.Phase != Armed && st.Phase != Restored {
+		return &CheckResult{Action: "idle", State: st}, nil
+	}
+	if st.Pending != id {
+		g.say("not judging boot %s: clp-boot-guard.service did not count it (it counted %q); is the unit enabled?", id, st.Pending)
 		return &CheckResult{Action: "idle", State: st}, nil
 	}
 	limit := time.Duration(g.Config.BootTimeoutSec) * time.Second

@@ -157,19 +157,36 @@ func (m *Machine) cannotBoot(why string) {
 	m.tb.Fatalf("boot of %s: %s\n%s", m.Name, why, tail(string(data), 40))
 }
 
-// childOf is the first child of pid (nspawn's child is the container's
-// PID 1), from /proc.
+// childOf finds the container's PID 1 below nspawn (pid): the descendant
+// that is PID 1 of its own pid namespace (NSpid in /proc/PID/status ends
+// in 1). nspawn forks an intermediate child first, which exits: taking
+// just the first child could name a process that is about to vanish.
 func childOf(pid int) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0
+	for depth := 0; depth < 3; depth++ {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if err != nil {
+			return 0
+		}
+		f := strings.Fields(string(data))
+		if len(f) == 0 {
+			return 0
+		}
+		child, _ := strconv.Atoi(f[0])
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", child))
+		if err != nil {
+			return 0
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if ns, ok := strings.CutPrefix(line, "NSpid:"); ok {
+				ids := strings.Fields(ns)
+				if len(ids) > 1 && ids[len(ids)-1] == "1" {
+					return child
+				}
+			}
+		}
+		pid = child
 	}
-	f := strings.Fields(string(data))
-	if len(f) == 0 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[0])
-	return n
+	return 0
 }
 
 // cleanEnv is the environment of every command run inside.

@@ -157,11 +157,9 @@ func TestUpdateUnits(t *testing.T) {
 	sandbox.CopyFile(filepath.Join(feedDir, "repository/metadata/1.root.json"), m.Path("/etc/clp/feed-root.json"), 0o644)
 	srv := fileServer(t)
 	sandbox.CopyFile(srv, m.Path("/usr/local/bin/clp-fileserver"), 0o755)
-	cmd, err := m.Start("/usr/local/bin/clp-fileserver", "/srv/feed")
-	if err != nil {
+	if _, err := m.Start("/usr/local/bin/clp-fileserver", "/srv/feed"); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd
 	url := waitURL(t, m)
 	appendFile(t, m.Path("/etc/clp/clp.conf"), "\n[update]\nFeedMirror = "+url+"\n")
 
@@ -220,8 +218,6 @@ func fileServer(t *testing.T) string {
 // waitURL finds the file server's port inside (it listens on 127.0.0.1:0).
 func waitURL(t *testing.T, m *nspawn.Machine) string {
 	for i := 0; i < 100; i++ {
-		data, _ := os.ReadFile(m.Path("/proc/net/tcp"))
-		_ = data
 		out, _ := m.Exec("sh", "-c", "cat /proc/net/tcp")
 		sc := bufio.NewScanner(strings.NewReader(out))
 		for sc.Scan() {
