@@ -521,3 +521,22 @@ func TestJudge(t *testing.T) {
 		t.Errorf("a hanging check held the judge for %s", d)
 	}
 }
+
+// A judge stopped by a shutdown records no verdict: the boot stays pending
+// and counts as never judged.
+func TestCheckInterrupted(t *testing.T) {
+	tg := newGuard(t)
+	tg.arm(7, "", "linux")
+	tg.boot(boot2, "")
+	tg.Start(context.Background(), &fakeRestorer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	hung := goodSystem()
+	hung.system = "starting"
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := tg.Check(ctx, hung, fastCheck); err == nil {
+		t.Fatal("an interrupted judge must not succeed")
+	}
+	if st := tg.state(); st.Pending != boot2 || st.Failed != 0 {
+		t.Fatalf("an interrupted judge recorded something: %+v", st)
+	}
+}

@@ -288,6 +288,11 @@ func (g *Guard) Check(ctx context.Context, sd Systemd, o CheckOptions) (*CheckRe
 	limit := time.Duration(g.Config.BootTimeoutSec) * time.Second
 	g.say("judging this boot (time limit %s)", limit)
 	v := Judge(ctx, sd, limit, o)
+	if ctx.Err() != nil {
+		// Stopped by a shutdown, not by the time limit: no verdict.
+		// The boot stays pending and counts as never judged.
+		return nil, fmt.Errorf("stopped before this boot was judged: %w", ctx.Err())
+	}
 	res := &CheckResult{Action: "judged", Verdict: v}
 	err = g.update(ctx, func(st *State) (bool, error) {
 		res.State = st
