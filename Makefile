@@ -35,11 +35,12 @@ LDFLAGS      := -s -w -X main.version=$(VERSION)
 DEBIAN_PKGS := libalpm-dev libarchive-dev pacman-package-manager makepkg \
 	libarchive-tools fakeroot zstd xz-utils gzip minisign pkg-config gcc \
 	btrfs-progs snapper scdoc systemd util-linux curl ca-certificates man-db \
-	bash-completion zsh fish
+	bash-completion zsh fish systemd-container mmdebstrap
 ARCH_PKGS   := pacman go gcc pkgconf libarchive fakeroot zstd xz minisign \
 	btrfs-progs snapper scdoc curl man-db
 NEEDED_CMDS := pacman pacman-conf makepkg repo-add bsdtar fakeroot zstd minisign \
-	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl man
+	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl man \
+	systemd-nspawn mmdebstrap
 
 .PHONY: all build deps deps-check test test-short vet demo bench install man completions clean fmt dist
 
@@ -140,7 +141,8 @@ completions: build
 install: $(if $(filter 1,$(NOBUILD)),,build) man
 	install -Dm755 clp $(DESTDIR)$(PREFIX)/bin/clp
 	install -Dm644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system \
-		dist/systemd/core-livepatch-update.service dist/systemd/core-livepatch-update.timer
+		dist/systemd/core-livepatch-update.service dist/systemd/core-livepatch-update.timer \
+		dist/systemd/clp-boot-guard.service dist/systemd/clp-boot-check.service
 	install -Dm644 -t $(DESTDIR)$(PREFIX)/share/libalpm/hooks hooks/files/*.hook
 	@if [ -f dist/clp.conf ]; then \
 		echo "install -Dm644 dist/clp.conf $(DESTDIR)$(SYSCONFDIR)/clp/clp.conf"; \

@@ -59,6 +59,9 @@ type Handler struct {
 	// target is pinned.
 	Open     func() (VersionDB, error)
 	Reporter report.Reporter
+	// AfterPost, when set, is told of each post-transaction snapshot and
+	// its targets before retention runs (the boot guard arms on it).
+	AfterPost func(post snapshot.Snapshot, targets []string)
 	// Debugf traces timings (nil: none).
 	Debugf func(format string, a ...any)
 }
@@ -120,6 +123,9 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 		return err
 	}
 	h.debugf("hook %s: recorded snapshot %d in %s", which, snap.ID, time.Since(start))
+	if snap.Kind == snapshot.KindPost && h.AfterPost != nil {
+		h.AfterPost(snap, targets)
+	}
 	start = time.Now()
 	rep := report.Or(h.Reporter)
 	if err := h.snapper(ctx, st, snap); err != nil {

@@ -44,6 +44,8 @@ func promisedFiles(t *testing.T, src string) []string {
 		"usr/bin/clp",
 		"usr/lib/systemd/system/core-livepatch-update.service",
 		"usr/lib/systemd/system/core-livepatch-update.timer",
+		"usr/lib/systemd/system/clp-boot-guard.service",
+		"usr/lib/systemd/system/clp-boot-check.service",
 		"usr/share/bash-completion/completions/clp",
 		"usr/share/zsh/site-functions/_clp",
 		"usr/share/fish/vendor_completions.d/clp.fish",

@@ -24,16 +24,19 @@ func TestInstallScriptlet(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		systemd  bool
-		exitCode int // the stand-in systemctl's
+		chroot   bool // systemctl installed, systemd not running
+		exitCode int  // the stand-in systemctl's
 		fn       string
 		calls    string
 		output   string
 	}{
-		{"install without systemd", false, 0, "post_install", "", "systemd is not running"},
-		{"remove without systemd", false, 0, "pre_remove", "", ""},
-		{"install with systemd", true, 0, "post_install", "enable core-livepatch-update.timer\n", ""},
-		{"install with a failing systemctl", true, 1, "post_install", "enable core-livepatch-update.timer\n", ""},
-		{"remove with systemd", true, 0, "pre_remove", "disable --now core-livepatch-update.timer\n", ""},
+		{"install without systemd", false, false, 0, "post_install", "", "systemd is not running"},
+		{"remove without systemd", false, false, 0, "pre_remove", "", ""},
+		{"install in a chroot with systemctl", false, true, 0, "post_install", "enable core-livepatch-update.timer clp-boot-guard.service clp-boot-check.service\n", ""},
+		{"remove in a chroot with systemctl", false, true, 0, "pre_remove", "disable core-livepatch-update.timer clp-boot-guard.service clp-boot-check.service\n", ""},
+		{"install with systemd", true, false, 0, "post_install", "enable --now core-livepatch-update.timer\nenable clp-boot-guard.service clp-boot-check.service\n", ""},
+		{"install with a failing systemctl", true, false, 1, "post_install", "enable --now core-livepatch-update.timer\nenable clp-boot-guard.service clp-boot-check.service\n", ""},
+		{"remove with systemd", true, false, 0, "pre_remove", "disable --now core-livepatch-update.timer\ndisable clp-boot-guard.service clp-boot-check.service\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root, err := sandbox.Create(t.TempDir())
@@ -50,6 +53,8 @@ func TestInstallScriptlet(t *testing.T) {
 				if err := os.MkdirAll(filepath.Join(root.Dir, "run/systemd/system"), 0o755); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tc.systemd || tc.chroot {
 				fake := "#!/bin/sh\necho \"$*\" >> /systemctl.log\nexit " + map[int]string{0: "0", 1: "1"}[tc.exitCode] + "\n"
 				if err := os.WriteFile(filepath.Join(root.Dir, "usr/bin/systemctl"), []byte(fake), 0o755); err != nil {
 					t.Fatal(err)

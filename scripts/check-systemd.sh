@@ -60,7 +60,7 @@ if verify "$work/broken" >/dev/null; then
 	exit 1
 fi
 
-for want in 'Type=oneshot' 'ExecStart=/usr/bin/clp update --noconfirm' 'After=network-online.target' \
+for want in 'Type=oneshot' 'ExecStart=/usr/bin/clp update --noconfirm --if-configured' 'After=network-online.target' \
 	'Wants=network-online.target' 'NoNewPrivileges=yes' 'PrivateTmp=yes' 'ProtectHome=yes'; do
 	grep -qxF "$want" "$units/$service" || { echo "check-systemd: $service lacks $want" >&2; exit 1; }
 done

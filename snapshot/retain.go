@@ -12,6 +12,9 @@ type Retention struct {
 	// there is something to prune; when it fails, every snapshot linked to
 	// a patch is kept.
 	Applied func() ([]string, error)
+	// Protect, when set, names one more snapshot to keep whatever its age
+	// (the boot guard's armed snapshot); 0 for none.
+	Protect func() int
 }
 
 // Retain applies the retention to the store and returns the IDs it
@@ -30,8 +33,12 @@ func (s *Store) Retain(r Retention) ([]int, error) {
 	for _, n := range names {
 		applied[n] = true
 	}
+	guarded := 0
+	if r.Protect != nil {
+		guarded = r.Protect()
+	}
 	return s.Prune(keep, func(snap Snapshot) bool {
-		return snap.Patch != "" && (protectAll || applied[snap.Patch])
+		return snap.Patch != "" && (protectAll || applied[snap.Patch]) || snap.ID == guarded
 	})
 }
 

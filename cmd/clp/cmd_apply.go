@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
 )
@@ -161,6 +162,7 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 		return nil, refusal(err, "")
 	}
 	snap.done("applying " + m.Name + " " + m.Version)
+	armGuard(env, boot.Transaction{Source: "clp apply", Patch: m.Name})
 	res.Applied = true
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "%s patch %s applied; undo it with 'clp rollback %s'\n", env.green("::"), m.Name, m.Name)

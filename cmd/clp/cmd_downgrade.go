@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/pkgtx"
@@ -148,6 +149,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
+	armGuard(env, boot.Transaction{Source: "clp downgrade", Packages: plan.Names()})
 	pinned, err := d.Repin(plan, o.Pin)
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ func runHook(ctx context.Context, env *Env, args []string) error {
 	h := &hooks.Handler{
 		Root: env.Root, Pacman: env.System().Pacman, StateDir: env.State(), Patch: os.Getenv(hooks.EnvPatch),
 		Retention: env.retention(), Reporter: env.Reporter(), Debugf: env.Debugf,
+		AfterPost: func(post snapshot.Snapshot, targets []string) { armFromHook(env, post, targets) },
 		Open: func() (hooks.VersionDB, error) {
 			db, err := env.openDB()
 			if err != nil {
@@ -84,6 +85,13 @@ func (e *Env) retention() snapshot.Retention {
 				names[i] = a.Name
 			}
 			return names, err
+		},
+		Protect: func() int {
+			cfg, err := e.System().Config()
+			if err != nil {
+				return 0
+			}
+			return guardProtects(e, cfg)
 		},
 	}
 }

@@ -24,20 +24,21 @@ func init() {
 
 // statusReport is clp status's JSON.
 type statusReport struct {
-	Version        string     `json:"clp_version"`
-	PacmanVersion  string     `json:"pacman_version"`
-	PacmanPath     string     `json:"pacman_path"`
-	LibalpmVersion string     `json:"libalpm_version"`
-	Root           string     `json:"root"`
-	DBPath         string     `json:"dbpath"`
-	Config         string     `json:"config"`
-	CacheDirs      []string   `json:"cachedirs"`
-	StateDir       string     `json:"state_dir"`
-	Packages       statusPkgs `json:"packages"`
-	Patches        []string   `json:"applied_patches"`
-	Pins           []string   `json:"pins"`
-	LastUpdate     string     `json:"last_update"`
-	Timer          string     `json:"timer"`
+	Version        string           `json:"clp_version"`
+	PacmanVersion  string           `json:"pacman_version"`
+	PacmanPath     string           `json:"pacman_path"`
+	LibalpmVersion string           `json:"libalpm_version"`
+	Root           string           `json:"root"`
+	DBPath         string           `json:"dbpath"`
+	Config         string           `json:"config"`
+	CacheDirs      []string         `json:"cachedirs"`
+	StateDir       string           `json:"state_dir"`
+	Packages       statusPkgs       `json:"packages"`
+	Patches        []string         `json:"applied_patches"`
+	Pins           []string         `json:"pins"`
+	LastUpdate     string           `json:"last_update"`
+	Timer          string           `json:"timer"`
+	BootGuard      bootStatusReport `json:"boot_guard"`
 }
 
 type statusPkgs struct {
@@ -96,6 +97,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.PacmanVersion, rep.PacmanPath = system.PacmanVersion()
 	stateErr := fillState(env, eng, &rep)
+	rep.BootGuard = readBootStatus(env.bootGuard(eng.Config))
 	st := <-installed
 	if st.err != nil {
 		return st.err
@@ -121,6 +123,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	env.field("pins", "%s", listOrNone(rep.Pins))
 	env.field("last update", "%s", rep.LastUpdate)
 	env.field("update timer", "%s", rep.Timer)
+	env.field("boot guard", "%s", rep.BootGuard.Summary)
 	return nil
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
@@ -14,7 +16,8 @@ import (
 )
 
 type updateOptions struct {
-	Check bool
+	Check        bool
+	IfConfigured bool
 }
 
 func init() {
@@ -26,6 +29,7 @@ func init() {
 		Flags: func(fs *pflag.FlagSet) {
 			o = updateOptions{}
 			fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")
+			fs.BoolVar(&o.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
 		},
 		Args: noArgs,
 		Run: func(ctx context.Context, env *Env, args []string) error {
@@ -43,6 +47,15 @@ func runUpdate(ctx context.Context, env *Env, o updateOptions) error {
 	cfg, err := env.loadConfig()
 	if err != nil {
 		return err
+	}
+	if o.IfConfigured && !feedConfigured(env, cfg) {
+		// Nothing was asked of any mirror: not recorded as the last update.
+		msg := "skipped: no feed is configured"
+		if env.JSON {
+			return printJSON(env.Stdout, &update.Report{Check: o.Check, Policy: cfg.UpdatePolicy, Result: msg})
+		}
+		fmt.Fprintf(env.Stdout, "clp update: %s (no FeedMirror in %s); add 'FeedMirror = URL' there to turn the daily update on\n", msg, env.System().ConfigPath())
+		return nil
 	}
 	app := &updateApplier{env: env, cfg: cfg}
 	defer app.close()
@@ -150,4 +163,14 @@ func (p updatePrinter) Read(rep *update.Report) {
 	if !rep.HasNew() {
 		fmt.Fprintln(p.env.Stdout, " there is nothing to do")
 	}
+}
+
+// feedConfigured reports whether clp update has a feed to read: a
+// FeedMirror, or the legacy feed allowed and present.
+func feedConfigured(env *Env, cfg *config.Config) bool {
+	if len(cfg.FeedMirrors) > 0 {
+		return true
+	}
+	_, err := os.Stat(env.System().Under(feed.LegacyMirrorsPath))
+	return cfg.AllowLegacyFeed && err == nil
 }

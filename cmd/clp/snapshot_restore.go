@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/boot"
 
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/pkgtx"
@@ -70,6 +71,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return err
 	}
 	rep.Done = true
+	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: r.Pre, Packages: changedNames(rep.Changes)})
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}

@@ -16,6 +16,8 @@ _clp_takes_arg()
         --cachedir | --color | --config | --dbpath | -b | --root | -r | --state-dir) return 0 ;;
     esac
     case $1 in
+        boot)
+            case $2 in --settle) return 0 ;; esac ;;
         build)
             case $2 in --output | -o) return 0 ;; esac ;;
         downgrade)
@@ -95,6 +97,14 @@ _clp()
             ;;
     esac
     case $cmd in
+        boot)
+            case $prev in
+                --settle)
+                    COMPREPLY=()
+                    return
+                    ;;
+            esac
+            ;;
         build)
             case $prev in
                 --output | -o)
@@ -186,6 +196,7 @@ _clp()
         local flags='--cachedir --color --config --dbpath -b --debug --help -h --json --noconfirm --root -r --state-dir --version -V'
         case $cmd in
             apply|install) flags+=' --allow-unsigned --dry-run -n --force' ;;
+            boot) flags+=' --settle' ;;
             build) flags+=' --output -o --zip' ;;
             downgrade) flags+=' --cache-only --latest-cached --pin --to' ;;
             feed) flags+=' --expires --sequence --severity' ;;
@@ -198,7 +209,7 @@ _clp()
             show) flags+=' --diff' ;;
             sign) flags+=' --key -k' ;;
             snapshot) flags+=' --description -d --lock-wait' ;;
-            update) flags+=' --check' ;;
+            update) flags+=' --check --if-configured' ;;
             verify) flags+=' --key -p' ;;
         esac
         COMPREPLY=($(compgen -W "$flags" -- "$cur"))
@@ -206,12 +217,17 @@ _clp()
     fi
 
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W 'apply build downgrade feed help history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify' -- "$cur"))
+        COMPREPLY=($(compgen -W 'apply boot build downgrade feed help history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify' -- "$cur"))
         return
     fi
     case $cmd in
         apply|install)
             _filedir clp
+            ;;
+        boot)
+            if ((npos == 0)); then
+                COMPREPLY=($(compgen -W 'status disarm mark-good' -- "$cur"))
+            fi
             ;;
         build)
             _filedir -d
@@ -225,7 +241,7 @@ _clp()
             fi
             ;;
         help)
-            COMPREPLY=($(compgen -W 'apply build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify' -- "$cur"))
+            COMPREPLY=($(compgen -W 'apply boot build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify' -- "$cur"))
             ;;
         history)
             COMPREPLY=()

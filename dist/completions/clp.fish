@@ -30,6 +30,9 @@ end
 
 function __clp_takes_arg -a cmd flag
     switch $cmd
+        case boot
+            contains -- $flag --settle
+            return
         case build
             contains -- $flag --output -o
             return
@@ -111,6 +114,7 @@ complete -c clp -s V -l version -d 'print clp\'s and libalpm\'s versions'
 # Commands.
 complete -c clp -n __clp_needs_command -a apply -d 'apply signed .clp patches'
 complete -c clp -n __clp_needs_command -a install -d 'apply signed .clp patches'
+complete -c clp -n __clp_needs_command -a boot -d 'the boot guard: status, disarm, mark-good'
 complete -c clp -n __clp_needs_command -a build -d 'make a .clp patch from a folder (for maintainers)'
 complete -c clp -n __clp_needs_command -a downgrade -d 'install older versions of packages from the cache or the archive'
 complete -c clp -n __clp_needs_command -a feed -d 'publish patches in a signed feed (for maintainers)'
@@ -139,6 +143,10 @@ complete -c clp -n '__clp_using apply install' -s n -l dry-run -d 'check and sho
 complete -c clp -n '__clp_using apply install' -l force -d 'replace files you changed, keeping your copy as FILE.clpsave'
 complete -c clp -n '__clp_using apply install' -a '(__fish_complete_suffix .clp)'
 
+# clp boot
+complete -c clp -n '__clp_using boot' -l settle -x -d 'how long the display manager must run without a restart (check)'
+complete -c clp -n '__clp_needs_action boot' -a 'status disarm mark-good'
+
 # clp build
 complete -c clp -n '__clp_using build' -s o -l output -r -F -d 'write the patch to FILE (default: <Name>.clp)'
 complete -c clp -n '__clp_using build' -l zip -d 'write a zip archive instead of tar.gz'
@@ -158,7 +166,7 @@ complete -c clp -n '__clp_using feed' -l severity -x -d 'severity S for add: cri
 complete -c clp -n '__clp_needs_action feed' -a 'init add timestamp resign'
 
 # clp help
-complete -c clp -n '__clp_using help' -a 'apply build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify'
+complete -c clp -n '__clp_using help' -a 'apply boot build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify'
 
 # clp history
 
@@ -209,6 +217,7 @@ complete -c clp -n '__clp_using unpin' -a '(pacman -Qq 2>/dev/null)'
 
 # clp update
 complete -c clp -n '__clp_using update' -l check -d 'only list new patches; download and change nothing'
+complete -c clp -n '__clp_using update' -l if-configured -d 'exit 0 with a message when no feed is configured'
 
 # clp verify
 complete -c clp -n '__clp_using verify' -s p -l key -x -a '(__fish_complete_suffix .pub)' -d 'trust the public key PUB instead of /etc/clp/keys (repeatable)'

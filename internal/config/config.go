@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,12 +40,37 @@ type Config struct {
 	AllowLegacyFeed bool
 	// MaxDownloadBytes caps any single download.
 	MaxDownloadBytes int64
+	// BootGuard turns the boot guard on ([boot] Guard).
+	BootGuard bool
+	// BootCritical are the globs of packages whose change arms the boot
+	// guard: DefaultBootCritical plus the CriticalPackages an admin adds.
+	BootCritical []string
+	// BootFailures is how many failed or silent boots trigger the restore
+	// ([boot] FailedBoots).
+	BootFailures int
+	// BootTimeoutSec bounds how long a boot may take to be judged good
+	// ([boot] CheckTimeout).
+	BootTimeoutSec int
 	// Path is the file this was read from ("" for defaults only).
 	Path string
 }
 
 // NeverAllowed are paths no patch may touch whatever clp.conf says.
 var NeverAllowed = []string{"/proc", "/sys", "/dev", "/run", "/var/lib/clp"}
+
+// DefaultBootCritical are the packages whose change arms the boot guard
+// (shell globs, as path.Match reads them): kernels and firmware, graphics
+// drivers, the display server and display managers, init and initramfs
+// generators, boot loaders. An admin adds to them with CriticalPackages.
+var DefaultBootCritical = []string{
+	"linux", "linux-*", "*-firmware", "*-ucode",
+	"*nvidia*", "mesa", "mesa-*", "lib32-mesa", "vulkan-*", "libdrm", "xf86-video-*",
+	"xorg-server", "xorg-server-*", "wayland", "egl-wayland",
+	"gdm", "sddm", "lightdm", "lightdm-*", "lxdm", "ly", "greetd", "greetd-*", "plymouth",
+	"systemd", "systemd-*", "dbus", "dbus-broker",
+	"mkinitcpio", "mkinitcpio-*", "dracut", "booster",
+	"grub", "refind", "syslinux", "limine", "efibootmgr", "shim", "shim-*",
+}
 
 // Default returns the built-in settings.
 func Default() *Config {
@@ -55,6 +81,10 @@ func Default() *Config {
 		ScriptTimeoutSec: 300,
 		UpdatePolicy:     "all",
 		MaxDownloadBytes: 2 << 30,
+		BootGuard:        true,
+		BootCritical:     append([]string(nil), DefaultBootCritical...),
+		BootFailures:     2,
+		BootTimeoutSec:   300,
 	}
 }
 
@@ -90,7 +120,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
 			section = strings.TrimSpace(line[1 : len(line)-1])
-			if section != "options" && section != "update" {
+			if section != "options" && section != "update" && section != "boot" {
 				return nil, fmt.Errorf("line %d: unknown section [%s]", lineNo, section)
 			}
 			continue
@@ -132,6 +162,22 @@ func Parse(data []byte) (*Config, error) {
 			}
 		case "AllowLegacyFeed":
 			c.AllowLegacyFeed, err = parseBool(val)
+		case "Guard":
+			c.BootGuard, err = parseBool(val)
+		case "CriticalPackages":
+			// Adds to the defaults, never replaces them: a line meant
+			// to add one driver must not drop the kernel.
+			for _, g := range strings.Fields(val) {
+				if _, merr := path.Match(g, ""); merr != nil {
+					err = fmt.Errorf("%q is not a valid glob: %w", g, merr)
+					break
+				}
+				c.BootCritical = append(c.BootCritical, g)
+			}
+		case "FailedBoots":
+			c.BootFailures, err = positive(val)
+		case "CheckTimeout":
+			c.BootTimeoutSec, err = positive(val)
 		default:
 			return nil, fmt.Errorf("line %d: unknown setting %q", lineNo, key)
 		}

@@ -46,6 +46,10 @@ AllowLegacyFeed = yes
 		UpdatePolicy:     "critical",
 		AllowLegacyFeed:  true,
 		MaxDownloadBytes: 10 << 20,
+		BootGuard:        true,
+		BootCritical:     DefaultBootCritical,
+		BootFailures:     2,
+		BootTimeoutSec:   300,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -64,6 +68,10 @@ func TestParseErrors(t *testing.T) {
 		{"AllowedPaths = /proc\n", `"/proc" is never allowed`},
 		{"AllowedPaths = /var/lib/clp/x\n", `is never allowed`},
 		{"just words\n", "expected 'Key = value'"},
+		{"[boot]\nGuard = perhaps\n", `line 2: Guard: "perhaps" is not yes or no`},
+		{"[boot]\nFailedBoots = 0\n", `FailedBoots: "0" is not a positive whole number`},
+		{"[boot]\nCheckTimeout = soon\n", `CheckTimeout: "soon" is not a positive whole number`},
+		{"[boot]\nCriticalPackages = [nvidia\n", `CriticalPackages: "[nvidia" is not a valid glob`},
 	} {
 		_, err := Parse([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -101,5 +109,24 @@ func TestLoadUnreadable(t *testing.T) {
 	_, err := Load(p)
 	if err == nil || !strings.HasPrefix(err.Error(), p+": line 1") {
 		t.Fatalf("error must name the file and line: %v", err)
+	}
+}
+
+// The [boot] section: the guard's switch, its limits, and package globs
+// that add to the defaults rather than replace them.
+func TestParseBoot(t *testing.T) {
+	c, err := Parse([]byte("[boot]\nGuard = no\nFailedBoots = 3\nCheckTimeout = 90\nCriticalPackages = my-greeter\nCriticalPackages = vendor-gl-*\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BootGuard || c.BootFailures != 3 || c.BootTimeoutSec != 90 {
+		t.Errorf("got guard %v, failures %d, timeout %d", c.BootGuard, c.BootFailures, c.BootTimeoutSec)
+	}
+	want := append(append([]string(nil), DefaultBootCritical...), "my-greeter", "vendor-gl-*")
+	if !reflect.DeepEqual(c.BootCritical, want) {
+		t.Errorf("CriticalPackages must add to the defaults: got %v", c.BootCritical)
+	}
+	if d := Default(); !d.BootGuard || d.BootFailures != 2 || d.BootTimeoutSec != 300 {
+		t.Errorf("defaults: %+v", d)
 	}
 }

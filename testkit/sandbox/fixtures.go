@@ -24,6 +24,7 @@ var FixtureVersions = map[string][]string{
 	"nvidia-utils":    {"550.78-1", "560.35.03-1"},
 	"nvidia-settings": {"550.78-1", "560.35.03-1"},
 	"clp-testconf":    {"1.0-1", "1.1-1"},
+	"clp-testgreeter": {"1.0-1", "1.1-1", "2.0-1"},
 }
 
 // Fixtures are the built package files.

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/boot"
+	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/snapshot"
+)
+
+type bootOptions struct {
+	Settle time.Duration
+}
+
+func init() {
+	var o bootOptions
+	register(&command{
+		Name:    "boot",
+		Summary: "the boot guard: status, disarm, mark-good",
+		Usage: `Usage:
+  clp boot status [--json]
+  clp boot disarm
+  clp boot mark-good
+
+After a transaction that changed a boot-critical package (kernels, firmware,
+graphics drivers, the display server and managers, systemd, initramfs
+generators, boot loaders; CriticalPackages in clp.conf adds more), clp
+arms the boot guard with the snapshot taken before it. The next boots are
+judged by clp-boot-check.service: a boot is good when the default target is
+reached, the display manager (for a graphical target) runs without
+restarting, and every executable in /etc/clp/boot-checks.d/ exits 0, all
+within CheckTimeout. A good boot disarms the guard. A boot that is not good,
+or that never got judged (powered off on a black screen), counts as failed;
+after FailedBoots of them clp-boot-guard.service restores the snapshot early
+in the next boot, before the display manager starts, once, and the boot
+goes on. If the restore fails, nothing more is changed.
+
+  status      the guard's state: armed or not, the snapshot, the failed
+              boots, the last restore
+  disarm      stop guarding now; nothing is restored
+  mark-good   this boot is good: the guard disarms as after a good boot
+  start       run by clp-boot-guard.service early in every boot
+  check       run by clp-boot-check.service to judge the boot
+
+On the kernel command line, clp.guard=off turns the guard off for that
+boot (not counted, judged or restored), and clp.rollback=1 restores the
+armed snapshot at once. Guard = no in clp.conf turns it off for good.
+
+Examples:
+  clp boot status
+  clp boot mark-good           # I checked this boot myself
+  clp boot disarm              # I know the update is fine`,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
+		},
+		Args: exactArgs(1, "an action: status, disarm or mark-good"),
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runBoot(ctx, env, o, args[0])
+		},
+	})
+}
+
+// bootGuard is the guard of the root clp works on.
+func (e *Env) bootGuard(cfg *config.Config) *boot.Guard {
+	return &boot.Guard{
+		StateDir:    e.State(),
+		Config:      cfg,
+		CmdlinePath: e.System().Under("/proc/cmdline"),
+		BootIDPath:  e.System().Under("/proc/sys/kernel/random/boot_id"),
+		LogPath:     e.System().Under("/var/log/CLP.log"),
+	}
+}
+
+func runBoot(ctx context.Context, env *Env, o bootOptions, action string) error {
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return err
+	}
+	g := env.bootGuard(cfg)
+	damagedHint := func(err error) error {
+		if errors.Is(err, boot.ErrDamaged) {
+			return withHint(err, "'clp boot disarm' moves it aside (kept as boot-guard.json.damaged) and starts a disarmed guard")
+		}
+		return err
+	}
+	switch action {
+	case "status":
+		return bootStatus(env, g)
+	case "disarm":
+		g.Log = func(m string) { env.Warnf("%s", m) }
+		st, err := g.Disarm(ctx, "disarmed by hand ('clp boot disarm')")
+		if err != nil {
+			return err
+		}
+		if env.JSON {
+			return printJSON(env.Stdout, st)
+		}
+		fmt.Fprintln(env.Stdout, "the boot guard is disarmed; nothing was restored")
+		return nil
+	case "mark-good":
+		st, err := g.MarkGood(ctx)
+		if err != nil {
+			return damagedHint(err)
+		}
+		if env.JSON {
+			return printJSON(env.Stdout, st)
+		}
+		fmt.Fprintln(env.Stdout, "this boot is marked good; the boot guard is disarmed")
+		return nil
+	case "start":
+		g.Log = func(m string) { fmt.Fprintf(env.Stdout, "clp boot guard: %s\n", m) }
+		res, err := g.Start(ctx, newGuardRestorer(env))
+		if err != nil {
+			return damagedHint(err)
+		}
+		env.Debugf("boot guard start: %s", res.Action)
+		return nil
+	case "check":
+		g.Log = func(m string) { fmt.Fprintf(env.Stdout, "clp boot guard: %s\n", m) }
+		res, err := g.Check(ctx, boot.Systemctl{}, boot.CheckOptions{ChecksDir: env.System().Under("/etc/clp/boot-checks.d"), Settle: o.Settle})
+		if err != nil {
+			return damagedHint(err)
+		}
+		env.Debugf("boot guard check: %s %+v", res.Action, res.Verdict)
+		return nil
+	}
+	return withHint(usageErrorf("unknown action %q", action), "see 'clp boot --help'")
+}
+
+// bootStatusReport is 'clp boot status --json', and the boot_guard of
+// 'clp status --json'.
+type bootStatusReport struct {
+	Enabled     bool        `json:"enabled"`
+	GuardOff    bool        `json:"cmdline_guard_off"`
+	Rollback    bool        `json:"cmdline_rollback"`
+	FailedBoots int         `json:"failed_boots_limit"`
+	Summary     string      `json:"summary"`
+	Damaged     string      `json:"damaged,omitempty"`
+	State       *boot.State `json:"state,omitempty"`
+	Critical    []string    `json:"critical_packages,omitempty"`
+}
+
+func readBootStatus(g *boot.Guard) bootStatusReport {
+	cl := g.Cmdline()
+	rep := bootStatusReport{Enabled: g.Config.BootGuard, GuardOff: cl.GuardOff, Rollback: cl.Rollback, FailedBoots: g.Config.BootFailures}
+	st, err := g.Load()
+	if err != nil {
+		rep.Damaged = err.Error()
+		rep.Summary = "damaged state: not obeyed ('clp boot status')"
+		return rep
+	}
+	rep.State = st
+	rep.Summary = bootSummary(g.Config, cl, st)
+	return rep
+}
+
+// bootSummary is the guard's state in one line.
+func bootSummary(cfg *config.Config, cl boot.Cmdline, st *boot.State) string {
+	var s string
+	switch st.Phase {
+	case boot.Armed:
+		s = fmt.Sprintf("armed (snapshot %d, %d of %d failed boots)", st.Snapshot, st.Failed, cfg.BootFailures)
+	case boot.Restoring:
+		s = fmt.Sprintf("restoring snapshot %d (interrupted if no restore runs now)", st.Snapshot)
+	case boot.Restored:
+		s = fmt.Sprintf("restored snapshot %d on %s", st.Snapshot, st.Restore.Time.Local().Format("2006-01-02 15:04"))
+	case boot.RestoreFailed:
+		s = fmt.Sprintf("the restore of snapshot %d FAILED: %s ('clp boot disarm' once fixed)", st.Snapshot, st.Restore.Error)
+	default:
+		s = "disarmed"
+	}
+	switch {
+	case !cfg.BootGuard:
+		s = "off (Guard = no in clp.conf); " + s
+	case cl.GuardOff:
+		s = "off for this boot (clp.guard=off); " + s
+	}
+	return s
+}
+
+func bootStatus(env *Env, g *boot.Guard) error {
+	rep := readBootStatus(g)
+	if !env.JSON {
+		rep.Critical = nil
+	} else {
+		rep.Critical = g.Config.BootCritical
+		if err := printJSON(env.Stdout, rep); err != nil {
+			return err
+		}
+		if rep.Damaged != "" {
+			return withCode(errors.New(rep.Damaged), ExitError)
+		}
+		return nil
+	}
+	if rep.Damaged != "" {
+		return withHint(errors.New(rep.Damaged), "'clp boot disarm' moves it aside (kept as boot-guard.json.damaged) and starts a disarmed guard")
+	}
+	st := rep.State
+	env.field("boot guard", "%s", rep.Summary)
+	if len(st.Transactions) > 0 {
+		env.field("armed by", "%s", describeTransactions(st.Transactions))
+	}
+	for _, b := range st.Boots {
+		v := b.Verdict
+		if v == "" {
+			v = "being judged"
+		}
+		if b.Reason != "" {
+			v += ": " + b.Reason
+		}
+		env.field("boot "+b.ID[:8], "%s %s", b.Started.Local().Format("2006-01-02 15:04"), v)
+	}
+	if r := st.Restore; r != nil {
+		what := "ok"
+		if !r.OK {
+			what = "FAILED: " + r.Error
+		}
+		if len(r.Patches) > 0 {
+			what += "; patches rolled back: " + strings.Join(r.Patches, ", ")
+		}
+		env.field("restore", "snapshot %d in boot %s: %s", r.Snapshot, r.Boot[:8], what)
+	}
+	if st.Last != "" {
+		env.field("last", "%s", st.Last)
+	}
+	if rep.Rollback {
+		env.field("command line", "clp.rollback=1")
+	}
+	return nil
+}
+
+func describeTransactions(txs []boot.Transaction) string {
+	var parts []string
+	for _, t := range txs {
+		s := fmt.Sprintf("%s (%s) at %s", t.Source, strings.Join(t.Packages, " "), t.Time.Local().Format("2006-01-02 15:04"))
+		if t.Patch != "" {
+			s = fmt.Sprintf("%s, patch %s", s, t.Patch)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// armGuard arms the boot guard after a transaction that changed packages.
+// It never fails the transaction: a guard that cannot arm is a warning.
+// The post hook arms for every pacman transaction; clp's own commands call
+// this too (the hook may be disabled), and a transaction seen twice is
+// recorded once. A Snapshot of 0 is looked up: the patch-pre snapshot of
+// tx.Patch, else the pre of the newest hook pair that changed one of
+// tx.Packages.
+func armGuard(env *Env, tx boot.Transaction) {
+	cfg, err := env.System().Config()
+	if err != nil || !cfg.BootGuard {
+		return
+	}
+	if tx.Snapshot == 0 {
+		tx.Snapshot, tx.Packages = findPreSnapshot(env, tx)
+	}
+	if len(boot.Critical(cfg.BootCritical, tx.Packages)) == 0 {
+		return
+	}
+	crit, err := env.bootGuard(cfg).Arm(context.Background(), tx)
+	if err != nil {
+		env.Warnf("boot guard: %v", err)
+		return
+	}
+	if crit != nil {
+		out := env.Stdout
+		if env.JSON {
+			out = env.Stderr
+		}
+		fmt.Fprintf(out, ":: boot guard armed (%s changed): the next boots are checked; 'clp boot status' shows it\n", strings.Join(crit, ", "))
+	}
+}
+
+// armFromHook is the post hook's call: post is its snapshot, targets the
+// transaction's packages.
+func armFromHook(env *Env, post snapshot.Snapshot, targets []string) {
+	armGuard(env, boot.Transaction{Source: "pacman", Snapshot: post.PairID, Patch: post.Patch, Packages: targets})
+}
+
+func findPreSnapshot(env *Env, tx boot.Transaction) (int, []string) {
+	st, err := snapshot.Open(snapshotDir(env))
+	if err != nil {
+		return 0, tx.Packages
+	}
+	list := st.List()
+	for i := len(list) - 1; i >= 0 && i >= len(list)-50; i-- {
+		s := list[i]
+		switch {
+		case tx.Patch != "" && s.Kind == snapshot.KindPatchPost && s.Patch == tx.Patch && s.PairID != 0:
+			if tx.Packages != nil {
+				return s.PairID, tx.Packages
+			}
+			pre, err1 := st.Get(s.PairID)
+			post, err2 := st.Get(s.ID)
+			if err1 != nil || err2 != nil {
+				return 0, nil
+			}
+			var names []string
+			for _, c := range snapshot.Diff(pre.Packages, post.Packages, alpm.VerCmp) {
+				names = append(names, c.Name)
+			}
+			return s.PairID, names
+		case tx.Patch == "" && s.Kind == snapshot.KindPost && s.PairID != 0:
+			post, err := st.Get(s.ID)
+			if err != nil {
+				continue
+			}
+			for _, p := range tx.Packages {
+				if slices.Contains(post.Targets, p) {
+					return s.PairID, tx.Packages
+				}
+			}
+		}
+	}
+	return 0, tx.Packages
+}
+
+// guardProtects is the snapshot the boot guard may restore: retention
+// keeps it.
+func guardProtects(env *Env, cfg *config.Config) int {
+	return env.bootGuard(cfg).Protects()
+}
+
+// guardRestorer is how the boot guard restores: a patch through the path
+// of 'clp rollback', a snapshot through pkgtx's Restorer, unasked
+// (restoreSnapshot).
+type guardRestorer struct {
+	env *Env
+}
+
+func newGuardRestorer(env *Env) *guardRestorer {
+	e := *env
+	e.NoConfirm, e.JSON = true, false
+	// pacman's output and clp's go to the journal and the console (the
+	// unit's stdout) and to CLP.log.
+	if f, err := os.OpenFile(env.System().Under("/var/log/CLP.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err == nil {
+		e.Stdout = io.MultiWriter(env.Stdout, f)
+		e.Stderr = io.MultiWriter(env.Stderr, f)
+	}
+	return &guardRestorer{env: &e}
+}
+
+func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, error) {
+	eng, _, err := r.env.openEngine(ctx, true)
+	if err != nil {
+		return false, err
+	}
+	applied, err := eng.List()
+	if err != nil {
+		return false, err
+	}
+	if !slices.ContainsFunc(applied, func(a patch.Applied) bool { return a.Name == name }) {
+		return false, nil
+	}
+	return true, runRollback(ctx, r.env, rollbackOptions{}, []string{name})
+}
+
+func (r *guardRestorer) RestoreSnapshot(ctx context.Context, id int) error {
+	_, err := restoreSnapshot(ctx, r.env, id, "the boot guard")
+	return err
+}
+
+// changedNames are the packages a list of changes names.
+func changedNames(cs []snapshot.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
+}
