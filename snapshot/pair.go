@@ -135,3 +135,42 @@ func (s *Store) pairable(p int, targets []string) (int, bool) {
 	}
 	return i, s.entries[i].tgt == targetsHash(targets)
 }
+
+// PreOf finds the snapshot taken before a recent transaction, and the
+// packages it changed, among the newest 50 snapshots: for a patch, the
+// patch-pre of its newest patch-post (the packages the pair differs in,
+// unless packages names them); else the pre of the newest pacman hook pair
+// whose targets include one of packages. 0 when there is none.
+func (s *Store) PreOf(patch string, packages []string, verCmp func(a, b string) int) (int, []string) {
+	list := s.List()
+	for i := len(list) - 1; i >= 0 && i >= len(list)-50; i-- {
+		m := list[i]
+		switch {
+		case patch != "" && m.Kind == KindPatchPost && m.Patch == patch && m.PairID != 0:
+			if packages != nil {
+				return m.PairID, packages
+			}
+			pre, err1 := s.Get(m.PairID)
+			post, err2 := s.Get(m.ID)
+			if err1 != nil || err2 != nil {
+				return 0, nil
+			}
+			var names []string
+			for _, c := range Diff(pre.Packages, post.Packages, verCmp) {
+				names = append(names, c.Name)
+			}
+			return m.PairID, names
+		case patch == "" && m.Kind == KindPost && m.PairID != 0:
+			post, err := s.Get(m.ID)
+			if err != nil {
+				continue
+			}
+			for _, p := range packages {
+				if slices.Contains(post.Targets, p) {
+					return m.PairID, packages
+				}
+			}
+		}
+	}
+	return 0, packages
+}

@@ -28,39 +28,7 @@ func init() {
 	register(&command{
 		Name:    "boot",
 		Summary: "the boot guard: status, disarm, mark-good",
-		Usage: `Usage:
-  clp boot status [--json]
-  clp boot disarm
-  clp boot mark-good
-
-After a transaction that changed a boot-critical package (kernels, firmware,
-graphics drivers, the display server and managers, systemd, initramfs
-generators, boot loaders; CriticalPackages in clp.conf adds more), clp
-arms the boot guard with the snapshot taken before it. The next boots are
-judged by clp-boot-check.service: a boot is good when the default target is
-reached, the display manager (for a graphical target) runs without
-restarting, and every executable in /etc/clp/boot-checks.d/ exits 0, all
-within CheckTimeout. A good boot disarms the guard. A boot that is not good,
-or that never got judged (powered off on a black screen), counts as failed;
-after FailedBoots of them clp-boot-guard.service restores the snapshot early
-in the next boot, before the display manager starts, once, and the boot
-goes on. If the restore fails, nothing more is changed.
-
-  status      the guard's state: armed or not, the snapshot, the failed
-              boots, the last restore
-  disarm      stop guarding now; nothing is restored
-  mark-good   this boot is good: the guard disarms as after a good boot
-  start       run by clp-boot-guard.service early in every boot
-  check       run by clp-boot-check.service to judge the boot
-
-On the kernel command line, clp.guard=off turns the guard off for that
-boot (not counted, judged or restored), and clp.rollback=1 restores the
-armed snapshot at once. Guard = no in clp.conf turns it off for good.
-
-Examples:
-  clp boot status
-  clp boot mark-good           # I checked this boot myself
-  clp boot disarm              # I know the update is fine`,
+		Usage:   usageText("boot"),
 		Flags: func(fs *pflag.FlagSet) {
 			fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
 		},
@@ -138,59 +106,8 @@ func runBoot(ctx context.Context, env *Env, o bootOptions, action string) error 
 	return withHint(usageErrorf("unknown action %q", action), "see 'clp boot --help'")
 }
 
-// bootStatusReport is 'clp boot status --json', and the boot_guard of
-// 'clp status --json'.
-type bootStatusReport struct {
-	Enabled     bool        `json:"enabled"`
-	GuardOff    bool        `json:"cmdline_guard_off"`
-	Rollback    bool        `json:"cmdline_rollback"`
-	FailedBoots int         `json:"failed_boots_limit"`
-	Summary     string      `json:"summary"`
-	Damaged     string      `json:"damaged,omitempty"`
-	State       *boot.State `json:"state,omitempty"`
-	Critical    []string    `json:"critical_packages,omitempty"`
-}
-
-func readBootStatus(g *boot.Guard) bootStatusReport {
-	cl := g.Cmdline()
-	rep := bootStatusReport{Enabled: g.Config.BootGuard, GuardOff: cl.GuardOff, Rollback: cl.Rollback, FailedBoots: g.Config.BootFailures}
-	st, err := g.Load()
-	if err != nil {
-		rep.Damaged = err.Error()
-		rep.Summary = "damaged state: not obeyed ('clp boot status')"
-		return rep
-	}
-	rep.State = st
-	rep.Summary = bootSummary(g.Config, cl, st)
-	return rep
-}
-
-// bootSummary is the guard's state in one line.
-func bootSummary(cfg *config.Config, cl boot.Cmdline, st *boot.State) string {
-	var s string
-	switch st.Phase {
-	case boot.Armed:
-		s = fmt.Sprintf("armed (snapshot %d, %d of %d failed boots)", st.Snapshot, st.Failed, cfg.BootFailures)
-	case boot.Restoring:
-		s = fmt.Sprintf("restoring snapshot %d (interrupted if no restore runs now)", st.Snapshot)
-	case boot.Restored:
-		s = fmt.Sprintf("restored snapshot %d on %s", st.Snapshot, st.Restore.Time.Local().Format("2006-01-02 15:04"))
-	case boot.RestoreFailed:
-		s = fmt.Sprintf("the restore of snapshot %d FAILED: %s ('clp boot disarm' once fixed)", st.Snapshot, st.Restore.Error)
-	default:
-		s = "disarmed"
-	}
-	switch {
-	case !cfg.BootGuard:
-		s = "off (Guard = no in clp.conf); " + s
-	case cl.GuardOff:
-		s = "off for this boot (clp.guard=off); " + s
-	}
-	return s
-}
-
 func bootStatus(env *Env, g *boot.Guard) error {
-	rep := readBootStatus(g)
+	rep := g.Report()
 	if !env.JSON {
 		rep.Critical = nil
 	} else {
@@ -209,7 +126,7 @@ func bootStatus(env *Env, g *boot.Guard) error {
 	st := rep.State
 	env.field("boot guard", "%s", rep.Summary)
 	if len(st.Transactions) > 0 {
-		env.field("armed by", "%s", describeTransactions(st.Transactions))
+		env.field("armed by", "%s", boot.DescribeTransactions(st.Transactions))
 	}
 	for _, b := range st.Boots {
 		v := b.Verdict
@@ -238,18 +155,6 @@ func bootStatus(env *Env, g *boot.Guard) error {
 		env.field("command line", "clp.rollback=1")
 	}
 	return nil
-}
-
-func describeTransactions(txs []boot.Transaction) string {
-	var parts []string
-	for _, t := range txs {
-		s := fmt.Sprintf("%s (%s) at %s", t.Source, strings.Join(t.Packages, " "), t.Time.Local().Format("2006-01-02 15:04"))
-		if t.Patch != "" {
-			s = fmt.Sprintf("%s, patch %s", s, t.Patch)
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // armGuard arms the boot guard after a transaction that changed packages.
@@ -295,37 +200,7 @@ func findPreSnapshot(env *Env, tx boot.Transaction) (int, []string) {
 	if err != nil {
 		return 0, tx.Packages
 	}
-	list := st.List()
-	for i := len(list) - 1; i >= 0 && i >= len(list)-50; i-- {
-		s := list[i]
-		switch {
-		case tx.Patch != "" && s.Kind == snapshot.KindPatchPost && s.Patch == tx.Patch && s.PairID != 0:
-			if tx.Packages != nil {
-				return s.PairID, tx.Packages
-			}
-			pre, err1 := st.Get(s.PairID)
-			post, err2 := st.Get(s.ID)
-			if err1 != nil || err2 != nil {
-				return 0, nil
-			}
-			var names []string
-			for _, c := range snapshot.Diff(pre.Packages, post.Packages, alpm.VerCmp) {
-				names = append(names, c.Name)
-			}
-			return s.PairID, names
-		case tx.Patch == "" && s.Kind == snapshot.KindPost && s.PairID != 0:
-			post, err := st.Get(s.ID)
-			if err != nil {
-				continue
-			}
-			for _, p := range tx.Packages {
-				if slices.Contains(post.Targets, p) {
-					return s.PairID, tx.Packages
-				}
-			}
-		}
-	}
-	return 0, tx.Packages
+	return st.PreOf(tx.Patch, tx.Packages, alpm.VerCmp)
 }
 
 // guardProtects is the snapshot the boot guard may restore: retention

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
@@ -24,21 +25,21 @@ func init() {
 
 // statusReport is clp status's JSON.
 type statusReport struct {
-	Version        string           `json:"clp_version"`
-	PacmanVersion  string           `json:"pacman_version"`
-	PacmanPath     string           `json:"pacman_path"`
-	LibalpmVersion string           `json:"libalpm_version"`
-	Root           string           `json:"root"`
-	DBPath         string           `json:"dbpath"`
-	Config         string           `json:"config"`
-	CacheDirs      []string         `json:"cachedirs"`
-	StateDir       string           `json:"state_dir"`
-	Packages       statusPkgs       `json:"packages"`
-	Patches        []string         `json:"applied_patches"`
-	Pins           []string         `json:"pins"`
-	LastUpdate     string           `json:"last_update"`
-	Timer          string           `json:"timer"`
-	BootGuard      bootStatusReport `json:"boot_guard"`
+	Version        string      `json:"clp_version"`
+	PacmanVersion  string      `json:"pacman_version"`
+	PacmanPath     string      `json:"pacman_path"`
+	LibalpmVersion string      `json:"libalpm_version"`
+	Root           string      `json:"root"`
+	DBPath         string      `json:"dbpath"`
+	Config         string      `json:"config"`
+	CacheDirs      []string    `json:"cachedirs"`
+	StateDir       string      `json:"state_dir"`
+	Packages       statusPkgs  `json:"packages"`
+	Patches        []string    `json:"applied_patches"`
+	Pins           []string    `json:"pins"`
+	LastUpdate     string      `json:"last_update"`
+	Timer          string      `json:"timer"`
+	BootGuard      boot.Report `json:"boot_guard"`
 }
 
 type statusPkgs struct {
@@ -97,7 +98,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.PacmanVersion, rep.PacmanPath = system.PacmanVersion()
 	stateErr := fillState(env, eng, &rep)
-	rep.BootGuard = readBootStatus(env.bootGuard(eng.Config))
+	rep.BootGuard = env.bootGuard(eng.Config).Report()
 	st := <-installed
 	if st.err != nil {
 		return st.err
