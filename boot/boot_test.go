@@ -135,10 +135,18 @@ type fakeSystemd struct {
 	target string
 	system string
 	units  map[string][]Unit // successive answers; the last repeats
+	// targetErrs is how many DefaultTarget calls fail first (-1: all).
+	targetErrs int
 }
 
 func (f *fakeSystemd) SystemState(context.Context) string { return f.system }
 func (f *fakeSystemd) DefaultTarget(context.Context) (string, error) {
+	if f.targetErrs != 0 {
+		if f.targetErrs > 0 {
+			f.targetErrs--
+		}
+		return "", errors.New("Failed to connect to bus")
+	}
 	return f.target, nil
 }
 func (f *fakeSystemd) Unit(_ context.Context, name string) (Unit, error) {
@@ -469,6 +477,28 @@ func TestStateDamage(t *testing.T) {
 				t.Fatal("disarm must keep the damaged file aside")
 			}
 		})
+	}
+}
+
+// systemd that does not answer yet (early boot) or any more (going down)
+// is asked again; only at the time limit is that a bad boot, so a boot cut
+// short has no verdict and counts as never judged.
+func TestJudgeAsksSystemdAgain(t *testing.T) {
+	ctx := context.Background()
+	slow := goodSystem()
+	slow.targetErrs = 3
+	if v := Judge(ctx, slow, time.Second, fastCheck); !v.Good {
+		t.Errorf("systemd answering on the fourth try: %+v", v)
+	}
+	gone := goodSystem()
+	gone.targetErrs = -1
+	start := time.Now()
+	v := Judge(ctx, gone, 200*time.Millisecond, fastCheck)
+	if v.Good || !strings.Contains(v.Reason, "cannot tell the default target within the time limit") {
+		t.Errorf("systemd never answering: %+v", v)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("judged bad after %s, before the time limit", d)
 	}
 }
 

@@ -119,9 +119,20 @@ func Judge(ctx context.Context, sd Systemd, limit time.Duration, o CheckOptions)
 			return true
 		}
 	}
-	target, err := sd.DefaultTarget(ctx)
-	if err != nil || target == "" {
-		return Verdict{Reason: fmt.Sprintf("cannot tell the default target: %v", err)}
+	// systemd may not answer yet (early in the boot) or any more (the
+	// machine is going down): asking again until the time limit keeps a
+	// boot cut short from being judged on a question it could not answer;
+	// it then has no verdict, and counts as never judged.
+	var target string
+	for {
+		t, err := sd.DefaultTarget(ctx)
+		if err == nil && t != "" {
+			target = t
+			break
+		}
+		if !wait() {
+			return Verdict{Reason: fmt.Sprintf("cannot tell the default target within the time limit of %s: %v", limit, err)}
+		}
 	}
 	// The boot is done when systemd's boot jobs are: "starting" while
 	// they run (the judge's own unit is Type=exec, so it does not hold
