@@ -196,19 +196,28 @@ func Add(dir, patchPath string, meta TargetMeta) error {
 }
 
 // AddWith is Add with explicit lifetimes.
+//
+// The target is named by the patch's Name (Name + ".clp"), not by the file
+// it came from: a machine tells patches apart by Name, so the same patch
+// under another file name must be refused, and two patches that merely
+// share a file name must not be.
 func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
-	name := filepath.Base(patchPath)
+	if meta.Name == "" {
+		base := filepath.Base(patchPath)
+		if !targetName.MatchString(base) {
+			return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", base)
+		}
+		meta.Name = strings.TrimSuffix(base, ".clp")
+	}
+	name := meta.Name + ".clp"
 	if !targetName.MatchString(name) {
-		return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", name)
+		return fmt.Errorf("feed: patch name %q cannot name a feed target (letters, digits, ._+- only)", meta.Name)
 	}
 	if meta.Severity == "" {
 		meta.Severity = "normal"
 	}
 	if !contains(Severities, meta.Severity) {
 		return fmt.Errorf("feed: severity %q must be one of %s", meta.Severity, strings.Join(Severities, ", "))
-	}
-	if meta.Name == "" {
-		meta.Name = strings.TrimSuffix(name, ".clp")
 	}
 	for _, list := range [][]string{meta.Architectures, meta.Requires, {meta.Name}} {
 		for _, s := range list {
@@ -226,8 +235,15 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 		return fmt.Errorf("feed: read signature: %w", err)
 	}
 	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
-		if _, ok := t.Signed.Targets[name]; ok {
-			return fmt.Errorf("feed: %s is already in the feed; publish a fixed patch under a new name", name)
+		for p, tf := range t.Signed.Targets {
+			m := clpMeta(tf)
+			if p == name || (m != nil && m.Name == meta.Name) {
+				seq := ""
+				if m != nil {
+					seq = fmt.Sprintf(", sequence %d", m.Sequence)
+				}
+				return fmt.Errorf("feed: patch %s is already in the feed (%s%s); machines know a patch by its Name, so publish a fixed patch with a new Name in its PKGINFO.meta", meta.Name, p, seq)
+			}
 		}
 		var highest uint64
 		var highestName string

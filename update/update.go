@@ -304,24 +304,35 @@ func (u *Updater) entry(source, file string) int {
 
 // applyTarget downloads one feed patch and applies it. The feed's signed
 // metadata pinned its length and sha256 and Download checked both before
-// writing it to a root-only folder: that is the patch's trust, so it is
-// opened without a minisign check (a .minisig the feed carries is for
-// hand-carried copies).
+// writing it to a root-only folder. When the feed also carries the patch's
+// minisign signature, it is checked against the trusted keys in
+// /etc/clp/keys exactly as for a hand-carried copy (Applier.OpenSigned),
+// so a feed patch signed by a key this machine does not trust is refused
+// even though the feed's targets key listed it. A patch published without a
+// signature rests on the feed's targets key alone.
 func (u *Updater) applyTarget(ctx context.Context, c *feed.Client, t feed.Target, dir string) error {
 	path, err := c.Download(ctx, t, dir)
 	if err != nil {
 		return feedError(err)
 	}
 	defer removeDownload(path)
-	a, err := patch.OpenFile(path, u.limits())
-	if err != nil {
+	trust := fmt.Sprintf("verified by the feed, sequence %d", t.Sequence)
+	var a patch.Archive
+	if t.Minisig != "" {
+		var by string
+		a, by, err = u.Apply.OpenSigned(path)
+		if err != nil {
+			return fail.Verify(fmt.Errorf("feed patch %s: %w", t.Path, err), "")
+		}
+		trust += ", " + by
+	} else if a, err = patch.OpenFile(path, u.limits()); err != nil {
 		return fail.Verify(fmt.Errorf("feed patch %s: %w", t.Path, err), "")
 	}
 	defer a.Close()
 	if m := a.Manifest(); m.Name != t.Name {
 		return fail.Verify(fmt.Errorf("feed patch %s: the feed lists it as %s but its PKGINFO.meta names %s (tampered?)", t.Path, t.Name, m.Name), "")
 	}
-	return u.Apply.Apply(ctx, a, fmt.Sprintf("verified by the feed, sequence %d", t.Sequence), path)
+	return u.Apply.Apply(ctx, a, trust, path)
 }
 
 func removeDownload(path string) {

@@ -117,7 +117,7 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": filepath.Base(path), "meta": meta})
+		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": meta.Name + ".clp", "meta": meta})
 	}
 	seq := "next"
 	if meta.Sequence != 0 {

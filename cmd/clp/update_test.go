@@ -188,3 +188,26 @@ func TestParseDays(t *testing.T) {
 		}
 	}
 }
+
+// clp help update names the command the timer's unit really runs.
+func TestUpdateHelpMatchesTimerUnit(t *testing.T) {
+	unit, err := os.ReadFile("../../dist/systemd/core-livepatch-update.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecStart=/usr/bin/"); ok {
+			run = strings.TrimSpace(v)
+		}
+	}
+	if run == "" {
+		t.Fatal("no ExecStart=/usr/bin/... in the unit")
+	}
+	help := usageText("update")
+	for _, want := range []string{"core-livepatch-update.timer runs '" + run + "'", run + "   # what the timer runs"} {
+		if !strings.Contains(strings.Join(strings.Fields(help), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("clp help update does not say %q (the unit runs %q)", want, run)
+		}
+	}
+}
