@@ -323,12 +323,17 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 }
 
 // Pending lists the patches whose sequence number is above applied's
-// high-water mark, in sequence order, refreshing first if needed. The mark
+// high-water mark, or that it holds (a phased rollout skipped them), in
+// sequence order, refreshing first if needed. The mark
 // is read from disk here, not passed in, so that no caller can forget it:
 // a patch at or below it is never returned, even when a lost metadata cache
 // or a replayed feed lists it again.
 func (c *Client) Pending(ctx context.Context, applied HighWater) ([]Target, error) {
 	mark, err := applied.Load()
+	if err != nil {
+		return nil, err
+	}
+	held, err := applied.Held()
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +343,7 @@ func (c *Client) Pending(ctx context.Context, applied HighWater) ([]Target, erro
 	}
 	var out []Target
 	for _, t := range all {
-		if t.Sequence > mark {
+		if t.Sequence > mark || held[t.Sequence] {
 			out = append(out, t)
 		}
 	}

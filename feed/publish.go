@@ -68,6 +68,31 @@ type TargetMeta struct {
 	// Requires lists conditions on the system (for example installed
 	// packages) the apply engine checks; feed only carries them.
 	Requires []string `json:"requires,omitempty"`
+	// Phase is the share of machines, in percent (0 to 100), the patch is
+	// rolled out to: a machine applies it only when its bucket for the
+	// patch is below Phase (package update decides). nil, in feeds from
+	// before phasing, means 100; Add writes it always.
+	Phase *int `json:"phase,omitempty"`
+}
+
+// Rollout is the patch's rollout percentage: Phase, or 100 when unset.
+func (m TargetMeta) Rollout() int {
+	if m.Phase == nil {
+		return 100
+	}
+	return *m.Phase
+}
+
+// DefaultPhase is the rollout a patch is published at when the publisher
+// names none: everyone, as before phasing existed. A phased rollout is the
+// publisher's choice (clp feed add --phase 10, then clp feed phase).
+const DefaultPhase = 100
+
+func checkPhase(p int) error {
+	if p < 0 || p > 100 {
+		return fmt.Errorf("feed: phase %d must be a percentage from 0 to 100", p)
+	}
+	return nil
 }
 
 type customMeta struct {
@@ -219,6 +244,13 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 	if !contains(Severities, meta.Severity) {
 		return fmt.Errorf("feed: severity %q must be one of %s", meta.Severity, strings.Join(Severities, ", "))
 	}
+	if meta.Phase == nil {
+		p := DefaultPhase
+		meta.Phase = &p
+	}
+	if err := checkPhase(*meta.Phase); err != nil {
+		return err
+	}
 	for _, list := range [][]string{meta.Architectures, meta.Requires, {meta.Name}} {
 		for _, s := range list {
 			if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
@@ -265,6 +297,45 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 		}
 		return nil
 	})
+}
+
+// SetPhase changes the rollout percentage of the published patch called
+// name (its Name, or its target file name) to percent and re-signs
+// targets, snapshot and timestamp. Raising it widens the rollout; lowering
+// it, down to 0, halts it for machines that have not applied it yet
+// (machines that did keep it).
+func SetPhase(dir, name string, percent int, opts ResignOptions) error {
+	if err := checkPhase(percent); err != nil {
+		return err
+	}
+	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
+		_, tf, m, err := findPatch(t, name)
+		if err != nil {
+			return err
+		}
+		m.Phase = &percent
+		return setCustom(tf, m)
+	})
+}
+
+// findPatch finds the patch called name (its Name, or its target path).
+func findPatch(t *metadata.Metadata[metadata.TargetsType], name string) (string, *metadata.TargetFiles, *TargetMeta, error) {
+	for p, tf := range t.Signed.Targets {
+		if m := clpMeta(tf); m != nil && (m.Name == name || p == name) {
+			return p, tf, m, nil
+		}
+	}
+	return "", nil, nil, fmt.Errorf("feed: no patch %s in the feed", name)
+}
+
+func setCustom(tf *metadata.TargetFiles, m *TargetMeta) error {
+	raw, err := json.Marshal(&customMeta{CLP: m})
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	msg := json.RawMessage(raw)
+	tf.Custom = &msg
+	return nil
 }
 
 // Resign re-signs targets, snapshot and timestamp with new versions and

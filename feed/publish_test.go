@@ -92,7 +92,7 @@ func TestAddAndResign(t *testing.T) {
 	}
 	var compact bytes.Buffer
 	json.Compact(&compact, *tf.Custom)
-	if compact.String() != `{"clp":{"sequence":1,"severity":"critical","name":"FixA","architectures":["x86_64"]}}` {
+	if compact.String() != `{"clp":{"sequence":1,"severity":"critical","name":"FixA","architectures":["x86_64"],"phase":100}}` {
 		t.Fatalf("custom json = %s", compact.String())
 	}
 	stored, err := os.ReadFile(filepath.Join(targetsDir(f.dir), hex.EncodeToString(tf.Hashes["sha256"])+".FixA.clp"))
@@ -196,4 +196,35 @@ func TestAddRefusals(t *testing.T) {
 	}
 	mustContain(t, Timestamp(f.dir, -time.Hour), "feed: timestamp expiry -1h0m0s must be positive")
 	mustContain(t, Timestamp(t.TempDir(), 0), "feed: read timestamp")
+}
+
+// SetPhase changes one patch's rollout, signed, and refuses a patch not in
+// the feed or a share outside 0-100 with the feed unchanged.
+func TestSetPhase(t *testing.T) {
+	f := newTestFeed(t)
+	ten := 10
+	f.add(t, "a.clp", TargetMeta{Phase: &ten}, false)
+	f.add(t, "b.clp", TargetMeta{}, false)
+	if m := clpMeta(f.targets(t)["b.clp"]); m == nil || m.Phase == nil || *m.Phase != DefaultPhase {
+		t.Fatalf("b published without the default phase: %+v", m)
+	}
+	before := snapshotDir(t, metadataDir(f.dir))
+	mustContain(t, SetPhase(f.dir, "c", 50, ResignOptions{}), "feed: no patch c in the feed")
+	mustContain(t, SetPhase(f.dir, "a", 101, ResignOptions{}), "feed: phase 101 must be a percentage from 0 to 100")
+	mustContain(t, SetPhase(f.dir, "a", -1, ResignOptions{}), "feed: phase -1 must be a percentage from 0 to 100")
+	mustContain(t, Add(f.dir, filepath.Join(t.TempDir(), "x.clp"), TargetMeta{Phase: &[]int{200}[0]}), "feed: phase 200 must be a percentage")
+	if after := snapshotDir(t, metadataDir(f.dir)); !reflect.DeepEqual(after, before) {
+		t.Fatal("metadata changed after refused phase changes")
+	}
+	v := f.targetsVersion(t)
+	if err := SetPhase(f.dir, "a", 50, ResignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.targetsVersion(t) != v+1 {
+		t.Fatal("targets not re-signed with a new version")
+	}
+	all, err := f.client(t).Targets(t.Context())
+	if err != nil || len(all) != 2 || all[0].Rollout() != 50 || all[1].Rollout() != 100 {
+		t.Fatalf("client sees %+v, %v", all, err)
+	}
 }

@@ -25,6 +25,13 @@ type Entry struct {
 	// Action is "apply", "applied", "skip" or "failed".
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// Rollout is the feed's rollout percentage for the patch; InPhase
+	// whether this machine is in it (unset when another reason skipped
+	// the patch first); PhasedOut that the rollout, and nothing else, is
+	// why it was skipped.
+	Rollout   *int  `json:"rollout,omitempty"`
+	InPhase   *bool `json:"in_phase,omitempty"`
+	PhasedOut bool  `json:"phased_out,omitempty"`
 }
 
 // Report is clp update's JSON, and what last-update.json keeps.

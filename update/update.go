@@ -70,9 +70,10 @@ type Updater struct {
 	Observer Observer
 	Reporter report.Reporter
 
-	rep   *Report
-	hw    feed.HighWater
-	dlDir string
+	rep       *Report
+	hw        feed.HighWater
+	dlDir     string
+	machineID string
 }
 
 func (u *Updater) rpt() report.Reporter { return report.Or(u.Reporter) }
@@ -223,10 +224,16 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 			return err
 		}
 	}
+	if len(pending) > 0 {
+		if u.machineID, err = readMachineID(u.Sys); err != nil {
+			return err
+		}
+	}
 	arch := patch.MachineArch()
 	var todo []feed.Target
 	for _, t := range pending {
-		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply"}
+		rollout := t.Rollout()
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply", Rollout: &rollout}
 		switch {
 		case applied[t.Name]:
 			// Applied by hand ('clp apply') before the feed offered it.
@@ -243,19 +250,37 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 				e.Action, e.Reason = "skip", why
 			}
 		}
+		if e.Action == "apply" {
+			in, why := u.inPhase(t)
+			e.InPhase = &in
+			if !in {
+				e.Action, e.Reason, e.PhasedOut = "skip", why, true
+			}
+		}
 		u.rep.Patches = append(u.rep.Patches, e)
 		if e.Action == "apply" {
 			todo = append(todo, t)
 		}
 	}
 	u.listed("feed", c.Mirror())
+	// A patch the rollout has not reached yet stays pending after later
+	// patches move the mark past it.
+	if u.changes() {
+		for i, t := range pending {
+			if u.rep.Patches[len(u.rep.Patches)-len(pending)+i].PhasedOut {
+				if err := u.hw.Hold(t.Sequence); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if !u.changes() || len(todo) == 0 {
 		// A patch applied by hand is recorded as done, so the mark moves
 		// past it without downloading it; not when nothing may change.
 		if u.changes() {
 			for _, t := range pending {
 				if applied[t.Name] {
-					if err := u.hw.Mark(t.Sequence); err != nil {
+					if err := u.markDone(t.Sequence); err != nil {
 						return err
 					}
 				}
@@ -270,7 +295,7 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	for _, t := range pending {
 		e := &u.rep.Patches[u.entry("feed", t.Path)]
 		if e.Action == "skip" && e.Reason == "already applied" {
-			if err := u.hw.Mark(t.Sequence); err != nil {
+			if err := u.markDone(t.Sequence); err != nil {
 				return err
 			}
 			continue
@@ -286,11 +311,20 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		u.rep.Applied = append(u.rep.Applied, t.Name)
 		// The mark is the feed's record of what was applied: durable
 		// before the next patch starts.
-		if err := u.hw.Mark(t.Sequence); err != nil {
+		if err := u.markDone(t.Sequence); err != nil {
 			return fmt.Errorf("patch %s is applied but its sequence number could not be recorded: %w", t.Name, err)
 		}
 	}
 	return nil
+}
+
+// markDone records a patch as done: the mark rises to it and it is no
+// longer held.
+func (u *Updater) markDone(seq uint64) error {
+	if err := u.hw.Mark(seq); err != nil {
+		return err
+	}
+	return u.hw.Release(seq)
 }
 
 func (u *Updater) entry(source, file string) int {

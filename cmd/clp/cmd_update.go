@@ -134,9 +134,15 @@ func (p updatePrinter) Listed(rep *update.Report, source, from string) {
 		}
 		line := "   " + e.Name
 		if e.Sequence != 0 {
-			line += fmt.Sprintf(" (sequence %d, %s)", e.Sequence, e.Severity)
+			phase := ""
+			if e.Rollout != nil && *e.Rollout < 100 && e.InPhase != nil && *e.InPhase {
+				phase = fmt.Sprintf(", rollout %d%%: this machine is in phase", *e.Rollout)
+			}
+			line += fmt.Sprintf(" (sequence %d, %s%s)", e.Sequence, e.Severity, phase)
 		}
-		if e.Action == "skip" {
+		if e.PhasedOut {
+			line += ": not in phase yet, " + e.Reason
+		} else if e.Action == "skip" {
 			line += ": skipped, " + e.Reason
 		} else {
 			n++

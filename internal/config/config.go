@@ -35,6 +35,10 @@ type Config struct {
 	FeedMirrors []string
 	// UpdatePolicy is "all", "critical" or "none".
 	UpdatePolicy string
+	// PhasedUpdates is how this machine takes part in phased rollouts:
+	// "follow" (its bucket decides), "always" (the first phase: every
+	// patch whose rollout has started) or "never" (only at 100%).
+	PhasedUpdates string
 	// AllowLegacyFeed enables the original tool's unsigned CLP.db feed
 	// (each legacy patch must still carry a minisign signature).
 	AllowLegacyFeed bool
@@ -80,6 +84,7 @@ func Default() *Config {
 		SnapshotKeep:     100,
 		ScriptTimeoutSec: 300,
 		UpdatePolicy:     "all",
+		PhasedUpdates:    "follow",
 		MaxDownloadBytes: 2 << 30,
 		BootGuard:        true,
 		BootCritical:     append([]string(nil), DefaultBootCritical...),
@@ -159,6 +164,13 @@ func Parse(data []byte) (*Config, error) {
 				c.UpdatePolicy = val
 			default:
 				err = fmt.Errorf("must be all, critical or none")
+			}
+		case "PhasedUpdates":
+			switch val {
+			case "follow", "always", "never":
+				c.PhasedUpdates = val
+			default:
+				err = fmt.Errorf("must be follow, always or never")
 			}
 		case "AllowLegacyFeed":
 			c.AllowLegacyFeed, err = parseBool(val)
