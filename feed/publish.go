@@ -73,6 +73,16 @@ type TargetMeta struct {
 	// patch is below Phase (package update decides). nil, in feeds from
 	// before phasing, means 100; Add writes it always.
 	Phase *int `json:"phase,omitempty"`
+	// Withdrawn, when set, says the publisher withdrew the patch: no
+	// machine applies it any more, and machines that did roll it back
+	// (or report it, as their clp.conf says).
+	Withdrawn *Withdrawal `json:"withdrawn,omitempty"`
+}
+
+// Withdrawal is why and when a patch was withdrawn.
+type Withdrawal struct {
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
 }
 
 // Rollout is the patch's rollout percentage: Phase, or 100 when unset.
@@ -313,7 +323,36 @@ func SetPhase(dir, name string, percent int, opts ResignOptions) error {
 		if err != nil {
 			return err
 		}
+		if m.Withdrawn != nil {
+			return fmt.Errorf("feed: patch %s is withdrawn (%s); publish a fixed patch under a new Name instead", m.Name, m.Withdrawn.Reason)
+		}
 		m.Phase = &percent
+		return setCustom(tf, m)
+	})
+}
+
+// Withdraw marks the published patch called name withdrawn, for reason,
+// and re-signs targets, snapshot and timestamp. The patch stays listed (a
+// machine must learn that what it applied is withdrawn); its sequence
+// number is never reused. A patch already withdrawn is refused, so the
+// first reason stands.
+func Withdraw(dir, name, reason string, opts ResignOptions) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return errors.New("feed: a withdrawal needs a reason (machines show it in clp status and clp history)")
+	}
+	if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("feed: control character in the reason %q", reason)
+	}
+	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
+		_, tf, m, err := findPatch(t, name)
+		if err != nil {
+			return err
+		}
+		if m.Withdrawn != nil {
+			return fmt.Errorf("feed: patch %s was already withdrawn on %s: %s", m.Name, m.Withdrawn.Time.Format("2006-01-02"), m.Withdrawn.Reason)
+		}
+		m.Withdrawn = &Withdrawal{Reason: reason, Time: time.Now().UTC().Truncate(time.Second)}
 		return setCustom(tf, m)
 	})
 }

@@ -228,3 +228,31 @@ func TestSetPhase(t *testing.T) {
 		t.Fatalf("client sees %+v, %v", all, err)
 	}
 }
+
+// Withdraw marks a patch withdrawn, signed, with its reason; a second
+// withdrawal, an empty reason or an unknown patch is refused with the feed
+// unchanged.
+func TestWithdraw(t *testing.T) {
+	f := newTestFeed(t)
+	f.add(t, "a.clp", TargetMeta{}, false)
+	before := snapshotDir(t, metadataDir(f.dir))
+	mustContain(t, Withdraw(f.dir, "a", "  ", ResignOptions{}), "feed: a withdrawal needs a reason")
+	mustContain(t, Withdraw(f.dir, "a", "bad\nline", ResignOptions{}), "feed: control character in the reason")
+	mustContain(t, Withdraw(f.dir, "b", "why", ResignOptions{}), "feed: no patch b in the feed")
+	if after := snapshotDir(t, metadataDir(f.dir)); !reflect.DeepEqual(after, before) {
+		t.Fatal("metadata changed after refused withdrawals")
+	}
+	if err := Withdraw(f.dir, "a", "breaks resume", ResignOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := f.client(t).Targets(t.Context())
+	if err != nil || len(all) != 1 || all[0].Withdrawn == nil || all[0].Withdrawn.Reason != "breaks resume" || all[0].Withdrawn.Time.IsZero() {
+		t.Fatalf("client sees %+v, %v", all, err)
+	}
+	before = snapshotDir(t, metadataDir(f.dir))
+	mustContain(t, Withdraw(f.dir, "a", "again", ResignOptions{}), "feed: patch a was already withdrawn on ", ": breaks resume")
+	mustContain(t, SetPhase(f.dir, "a", 100, ResignOptions{}), "feed: patch a is withdrawn (breaks resume)")
+	if after := snapshotDir(t, metadataDir(f.dir)); !reflect.DeepEqual(after, before) {
+		t.Fatal("metadata changed after refused changes to a withdrawn patch")
+	}
+}

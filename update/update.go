@@ -50,6 +50,9 @@ type Applier interface {
 	// LiftPins lifts the pins whose fixed version the sync databases
 	// offer; the caller holds the state lock.
 	LiftPins(ctx context.Context) ([]hooks.Lifted, error)
+	// Rollback rolls back an applied patch exactly as 'clp rollback'
+	// does, recording reason in the history.
+	Rollback(ctx context.Context, name, reason string) error
 }
 
 // Observer hears what an update finds as it goes (cmd prints it).
@@ -89,7 +92,7 @@ func (u *Updater) Run(ctx context.Context) (*Report, error) {
 		u.rep.Result = "failed: " + err.Error()
 	case u.Check:
 		u.rep.Result = "checked"
-	case len(u.rep.Applied) == 0:
+	case len(u.rep.Applied) == 0 && len(u.rep.RolledBack) == 0:
 		u.rep.Result = "nothing new"
 	default:
 		u.rep.Result = "ok"
@@ -217,12 +220,39 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	if err != nil {
 		return feedError(err)
 	}
+	all, err := c.Targets(ctx)
+	if err != nil {
+		return feedError(err)
+	}
+	var withdrawn []feed.Target
+	for _, t := range all {
+		if t.Withdrawn != nil {
+			withdrawn = append(withdrawn, t)
+		}
+	}
 	// Nothing new is the daily case: it must not cost a libalpm handle.
 	applied := map[string]bool{}
-	if len(pending) > 0 {
+	if len(pending) > 0 || len(withdrawn) > 0 {
 		if applied, err = u.appliedNames(); err != nil {
 			return err
 		}
+	}
+	// A withdrawn patch this machine applied (from the feed or by hand)
+	// is undone first: what comes after may have been published to
+	// replace it.
+	var undo []feed.Target
+	for _, t := range withdrawn {
+		if !applied[t.Name] {
+			continue
+		}
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "roll back", Reason: "withdrawn: " + t.Withdrawn.Reason, Withdrawn: t.Withdrawn.Reason}
+		if u.Config.WithdrawnPatches == "report" || (!u.Check && u.Config.UpdatePolicy == "none") {
+			e.Action = "withdrawn"
+		}
+		if e.Action == "roll back" {
+			undo = append(undo, t)
+		}
+		u.rep.Patches = append(u.rep.Patches, e)
 	}
 	if len(pending) > 0 {
 		if u.machineID, err = readMachineID(u.Sys); err != nil {
@@ -232,9 +262,14 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	arch := patch.MachineArch()
 	var todo []feed.Target
 	for _, t := range pending {
+		if t.Withdrawn != nil && applied[t.Name] {
+			continue // listed above, to be undone
+		}
 		rollout := t.Rollout()
 		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply", Rollout: &rollout}
 		switch {
+		case t.Withdrawn != nil:
+			e.Action, e.Reason, e.Withdrawn = "skip", "withdrawn: "+t.Withdrawn.Reason, t.Withdrawn.Reason
 		case applied[t.Name]:
 			// Applied by hand ('clp apply') before the feed offered it.
 			e.Action, e.Reason = "skip", "already applied"
@@ -264,15 +299,24 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	}
 	u.listed("feed", c.Mirror())
 	// A patch the rollout has not reached yet stays pending after later
-	// patches move the mark past it.
+	// patches move the mark past it; a withdrawn one never will.
 	if u.changes() {
-		for i, t := range pending {
-			if u.rep.Patches[len(u.rep.Patches)-len(pending)+i].PhasedOut {
-				if err := u.hw.Hold(t.Sequence); err != nil {
-					return err
-				}
+		for _, t := range pending {
+			e := u.rep.Patches[u.entry("feed", t.Path)]
+			var err error
+			switch {
+			case e.PhasedOut:
+				err = u.hw.Hold(t.Sequence)
+			case t.Withdrawn != nil:
+				err = u.hw.Release(t.Sequence)
+			}
+			if err != nil {
+				return err
 			}
 		}
+	}
+	if err := u.undoWithdrawn(ctx, withdrawn); err != nil {
+		return err
 	}
 	if !u.changes() || len(todo) == 0 {
 		// A patch applied by hand is recorded as done, so the mark moves
@@ -309,10 +353,54 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		}
 		e.Action = "applied"
 		u.rep.Applied = append(u.rep.Applied, t.Name)
+		if err := recordSequence(u.Sys.StateDir, t.Name, t.Sequence); err != nil {
+			u.rpt().Warn(fmt.Sprintf("cannot record the feed sequence of %s: %v", t.Name, err))
+		}
 		// The mark is the feed's record of what was applied: durable
 		// before the next patch starts.
 		if err := u.markDone(t.Sequence); err != nil {
 			return fmt.Errorf("patch %s is applied but its sequence number could not be recorded: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// undoWithdrawn rolls back, or reports, the applied patches the feed
+// withdrew, as the entries listed decided. Each rollback is what
+// 'clp rollback' does; the reason goes to the history, the journal (the
+// timer's output) and clp.log.
+func (u *Updater) undoWithdrawn(ctx context.Context, withdrawn []feed.Target) error {
+	for _, t := range withdrawn {
+		var e *Entry
+		for i := range u.rep.Patches {
+			if p := &u.rep.Patches[i]; p.Source == "feed" && p.File == t.Path && (p.Action == "roll back" || p.Action == "withdrawn") {
+				e = p
+			}
+		}
+		if e == nil {
+			continue // not applied here: listed as skipped, if pending
+		}
+		switch {
+		case e.Action == "withdrawn":
+			why := "WithdrawnPatches = report"
+			if u.Config.UpdatePolicy == "none" {
+				why = "UpdatePolicy = none"
+			}
+			u.rpt().Warn(fmt.Sprintf("patch %s was withdrawn by the feed (%s) but stays applied: %s; 'clp rollback %s' undoes it", t.Name, t.Withdrawn.Reason, why, t.Name))
+			continue
+		case e.Action != "roll back" || !u.changes():
+			continue
+		}
+		u.rpt().Warn(fmt.Sprintf("patch %s was withdrawn by the feed (%s); rolling it back", t.Name, t.Withdrawn.Reason))
+		if err := u.Apply.Rollback(ctx, t.Name, WithdrawnPrefix+t.Withdrawn.Reason); err != nil {
+			e.Action = "failed"
+			return fmt.Errorf("roll back withdrawn patch %s: %w", t.Name, err)
+		}
+		e.Action = "rolled back"
+		u.rep.RolledBack = append(u.rep.RolledBack, t.Name)
+		line := fmt.Sprintf("[%s] [clp] withdrawn patch rolled back: %s (sequence %d): %s\n", time.Now().Format("2006-01-02T15:04:05-0700"), t.Name, t.Sequence, t.Withdrawn.Reason)
+		if err := hooks.AppendLog(u.Sys.ClpLog(), line); err != nil {
+			u.rpt().Warn(fmt.Sprintf("cannot write %s: %v", u.Sys.ClpLog(), err))
 		}
 	}
 	return nil

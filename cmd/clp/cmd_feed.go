@@ -36,9 +36,10 @@ func init() {
 			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
 			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, high, normal or low (default: the patch's)")
 			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
+			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
 			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
 		},
-		Args: minArgs(2, "a subcommand (init, add, phase, timestamp, resign) and the feed folder"),
+		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, timestamp, resign) and the feed folder"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			return runFeed(ctx, env, feedOpts, args)
 		},
@@ -47,7 +48,7 @@ func init() {
 
 func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 	sub, dir := args[0], args[1]
-	want := map[string]int{"add": 3, "phase": 4}[sub]
+	want := map[string]int{"add": 3, "phase": 4, "withdraw": 3}[sub]
 	if want == 0 {
 		want = 2
 	}
@@ -56,6 +57,9 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 	}
 	if sub != "add" && (o.Sequence != 0 || o.Severity != "" || o.Phase != -1) {
 		return usageErrorf("--sequence, --severity and --phase go with clp feed add")
+	}
+	if sub != "withdraw" && o.Reason != "" {
+		return usageErrorf("--reason goes with clp feed withdraw")
 	}
 	if sub != "timestamp" && o.Expires != "" {
 		return usageErrorf("--expires goes with clp feed timestamp")
@@ -85,6 +89,14 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 			return err
 		}
 		return feedDone(env, dir, fmt.Sprintf("%s rolled out to %d%% of machines; targets, snapshot and timestamp re-signed", args[2], pct))
+	case "withdraw":
+		if o.Reason == "" {
+			return withHint(usageErrorf("clp feed withdraw needs --reason TEXT"), "say why in a few words: every machine shows it in clp status and clp history")
+		}
+		if err := feed.Withdraw(dir, args[2], o.Reason, feed.ResignOptions{}); err != nil {
+			return err
+		}
+		return feedDone(env, dir, args[2]+" withdrawn; targets, snapshot and timestamp re-signed")
 	case "timestamp":
 		d, err := parseDays(o.Expires)
 		if err != nil {
@@ -100,7 +112,7 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		}
 		return feedDone(env, dir, "targets, snapshot and timestamp re-signed")
 	}
-	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, phase, timestamp or resign")
+	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, phase, withdraw, timestamp or resign")
 }
 
 func feedDone(env *Env, dir, what string) error {

@@ -38,12 +38,37 @@ import (
 //	                         re-sign DIR's timestamp as an attacker would:
 //	                         expired one hour ago (freeze), or with a key
 //	                         the feed's root does not list
+//	feedforge DIR FILE       re-sign DIR's targets metadata FILE with a key
+//	                         the feed's root does not list
 func init() {
 	scriptCmds["feedserve"] = cmdFeedserve
 	scriptCmds["feedserve-endless"] = cmdFeedserveEndless
 	scriptCmds["deadurl"] = cmdDeadurl
 	scriptCmds["appendline"] = cmdAppendline
 	scriptCmds["feedts"] = cmdFeedts
+	scriptCmds["feedforge"] = cmdFeedforge
+}
+
+// cmdFeedforge re-signs the published targets metadata FILE (under
+// DIR/repository/metadata) with a key the feed's root does not list: a
+// change, such as a withdrawal, made by someone without the targets key.
+func cmdFeedforge(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: feedforge DIR FILE")
+	}
+	path := filepath.Join(ts.MkAbs(args[0]), "repository", "metadata", args[1])
+	tm, err := metadata.Targets().FromFile(path)
+	ts.Check(err)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	ts.Check(err)
+	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
+	ts.Check(err)
+	tm.ClearSignatures()
+	_, err = tm.Sign(signer)
+	ts.Check(err)
+	data, err := tm.ToBytes(true)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, data, 0o644))
 }
 
 func cmdFeedserve(ts *testscript.TestScript, neg bool, args []string) {

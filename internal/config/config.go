@@ -39,6 +39,9 @@ type Config struct {
 	// "follow" (its bucket decides), "always" (the first phase: every
 	// patch whose rollout has started) or "never" (only at 100%).
 	PhasedUpdates string
+	// WithdrawnPatches is what clp update does with an applied patch the
+	// feed withdrew: "rollback" (the default) or "report".
+	WithdrawnPatches string
 	// AllowLegacyFeed enables the original tool's unsigned CLP.db feed
 	// (each legacy patch must still carry a minisign signature).
 	AllowLegacyFeed bool
@@ -85,6 +88,7 @@ func Default() *Config {
 		ScriptTimeoutSec: 300,
 		UpdatePolicy:     "all",
 		PhasedUpdates:    "follow",
+		WithdrawnPatches: "rollback",
 		MaxDownloadBytes: 2 << 30,
 		BootGuard:        true,
 		BootCritical:     append([]string(nil), DefaultBootCritical...),
@@ -171,6 +175,13 @@ func Parse(data []byte) (*Config, error) {
 				c.PhasedUpdates = val
 			default:
 				err = fmt.Errorf("must be follow, always or never")
+			}
+		case "WithdrawnPatches":
+			switch val {
+			case "rollback", "report":
+				c.WithdrawnPatches = val
+			default:
+				err = fmt.Errorf("must be rollback or report")
 			}
 		case "AllowLegacyFeed":
 			c.AllowLegacyFeed, err = parseBool(val)

@@ -33,6 +33,7 @@ Mirror = https://feed.example/a
 Mirror = https://feed.example/b
 UpdatePolicy = critical
 PhasedUpdates = always
+WithdrawnPatches = report
 AllowLegacyFeed = yes
 `))
 	if err != nil {
@@ -46,6 +47,7 @@ AllowLegacyFeed = yes
 		FeedMirrors:      []string{"https://feed.example/a", "https://feed.example/b"},
 		UpdatePolicy:     "critical",
 		PhasedUpdates:    "always",
+		WithdrawnPatches: "report",
 		AllowLegacyFeed:  true,
 		MaxDownloadBytes: 10 << 20,
 		BootGuard:        true,
@@ -66,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"UpdatePolicy = sometimes\n", "UpdatePolicy: must be all, critical or none"},
 		{"AllowLegacyFeed = maybe\n", `"maybe" is not yes or no`},
 		{"PhasedUpdates = sometimes\n", "line 1: PhasedUpdates: must be follow, always or never"},
+		{"WithdrawnPatches = ignore\n", "line 1: WithdrawnPatches: must be rollback or report"},
 		{"AllowedPaths = etc\n", `"etc" must be a clean absolute directory`},
 		{"AllowedPaths = /\n", `"/" must be a clean absolute directory other than /`},
 		{"AllowedPaths = /proc\n", `"/proc" is never allowed`},
