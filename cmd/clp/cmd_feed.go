@@ -39,7 +39,7 @@ func init() {
 			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
 			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
 		},
-		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, timestamp, resign) and the feed folder"),
+		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			return runFeed(ctx, env, feedOpts, args)
 		},
@@ -48,7 +48,7 @@ func init() {
 
 func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 	sub, dir := args[0], args[1]
-	want := map[string]int{"add": 3, "phase": 4, "withdraw": 3}[sub]
+	want := map[string]int{"add": 3, "phase": 4, "withdraw": 3, "rotate": 3}[sub]
 	if want == 0 {
 		want = 2
 	}
@@ -97,6 +97,24 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 			return err
 		}
 		return feedDone(env, dir, args[2]+" withdrawn; targets, snapshot and timestamp re-signed")
+	case "rotate":
+		res, err := feed.Rotate(dir, args[2], feed.RotateOptions{})
+		if err != nil {
+			return err
+		}
+		if env.JSON {
+			return printJSON(env.Stdout, map[string]any{"feed": dir, "rotated": args[2], "root_version": res.RootVersion, "retired_key": res.Retired, "resigned": res.Resigned})
+		}
+		fmt.Fprintf(env.Stdout, ":: new %s key; root.json version %d lists it in place of the old one\n", args[2], res.RootVersion)
+		if len(res.Resigned) > 0 {
+			fmt.Fprintf(env.Stdout, "   re-signed with new versions: %s\n", strings.Join(res.Resigned, ", "))
+		}
+		fmt.Fprintf(env.Stdout, "   publish %s/ (metadata/%d.root.json before metadata/timestamp.json)\n", filepath.Join(dir, "repository"), res.RootVersion)
+		env.Warnf("the old %s key is now %s: clients refuse what it signs; destroy it", args[2], res.Retired)
+		if args[2] == "root" {
+			env.Warnf("move the new %s offline again", filepath.Join(dir, "keys", "root.pem"))
+		}
+		return nil
 	case "timestamp":
 		d, err := parseDays(o.Expires)
 		if err != nil {
@@ -112,7 +130,7 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		}
 		return feedDone(env, dir, "targets, snapshot and timestamp re-signed")
 	}
-	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, phase, withdraw, timestamp or resign")
+	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, phase, withdraw, rotate, timestamp or resign")
 }
 
 func feedDone(env *Env, dir, what string) error {

@@ -34,10 +34,11 @@ import (
 //	appendline FILE WORDS... append WORDS (joined by spaces) and a newline to
 //	                         FILE, creating it and its folder (for clp.conf
 //	                         lines that name $FEEDURL)
-//	feedts DIR expired|foreign
+//	feedts DIR expired|foreign|KEYFILE
 //	                         re-sign DIR's timestamp as an attacker would:
-//	                         expired one hour ago (freeze), or with a key
-//	                         the feed's root does not list
+//	                         expired one hour ago (freeze), with a key
+//	                         the feed's root does not list, or with the
+//	                         private key in KEYFILE (a revoked one)
 //	feedforge DIR FILE       re-sign DIR's targets metadata FILE with a key
 //	                         the feed's root does not list
 func init() {
@@ -122,7 +123,7 @@ func cmdAppendline(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdFeedts(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: feedts DIR expired|foreign")
+		ts.Fatalf("usage: feedts DIR expired|foreign|KEYFILE")
 	}
 	dir := ts.MkAbs(args[0])
 	path := filepath.Join(dir, "repository", "metadata", "timestamp.json")
@@ -147,7 +148,20 @@ func cmdFeedts(ts *testscript.TestScript, neg bool, args []string) {
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
 		ts.Check(err)
 	default:
-		ts.Fatalf("feedts: want expired or foreign, got %q", args[1])
+		// A private key file: a timestamp signed by a key that was
+		// rotated out (keys/timestamp.pem.retired-N).
+		tm.Signed.Expires = time.Now().UTC().Add(24 * time.Hour)
+		data, err := os.ReadFile(ts.MkAbs(args[1]))
+		if err != nil {
+			ts.Fatalf("feedts: want expired, foreign or a key file, got %q", args[1])
+		}
+		block, _ := pem.Decode(data)
+		if block == nil {
+			ts.Fatalf("%s is not PEM", args[1])
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		ts.Check(err)
+		priv = k.(ed25519.PrivateKey)
 	}
 	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
 	ts.Check(err)

@@ -245,7 +245,7 @@ _clp()
             ;;
         feed)
             if ((npos == 0)); then
-                COMPREPLY=($(compgen -W 'init add phase withdraw timestamp resign' -- "$cur"))
+                COMPREPLY=($(compgen -W 'init add phase withdraw rotate timestamp resign' -- "$cur"))
             fi
             ;;
         help)

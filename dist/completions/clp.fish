@@ -165,7 +165,7 @@ complete -c clp -n '__clp_using feed' -l phase -x -d 'rollout percentage N for a
 complete -c clp -n '__clp_using feed' -l reason -x -d 'why the patch is withdrawn, TEXT for withdraw (shown on every machine)'
 complete -c clp -n '__clp_using feed' -l sequence -x -d 'feed sequence number N for add (default: one more than the highest)'
 complete -c clp -n '__clp_using feed' -l severity -x -d 'severity S for add: critical, high, normal or low (default: the patch\'s)'
-complete -c clp -n '__clp_needs_action feed' -a 'init add phase withdraw timestamp resign'
+complete -c clp -n '__clp_needs_action feed' -a 'init add phase withdraw rotate timestamp resign'
 
 # clp help
 complete -c clp -n '__clp_using help' -a 'apply boot build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify'
