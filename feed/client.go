@@ -307,6 +307,18 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 			c.reporter().Warn(fmt.Sprintf("feed target %s has no sha256; skipping it", p))
 			continue
 		}
+		if m.Withdrawn != nil {
+			// The reason is printed on every machine's terminal and
+			// journal: no escape sequences, whoever signed it.
+			w := *m.Withdrawn
+			w.Reason = strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+					return '?'
+				}
+				return r
+			}, w.Reason)
+			m.Withdrawn = &w
+		}
 		t := Target{Path: p, TargetMeta: *m, Length: tf.Length, SHA256: hex.EncodeToString(sum), info: tf}
 		if sig, ok := all[p+".minisig"]; ok {
 			t.Minisig, t.sigInfo = p+".minisig", sig
