@@ -240,7 +240,6 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	// A withdrawn patch this machine applied (from the feed or by hand)
 	// is undone first: what comes after may have been published to
 	// replace it.
-	var undo []feed.Target
 	for _, t := range withdrawn {
 		if !applied[t.Name] {
 			continue
@@ -248,9 +247,6 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "roll back", Reason: "withdrawn: " + t.Withdrawn.Reason, Withdrawn: t.Withdrawn.Reason}
 		if u.Config.WithdrawnPatches == "report" || (!u.Check && u.Config.UpdatePolicy == "none") {
 			e.Action = "withdrawn"
-		}
-		if e.Action == "roll back" {
-			undo = append(undo, t)
 		}
 		u.rep.Patches = append(u.rep.Patches, e)
 	}
