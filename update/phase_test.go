@@ -40,6 +40,7 @@ func TestBucketShares(t *testing.T) {
 			}
 		}
 		share := float64(in) / float64(len(ids)) * 100
+		t.Logf("at %d%%: %.2f%% of 10000 machines in phase", pct, share)
 		if math.Abs(share-float64(pct)) > 1 {
 			t.Errorf("at %d%%: %.2f%% of machines in phase", pct, share)
 		}
