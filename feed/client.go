@@ -307,6 +307,18 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 			c.reporter().Warn(fmt.Sprintf("feed target %s has no sha256; skipping it", p))
 			continue
 		}
+		if m.Withdrawn != nil {
+			// The reason is printed on every machine's terminal and
+			// journal: no escape sequences, whoever signed it.
+			w := *m.Withdrawn
+			w.Reason = strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+					return '?'
+				}
+				return r
+			}, w.Reason)
+			m.Withdrawn = &w
+		}
 		t := Target{Path: p, TargetMeta: *m, Length: tf.Length, SHA256: hex.EncodeToString(sum), info: tf}
 		if sig, ok := all[p+".minisig"]; ok {
 			t.Minisig, t.sigInfo = p+".minisig", sig
@@ -323,12 +335,17 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 }
 
 // Pending lists the patches whose sequence number is above applied's
-// high-water mark, in sequence order, refreshing first if needed. The mark
+// high-water mark, or that it holds (a phased rollout skipped them), in
+// sequence order, refreshing first if needed. The mark
 // is read from disk here, not passed in, so that no caller can forget it:
 // a patch at or below it is never returned, even when a lost metadata cache
 // or a replayed feed lists it again.
 func (c *Client) Pending(ctx context.Context, applied HighWater) ([]Target, error) {
 	mark, err := applied.Load()
+	if err != nil {
+		return nil, err
+	}
+	held, err := applied.Held()
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +355,7 @@ func (c *Client) Pending(ctx context.Context, applied HighWater) ([]Target, erro
 	}
 	var out []Target
 	for _, t := range all {
-		if t.Sequence > mark {
+		if t.Sequence > mark || held[t.Sequence] {
 			out = append(out, t)
 		}
 	}

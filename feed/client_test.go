@@ -583,3 +583,26 @@ func snapshotDir(t testing.TB, dir string) map[string]string {
 	}
 	return out
 }
+
+// A withdrawal's reason reaches the caller without control characters,
+// whatever the signed metadata holds: it is printed on every machine.
+func TestWithdrawnReasonSanitized(t *testing.T) {
+	f := newTestFeed(t)
+	f.add(t, "a.clp", TargetMeta{}, false)
+	// The publisher refuses such a reason; write it as a compromised
+	// publisher would, through the same signing path.
+	if err := publish(f.dir, ResignOptions{}, func(tm *metadata.Metadata[metadata.TargetsType]) error {
+		_, tf, m, err := findPatch(tm, "a")
+		if err != nil {
+			return err
+		}
+		m.Withdrawn = &Withdrawal{Reason: "bad\x1b[2J\npatch\u009b"}
+		return setCustom(tf, m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := f.client(t).Targets(t.Context())
+	if err != nil || len(all) != 1 || all[0].Withdrawn == nil || all[0].Withdrawn.Reason != "bad?[2J?patch?" {
+		t.Fatalf("targets = %+v, %v", all, err)
+	}
+}

@@ -189,3 +189,13 @@ func endless(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// targets reads the publisher's current targets.json.
+func (f *testFeed) targets(t testing.TB) map[string]*metadata.TargetFiles {
+	t.Helper()
+	tm, err := metadata.Targets().FromFile(filepath.Join(metadataDir(f.dir), "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm.Signed.Targets
+}

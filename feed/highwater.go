@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,6 +85,81 @@ func (h HighWater) Mark(seq uint64) error {
 	data := highWaterHeader + strconv.FormatUint(seq, 10) + "\n"
 	if err := fsx.WriteFile(h.Path, []byte(data), 0o644); err != nil {
 		return fmt.Errorf("feed: record high-water mark: %w", err)
+	}
+	return nil
+}
+
+// The held list is the exception to the mark: patches below it that this
+// machine skipped only for now, because a phased rollout had not reached
+// it yet when a later patch moved the mark past them. Pending still offers
+// them. It lives beside the mark, one sequence number a line, so that a
+// clp from before phasing reads the mark as it always did.
+func (h HighWater) heldPath() string { return h.Path + ".held" }
+
+// Held returns the held sequence numbers. Like the mark, a file that
+// cannot be read is an error, never an empty list.
+func (h HighWater) Held() (map[uint64]bool, error) {
+	out := map[uint64]bool{}
+	if h.Path == "" {
+		return nil, errors.New("feed: high-water mark path not set")
+	}
+	data, err := os.ReadFile(h.heldPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("feed: read held patches: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n, err := strconv.ParseUint(line, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("feed: held patches %s are corrupt (%q is not a sequence number); fix or remove it by hand", h.heldPath(), line)
+		}
+		out[n] = true
+	}
+	return out, nil
+}
+
+// Hold keeps seq pending even after the mark passes it.
+func (h HighWater) Hold(seq uint64) error {
+	held, err := h.Held()
+	if err != nil || held[seq] {
+		return err
+	}
+	held[seq] = true
+	return h.writeHeld(held)
+}
+
+// Release drops seq from the held list (applied, or never to be applied).
+func (h HighWater) Release(seq uint64) error {
+	held, err := h.Held()
+	if err != nil || !held[seq] {
+		return err
+	}
+	delete(held, seq)
+	return h.writeHeld(held)
+}
+
+func (h HighWater) writeHeld(held map[uint64]bool) error {
+	seqs := make([]uint64, 0, len(held))
+	for s := range held {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	var b strings.Builder
+	b.WriteString("# clp feed: patches below the high-water mark still pending (phased rollouts)\n")
+	for _, s := range seqs {
+		b.WriteString(strconv.FormatUint(s, 10) + "\n")
+	}
+	if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	if err := fsx.WriteFile(h.heldPath(), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("feed: record held patches: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,39 @@ func TestHighWaterCorrupt(t *testing.T) {
 		if pending != nil {
 			t.Fatal(pending)
 		}
+	}
+}
+
+// A held patch stays pending below the mark until it is released; a
+// corrupt held list fails closed.
+func TestHighWaterHeld(t *testing.T) {
+	f := newTestFeed(t)
+	f.add(t, "a.clp", TargetMeta{}, false)
+	f.add(t, "b.clp", TargetMeta{}, false)
+	h := NewHighWater(t.TempDir())
+	if err := h.Hold(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Mark(2); err != nil {
+		t.Fatal(err)
+	}
+	mark, _ := h.Load()
+	if mark != 2 {
+		t.Fatalf("mark = %d with a held patch, want 2", mark)
+	}
+	c := f.client(t)
+	p, err := c.Pending(context.Background(), h)
+	if err != nil || seqs(p) != "1:a.clp" {
+		t.Fatalf("pending = %s, %v; want the held patch 1", seqs(p), err)
+	}
+	if err := h.Release(1); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Pending(context.Background(), h); err != nil || len(p) != 0 {
+		t.Fatalf("pending after release = %s, %v", seqs(p), err)
+	}
+	os.WriteFile(h.Path+".held", []byte("1\nx\n"), 0o644)
+	if _, err := c.Pending(context.Background(), h); err == nil || !strings.Contains(err.Error(), `held patches`) || !strings.Contains(err.Error(), `"x" is not a sequence number`) {
+		t.Fatalf("corrupt held list: %v", err)
 	}
 }

@@ -68,6 +68,41 @@ type TargetMeta struct {
 	// Requires lists conditions on the system (for example installed
 	// packages) the apply engine checks; feed only carries them.
 	Requires []string `json:"requires,omitempty"`
+	// Phase is the share of machines, in percent (0 to 100), the patch is
+	// rolled out to: a machine applies it only when its bucket for the
+	// patch is below Phase (package update decides). nil, in feeds from
+	// before phasing, means 100; Add writes it always.
+	Phase *int `json:"phase,omitempty"`
+	// Withdrawn, when set, says the publisher withdrew the patch: no
+	// machine applies it any more, and machines that did roll it back
+	// (or report it, as their clp.conf says).
+	Withdrawn *Withdrawal `json:"withdrawn,omitempty"`
+}
+
+// Withdrawal is why and when a patch was withdrawn.
+type Withdrawal struct {
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+}
+
+// Rollout is the patch's rollout percentage: Phase, or 100 when unset.
+func (m TargetMeta) Rollout() int {
+	if m.Phase == nil {
+		return 100
+	}
+	return *m.Phase
+}
+
+// DefaultPhase is the rollout a patch is published at when the publisher
+// names none: everyone, as before phasing existed. A phased rollout is the
+// publisher's choice (clp feed add --phase 10, then clp feed phase).
+const DefaultPhase = 100
+
+func checkPhase(p int) error {
+	if p < 0 || p > 100 {
+		return fmt.Errorf("feed: phase %d must be a percentage from 0 to 100", p)
+	}
+	return nil
 }
 
 type customMeta struct {
@@ -196,10 +231,22 @@ func Add(dir, patchPath string, meta TargetMeta) error {
 }
 
 // AddWith is Add with explicit lifetimes.
+//
+// The target is named by the patch's Name (Name + ".clp"), not by the file
+// it came from: a machine tells patches apart by Name, so the same patch
+// under another file name must be refused, and two patches that merely
+// share a file name must not be.
 func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
-	name := filepath.Base(patchPath)
+	if meta.Name == "" {
+		base := filepath.Base(patchPath)
+		if !targetName.MatchString(base) {
+			return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", base)
+		}
+		meta.Name = strings.TrimSuffix(base, ".clp")
+	}
+	name := meta.Name + ".clp"
 	if !targetName.MatchString(name) {
-		return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", name)
+		return fmt.Errorf("feed: patch name %q cannot name a feed target (letters, digits, ._+- only)", meta.Name)
 	}
 	if meta.Severity == "" {
 		meta.Severity = "normal"
@@ -207,8 +254,12 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 	if !contains(Severities, meta.Severity) {
 		return fmt.Errorf("feed: severity %q must be one of %s", meta.Severity, strings.Join(Severities, ", "))
 	}
-	if meta.Name == "" {
-		meta.Name = strings.TrimSuffix(name, ".clp")
+	if meta.Phase == nil {
+		p := DefaultPhase
+		meta.Phase = &p
+	}
+	if err := checkPhase(*meta.Phase); err != nil {
+		return err
 	}
 	for _, list := range [][]string{meta.Architectures, meta.Requires, {meta.Name}} {
 		for _, s := range list {
@@ -226,8 +277,15 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 		return fmt.Errorf("feed: read signature: %w", err)
 	}
 	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
-		if _, ok := t.Signed.Targets[name]; ok {
-			return fmt.Errorf("feed: %s is already in the feed; publish a fixed patch under a new name", name)
+		for p, tf := range t.Signed.Targets {
+			m := clpMeta(tf)
+			if p == name || (m != nil && m.Name == meta.Name) {
+				seq := ""
+				if m != nil {
+					seq = fmt.Sprintf(", sequence %d", m.Sequence)
+				}
+				return fmt.Errorf("feed: patch %s is already in the feed (%s%s); machines know a patch by its Name, so publish a fixed patch with a new Name in its PKGINFO.meta", meta.Name, p, seq)
+			}
 		}
 		var highest uint64
 		var highestName string
@@ -249,6 +307,74 @@ func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
 		}
 		return nil
 	})
+}
+
+// SetPhase changes the rollout percentage of the published patch called
+// name (its Name, or its target file name) to percent and re-signs
+// targets, snapshot and timestamp. Raising it widens the rollout; lowering
+// it, down to 0, halts it for machines that have not applied it yet
+// (machines that did keep it).
+func SetPhase(dir, name string, percent int, opts ResignOptions) error {
+	if err := checkPhase(percent); err != nil {
+		return err
+	}
+	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
+		_, tf, m, err := findPatch(t, name)
+		if err != nil {
+			return err
+		}
+		if m.Withdrawn != nil {
+			return fmt.Errorf("feed: patch %s is withdrawn (%s); publish a fixed patch under a new Name instead", m.Name, m.Withdrawn.Reason)
+		}
+		m.Phase = &percent
+		return setCustom(tf, m)
+	})
+}
+
+// Withdraw marks the published patch called name withdrawn, for reason,
+// and re-signs targets, snapshot and timestamp. The patch stays listed (a
+// machine must learn that what it applied is withdrawn); its sequence
+// number is never reused. A patch already withdrawn is refused, so the
+// first reason stands.
+func Withdraw(dir, name, reason string, opts ResignOptions) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return errors.New("feed: a withdrawal needs a reason (machines show it in clp status and clp history)")
+	}
+	if strings.ContainsFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("feed: control character in the reason %q", reason)
+	}
+	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
+		_, tf, m, err := findPatch(t, name)
+		if err != nil {
+			return err
+		}
+		if m.Withdrawn != nil {
+			return fmt.Errorf("feed: patch %s was already withdrawn on %s: %s", m.Name, m.Withdrawn.Time.Format("2006-01-02"), m.Withdrawn.Reason)
+		}
+		m.Withdrawn = &Withdrawal{Reason: reason, Time: time.Now().UTC().Truncate(time.Second)}
+		return setCustom(tf, m)
+	})
+}
+
+// findPatch finds the patch called name (its Name, or its target path).
+func findPatch(t *metadata.Metadata[metadata.TargetsType], name string) (string, *metadata.TargetFiles, *TargetMeta, error) {
+	for p, tf := range t.Signed.Targets {
+		if m := clpMeta(tf); m != nil && (m.Name == name || p == name) {
+			return p, tf, m, nil
+		}
+	}
+	return "", nil, nil, fmt.Errorf("feed: no patch %s in the feed", name)
+}
+
+func setCustom(tf *metadata.TargetFiles, m *TargetMeta) error {
+	raw, err := json.Marshal(&customMeta{CLP: m})
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	msg := json.RawMessage(raw)
+	tf.Custom = &msg
+	return nil
 }
 
 // Resign re-signs targets, snapshot and timestamp with new versions and

@@ -403,14 +403,16 @@ func LiftPins(ctx context.Context, p *pacman.Paths, stateDir string, q SyncQuery
 		for _, l := range lifted {
 			b.WriteString(PinLiftedLine(now, l))
 		}
-		if err := appendLog(logPath, b.String()); err != nil {
+		if err := AppendLog(logPath, b.String()); err != nil {
 			return lifted, err
 		}
 	}
 	return lifted, ctx.Err()
 }
 
-func appendLog(path, s string) error {
+// AppendLog appends s to the log at path (clp.log), creating it and its
+// folder.
+func AppendLog(path, s string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write log %s: %w", path, err)
 	}

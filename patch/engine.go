@@ -106,6 +106,9 @@ type RollbackOptions struct {
 	// Force restores over files the user changed since the patch applied,
 	// keeping the user's copy as <file>.clpsave.
 	Force bool
+	// Reason is why the patch is rolled back, recorded as the detail of
+	// its rolled-back event in the history ("" for a user's rollback).
+	Reason string
 }
 
 // Step is one file action as planned: the target's state before and after.

@@ -59,7 +59,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 		}
 	}
 
-	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force})
+	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force, Reason: opts.Reason})
 	if err != nil {
 		return fmt.Errorf("roll back %s: %w; nothing was changed", name, err)
 	}
@@ -219,7 +219,7 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 	if err := e.clearTraces(ap, touched, "restored"); err != nil {
 		return err
 	}
-	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID}); err != nil {
+	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID, Detail: j.begin.Reason}); err != nil {
 		e.rep().Warn(fmt.Sprintf("patch %s is rolled back but the history could not be written: %v", ap.Name, err))
 	}
 	if err := j.remove(); err != nil {

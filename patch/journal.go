@@ -51,6 +51,8 @@ type txBegin struct {
 	Applied *Applied `json:"applied"`
 	// Force (rollback): move user-edited targets to .clpsave.
 	Force bool `json:"force,omitempty"`
+	// Reason (rollback): why, for the history (a feed withdrawal).
+	Reason string `json:"reason,omitempty"`
 }
 
 type txRecord struct {

@@ -22,9 +22,20 @@ type Entry struct {
 	Sequence uint64 `json:"sequence,omitempty"`
 	Severity string `json:"severity,omitempty"`
 	Source   string `json:"source"` // "feed" or "legacy"
-	// Action is "apply", "applied", "skip" or "failed".
+	// Action is "apply", "applied", "skip" or "failed"; for an applied
+	// patch the feed withdrew, "roll back" (to do), "rolled back" or
+	// "withdrawn" (kept: WithdrawnPatches = report).
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	// Rollout is the feed's rollout percentage for the patch; InPhase
+	// whether this machine is in it (unset when another reason skipped
+	// the patch first); PhasedOut that the rollout, and nothing else, is
+	// why it was skipped.
+	Rollout   *int  `json:"rollout,omitempty"`
+	InPhase   *bool `json:"in_phase,omitempty"`
+	PhasedOut bool  `json:"phased_out,omitempty"`
+	// Withdrawn is the feed's reason when it withdrew the patch.
+	Withdrawn string `json:"withdrawn,omitempty"`
 }
 
 // Report is clp update's JSON, and what last-update.json keeps.
@@ -36,6 +47,8 @@ type Report struct {
 	Legacy  string    `json:"legacy_server,omitempty"`
 	Patches []Entry   `json:"patches"`
 	Applied []string  `json:"applied"`
+	// RolledBack are the withdrawn patches this run rolled back.
+	RolledBack []string `json:"rolled_back,omitempty"`
 	// PinsLifted are the packages whose --until pin this run lifted.
 	PinsLifted []string `json:"pins_lifted,omitempty"`
 	// Result is "ok", "nothing new", "checked" or "failed: <error>".
@@ -43,10 +56,11 @@ type Report struct {
 }
 
 // HasNew reports whether any patch was (or, with --check or policy none,
-// would be) applied.
+// would be) applied, or a withdrawn one rolled back.
 func (r *Report) HasNew() bool {
 	for _, p := range r.Patches {
-		if p.Action == "apply" || p.Action == "applied" {
+		switch p.Action {
+		case "apply", "applied", "roll back", "rolled back":
 			return true
 		}
 	}
@@ -84,6 +98,9 @@ func LastSummary(stateDir string) string {
 	s := rep.Time.Local().Format("2006-01-02 15:04:05") + ", " + rep.Result
 	if len(rep.Applied) > 0 {
 		s += " (applied " + strings.Join(rep.Applied, ", ") + ")"
+	}
+	if len(rep.RolledBack) > 0 {
+		s += " (rolled back withdrawn " + strings.Join(rep.RolledBack, ", ") + ")"
 	}
 	if rep.Mirror != "" {
 		s += ", from " + rep.Mirror

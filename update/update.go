@@ -50,6 +50,9 @@ type Applier interface {
 	// LiftPins lifts the pins whose fixed version the sync databases
 	// offer; the caller holds the state lock.
 	LiftPins(ctx context.Context) ([]hooks.Lifted, error)
+	// Rollback rolls back an applied patch exactly as 'clp rollback'
+	// does, recording reason in the history.
+	Rollback(ctx context.Context, name, reason string) error
 }
 
 // Observer hears what an update finds as it goes (cmd prints it).
@@ -70,9 +73,10 @@ type Updater struct {
 	Observer Observer
 	Reporter report.Reporter
 
-	rep   *Report
-	hw    feed.HighWater
-	dlDir string
+	rep       *Report
+	hw        feed.HighWater
+	dlDir     string
+	machineID string
 }
 
 func (u *Updater) rpt() report.Reporter { return report.Or(u.Reporter) }
@@ -88,7 +92,7 @@ func (u *Updater) Run(ctx context.Context) (*Report, error) {
 		u.rep.Result = "failed: " + err.Error()
 	case u.Check:
 		u.rep.Result = "checked"
-	case len(u.rep.Applied) == 0:
+	case len(u.rep.Applied) == 0 && len(u.rep.RolledBack) == 0:
 		u.rep.Result = "nothing new"
 	default:
 		u.rep.Result = "ok"
@@ -216,18 +220,52 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	if err != nil {
 		return feedError(err)
 	}
+	all, err := c.Targets(ctx)
+	if err != nil {
+		return feedError(err)
+	}
+	var withdrawn []feed.Target
+	for _, t := range all {
+		if t.Withdrawn != nil {
+			withdrawn = append(withdrawn, t)
+		}
+	}
 	// Nothing new is the daily case: it must not cost a libalpm handle.
 	applied := map[string]bool{}
-	if len(pending) > 0 {
+	if len(pending) > 0 || len(withdrawn) > 0 {
 		if applied, err = u.appliedNames(); err != nil {
+			return err
+		}
+	}
+	// A withdrawn patch this machine applied (from the feed or by hand)
+	// is undone first: what comes after may have been published to
+	// replace it.
+	for _, t := range withdrawn {
+		if !applied[t.Name] {
+			continue
+		}
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "roll back", Reason: "withdrawn: " + t.Withdrawn.Reason, Withdrawn: t.Withdrawn.Reason}
+		if u.Config.WithdrawnPatches == "report" || (!u.Check && u.Config.UpdatePolicy == "none") {
+			e.Action = "withdrawn"
+		}
+		u.rep.Patches = append(u.rep.Patches, e)
+	}
+	if len(pending) > 0 {
+		if u.machineID, err = readMachineID(u.Sys); err != nil {
 			return err
 		}
 	}
 	arch := patch.MachineArch()
 	var todo []feed.Target
 	for _, t := range pending {
-		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply"}
+		if t.Withdrawn != nil && applied[t.Name] {
+			continue // listed above, to be undone
+		}
+		rollout := t.Rollout()
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: t.Severity, Source: "feed", Action: "apply", Rollout: &rollout}
 		switch {
+		case t.Withdrawn != nil:
+			e.Action, e.Reason, e.Withdrawn = "skip", "withdrawn: "+t.Withdrawn.Reason, t.Withdrawn.Reason
 		case applied[t.Name]:
 			// Applied by hand ('clp apply') before the feed offered it.
 			e.Action, e.Reason = "skip", "already applied"
@@ -243,19 +281,46 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 				e.Action, e.Reason = "skip", why
 			}
 		}
+		if e.Action == "apply" {
+			in, why := u.inPhase(t)
+			e.InPhase = &in
+			if !in {
+				e.Action, e.Reason, e.PhasedOut = "skip", why, true
+			}
+		}
 		u.rep.Patches = append(u.rep.Patches, e)
 		if e.Action == "apply" {
 			todo = append(todo, t)
 		}
 	}
 	u.listed("feed", c.Mirror())
+	// A patch the rollout has not reached yet stays pending after later
+	// patches move the mark past it; a withdrawn one never will.
+	if u.changes() {
+		for _, t := range pending {
+			e := u.rep.Patches[u.entry("feed", t.Path)]
+			var err error
+			switch {
+			case e.PhasedOut:
+				err = u.hw.Hold(t.Sequence)
+			case t.Withdrawn != nil:
+				err = u.hw.Release(t.Sequence)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if err := u.undoWithdrawn(ctx, withdrawn); err != nil {
+		return err
+	}
 	if !u.changes() || len(todo) == 0 {
 		// A patch applied by hand is recorded as done, so the mark moves
 		// past it without downloading it; not when nothing may change.
 		if u.changes() {
 			for _, t := range pending {
 				if applied[t.Name] {
-					if err := u.hw.Mark(t.Sequence); err != nil {
+					if err := u.markDone(t.Sequence); err != nil {
 						return err
 					}
 				}
@@ -270,7 +335,7 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 	for _, t := range pending {
 		e := &u.rep.Patches[u.entry("feed", t.Path)]
 		if e.Action == "skip" && e.Reason == "already applied" {
-			if err := u.hw.Mark(t.Sequence); err != nil {
+			if err := u.markDone(t.Sequence); err != nil {
 				return err
 			}
 			continue
@@ -284,13 +349,66 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		}
 		e.Action = "applied"
 		u.rep.Applied = append(u.rep.Applied, t.Name)
+		if err := recordSequence(u.Sys.StateDir, t.Name, t.Sequence); err != nil {
+			u.rpt().Warn(fmt.Sprintf("cannot record the feed sequence of %s: %v", t.Name, err))
+		}
 		// The mark is the feed's record of what was applied: durable
 		// before the next patch starts.
-		if err := u.hw.Mark(t.Sequence); err != nil {
+		if err := u.markDone(t.Sequence); err != nil {
 			return fmt.Errorf("patch %s is applied but its sequence number could not be recorded: %w", t.Name, err)
 		}
 	}
 	return nil
+}
+
+// undoWithdrawn rolls back, or reports, the applied patches the feed
+// withdrew, as the entries listed decided. Each rollback is what
+// 'clp rollback' does; the reason goes to the history, the journal (the
+// timer's output) and clp.log.
+func (u *Updater) undoWithdrawn(ctx context.Context, withdrawn []feed.Target) error {
+	for _, t := range withdrawn {
+		var e *Entry
+		for i := range u.rep.Patches {
+			if p := &u.rep.Patches[i]; p.Source == "feed" && p.File == t.Path && (p.Action == "roll back" || p.Action == "withdrawn") {
+				e = p
+			}
+		}
+		if e == nil {
+			continue // not applied here: listed as skipped, if pending
+		}
+		switch {
+		case e.Action == "withdrawn":
+			why := "WithdrawnPatches = report"
+			if u.Config.UpdatePolicy == "none" {
+				why = "UpdatePolicy = none"
+			}
+			u.rpt().Warn(fmt.Sprintf("patch %s was withdrawn by the feed (%s) but stays applied: %s; 'clp rollback %s' undoes it", t.Name, t.Withdrawn.Reason, why, t.Name))
+			continue
+		case e.Action != "roll back" || !u.changes():
+			continue
+		}
+		u.rpt().Warn(fmt.Sprintf("patch %s was withdrawn by the feed (%s); rolling it back", t.Name, t.Withdrawn.Reason))
+		if err := u.Apply.Rollback(ctx, t.Name, WithdrawnPrefix+t.Withdrawn.Reason); err != nil {
+			e.Action = "failed"
+			return fmt.Errorf("roll back withdrawn patch %s: %w", t.Name, err)
+		}
+		e.Action = "rolled back"
+		u.rep.RolledBack = append(u.rep.RolledBack, t.Name)
+		line := fmt.Sprintf("[%s] [clp] withdrawn patch rolled back: %s (sequence %d): %s\n", time.Now().Format("2006-01-02T15:04:05-0700"), t.Name, t.Sequence, t.Withdrawn.Reason)
+		if err := hooks.AppendLog(u.Sys.ClpLog(), line); err != nil {
+			u.rpt().Warn(fmt.Sprintf("cannot write %s: %v", u.Sys.ClpLog(), err))
+		}
+	}
+	return nil
+}
+
+// markDone records a patch as done: the mark rises to it and it is no
+// longer held.
+func (u *Updater) markDone(seq uint64) error {
+	if err := u.hw.Mark(seq); err != nil {
+		return err
+	}
+	return u.hw.Release(seq)
 }
 
 func (u *Updater) entry(source, file string) int {
@@ -304,24 +422,35 @@ func (u *Updater) entry(source, file string) int {
 
 // applyTarget downloads one feed patch and applies it. The feed's signed
 // metadata pinned its length and sha256 and Download checked both before
-// writing it to a root-only folder: that is the patch's trust, so it is
-// opened without a minisign check (a .minisig the feed carries is for
-// hand-carried copies).
+// writing it to a root-only folder. When the feed also carries the patch's
+// minisign signature, it is checked against the trusted keys in
+// /etc/clp/keys exactly as for a hand-carried copy (Applier.OpenSigned),
+// so a feed patch signed by a key this machine does not trust is refused
+// even though the feed's targets key listed it. A patch published without a
+// signature rests on the feed's targets key alone.
 func (u *Updater) applyTarget(ctx context.Context, c *feed.Client, t feed.Target, dir string) error {
 	path, err := c.Download(ctx, t, dir)
 	if err != nil {
 		return feedError(err)
 	}
 	defer removeDownload(path)
-	a, err := patch.OpenFile(path, u.limits())
-	if err != nil {
+	trust := fmt.Sprintf("verified by the feed, sequence %d", t.Sequence)
+	var a patch.Archive
+	if t.Minisig != "" {
+		var by string
+		a, by, err = u.Apply.OpenSigned(path)
+		if err != nil {
+			return fail.Verify(fmt.Errorf("feed patch %s: %w", t.Path, err), "")
+		}
+		trust += ", " + by
+	} else if a, err = patch.OpenFile(path, u.limits()); err != nil {
 		return fail.Verify(fmt.Errorf("feed patch %s: %w", t.Path, err), "")
 	}
 	defer a.Close()
 	if m := a.Manifest(); m.Name != t.Name {
 		return fail.Verify(fmt.Errorf("feed patch %s: the feed lists it as %s but its PKGINFO.meta names %s (tampered?)", t.Path, t.Name, m.Name), "")
 	}
-	return u.Apply.Apply(ctx, a, fmt.Sprintf("verified by the feed, sequence %d", t.Sequence), path)
+	return u.Apply.Apply(ctx, a, trust, path)
 }
 
 func removeDownload(path string) {

@@ -19,6 +19,8 @@ type feedOptions struct {
 	Sequence uint64
 	Severity string
 	Expires  string
+	Phase    int
+	Reason   string
 }
 
 func init() {
@@ -34,8 +36,10 @@ func init() {
 			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
 			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, high, normal or low (default: the patch's)")
 			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
+			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
+			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
 		},
-		Args: minArgs(2, "a subcommand (init, add, timestamp, resign) and the feed folder"),
+		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			return runFeed(ctx, env, feedOpts, args)
 		},
@@ -44,15 +48,18 @@ func init() {
 
 func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 	sub, dir := args[0], args[1]
-	want := 2
-	if sub == "add" {
-		want = 3
+	want := map[string]int{"add": 3, "phase": 4, "withdraw": 3, "rotate": 3}[sub]
+	if want == 0 {
+		want = 2
 	}
 	if len(args) != want {
 		return usageErrorf("clp feed %s takes %d argument(s), got %d", sub, want-1, len(args)-1)
 	}
-	if sub != "add" && (o.Sequence != 0 || o.Severity != "") {
-		return usageErrorf("--sequence and --severity go with clp feed add")
+	if sub != "add" && (o.Sequence != 0 || o.Severity != "" || o.Phase != -1) {
+		return usageErrorf("--sequence, --severity and --phase go with clp feed add")
+	}
+	if sub != "withdraw" && o.Reason != "" {
+		return usageErrorf("--reason goes with clp feed withdraw")
 	}
 	if sub != "timestamp" && o.Expires != "" {
 		return usageErrorf("--expires goes with clp feed timestamp")
@@ -73,6 +80,41 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		return nil
 	case "add":
 		return feedAdd(env, o, dir, args[2])
+	case "phase":
+		pct, err := strconv.Atoi(args[3])
+		if err != nil {
+			return usageErrorf("clp feed phase: %q is not a percentage from 0 to 100", args[3])
+		}
+		if err := feed.SetPhase(dir, args[2], pct, feed.ResignOptions{}); err != nil {
+			return err
+		}
+		return feedDone(env, dir, fmt.Sprintf("%s rolled out to %d%% of machines; targets, snapshot and timestamp re-signed", args[2], pct))
+	case "withdraw":
+		if o.Reason == "" {
+			return withHint(usageErrorf("clp feed withdraw needs --reason TEXT"), "say why in a few words: every machine shows it in clp status and clp history")
+		}
+		if err := feed.Withdraw(dir, args[2], o.Reason, feed.ResignOptions{}); err != nil {
+			return err
+		}
+		return feedDone(env, dir, args[2]+" withdrawn; targets, snapshot and timestamp re-signed")
+	case "rotate":
+		res, err := feed.Rotate(dir, args[2], feed.RotateOptions{})
+		if err != nil {
+			return err
+		}
+		if env.JSON {
+			return printJSON(env.Stdout, map[string]any{"feed": dir, "rotated": args[2], "root_version": res.RootVersion, "retired_key": res.Retired, "resigned": res.Resigned})
+		}
+		fmt.Fprintf(env.Stdout, ":: new %s key; root.json version %d lists it in place of the old one\n", args[2], res.RootVersion)
+		if len(res.Resigned) > 0 {
+			fmt.Fprintf(env.Stdout, "   re-signed with new versions: %s\n", strings.Join(res.Resigned, ", "))
+		}
+		fmt.Fprintf(env.Stdout, "   publish %s/ (metadata/%d.root.json before metadata/timestamp.json)\n", filepath.Join(dir, "repository"), res.RootVersion)
+		env.Warnf("the old %s key is now %s: clients refuse what it signs; destroy it", args[2], res.Retired)
+		if args[2] == "root" {
+			env.Warnf("move the new %s offline again", filepath.Join(dir, "keys", "root.pem"))
+		}
+		return nil
 	case "timestamp":
 		d, err := parseDays(o.Expires)
 		if err != nil {
@@ -88,7 +130,7 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		}
 		return feedDone(env, dir, "targets, snapshot and timestamp re-signed")
 	}
-	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, timestamp or resign")
+	return withHint(usageErrorf("unknown feed subcommand %q", sub), "use init, add, phase, withdraw, rotate, timestamp or resign")
 }
 
 func feedDone(env *Env, dir, what string) error {
@@ -113,17 +155,24 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	if o.Severity != "" {
 		meta.Severity = o.Severity
 	}
+	if o.Phase != -1 {
+		meta.Phase = &o.Phase
+	}
 	if err := feed.Add(dir, path, meta); err != nil {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": filepath.Base(path), "meta": meta})
+		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": meta.Name + ".clp", "meta": meta})
 	}
 	seq := "next"
 	if meta.Sequence != 0 {
 		seq = strconv.FormatUint(meta.Sequence, 10)
 	}
-	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s)\n", meta.Name, dir, seq, meta.Severity)
+	phase := feed.DefaultPhase
+	if meta.Phase != nil {
+		phase = *meta.Phase
+	}
+	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s, rollout %d%%)\n", meta.Name, dir, seq, meta.Severity, phase)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
 }

@@ -71,11 +71,9 @@ func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string
 			return withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
 		}
 	}
-	snap := beginPatchSnap(env, name)
-	if err := eng.Rollback(ctx, name, patch.RollbackOptions{Force: o.Force}); err != nil {
-		return refusal(err, "")
+	if err := rollbackPatch(ctx, env, eng, rec, patch.RollbackOptions{Force: o.Force}); err != nil {
+		return err
 	}
-	snap.done("rolling back " + name + " " + rec.Version)
 	if env.JSON {
 		return printJSON(env.Stdout, map[string]any{"patch": name, "rolled_back": true})
 	}
@@ -88,4 +86,16 @@ func pkgSummary(p *patch.PackagePlan) string {
 		return ""
 	}
 	return fmt.Sprintf(", %d package action(s)", len(p.Actions))
+}
+
+// rollbackPatch is what 'clp rollback' does once confirmed, and what
+// 'clp update' does for a patch the feed withdrew: the engine's rollback
+// (files, scripts, packages and pins back) between the package snapshots.
+func rollbackPatch(ctx context.Context, env *Env, eng *patch.Engine, rec *patch.Applied, opts patch.RollbackOptions) error {
+	snap := beginPatchSnap(env, rec.Name)
+	if err := eng.Rollback(ctx, rec.Name, opts); err != nil {
+		return refusal(err, "")
+	}
+	snap.done("rolling back " + rec.Name + " " + rec.Version)
+	return nil
 }

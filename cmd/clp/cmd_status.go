@@ -40,6 +40,10 @@ type statusReport struct {
 	LastUpdate     string      `json:"last_update"`
 	Timer          string      `json:"timer"`
 	BootGuard      boot.Report `json:"boot_guard"`
+	// Fleet is what configuration management collects: applied patches
+	// with their sequence numbers, pending, phased-out and withdrawn
+	// patches, the last update and its result.
+	Fleet *update.Fleet `json:"fleet"`
 }
 
 type statusPkgs struct {
@@ -122,6 +126,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	env.field("state", "%s", rep.StateDir)
 	env.field("applied patches", "%s", listOrNone(rep.Patches))
 	env.field("pins", "%s", listOrNone(rep.Pins))
+	env.field("withdrawn", "%s", rep.Fleet.WithdrawnSummary())
 	env.field("last update", "%s", rep.LastUpdate)
 	env.field("update timer", "%s", rep.Timer)
 	env.field("boot guard", "%s", rep.BootGuard.Summary)
@@ -144,6 +149,13 @@ func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 	}
 	for _, a := range applied {
 		rep.Patches = append(rep.Patches, a.Name+" "+a.Version)
+	}
+	history, err := eng.History()
+	if err != nil {
+		return err
+	}
+	if rep.Fleet, err = update.ReadFleet(env.State(), applied, history); err != nil {
+		return err
 	}
 	pins, err := hooks.LoadPins(env.State())
 	if err != nil {

@@ -95,6 +95,25 @@ func (a *updateApplier) Apply(ctx context.Context, ar patch.Archive, trust, path
 	return err
 }
 
+// Rollback rolls back an applied patch exactly as 'clp rollback NAME
+// --noconfirm' does, recording reason in the history.
+func (a *updateApplier) Rollback(ctx context.Context, name, reason string) error {
+	eng, _, err := a.env.openEngine(ctx, true)
+	if err != nil {
+		return err
+	}
+	applied, err := eng.List()
+	if err != nil {
+		return err
+	}
+	for i := range applied {
+		if applied[i].Name == name {
+			return rollbackPatch(ctx, a.env, eng, &applied[i], patch.RollbackOptions{Reason: reason})
+		}
+	}
+	return fmt.Errorf("patch %s is not applied", name)
+}
+
 func (a *updateApplier) OpenSigned(path string) (patch.Archive, string, error) {
 	return openPatch(a.env, a.cfg, path, false)
 }
@@ -134,11 +153,24 @@ func (p updatePrinter) Listed(rep *update.Report, source, from string) {
 		}
 		line := "   " + e.Name
 		if e.Sequence != 0 {
-			line += fmt.Sprintf(" (sequence %d, %s)", e.Sequence, e.Severity)
+			phase := ""
+			if e.Rollout != nil && *e.Rollout < 100 && e.InPhase != nil && *e.InPhase {
+				phase = fmt.Sprintf(", rollout %d%%: this machine is in phase", *e.Rollout)
+			}
+			line += fmt.Sprintf(" (sequence %d, %s%s)", e.Sequence, e.Severity, phase)
 		}
-		if e.Action == "skip" {
+		switch {
+		case e.Withdrawn != "" && e.Action == "roll back" && p.check:
+			line += ": withdrawn by the feed (" + e.Withdrawn + "); would be rolled back"
+		case e.Withdrawn != "" && e.Action == "roll back":
+			line += ": withdrawn by the feed (" + e.Withdrawn + "); rolling it back"
+		case e.Withdrawn != "" && e.Action == "withdrawn":
+			line += ": withdrawn by the feed (" + e.Withdrawn + "); kept applied"
+		case e.PhasedOut:
+			line += ": not in phase yet, " + e.Reason
+		case e.Action == "skip":
 			line += ": skipped, " + e.Reason
-		} else {
+		default:
 			n++
 		}
 		lines = append(lines, line)

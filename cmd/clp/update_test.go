@@ -34,9 +34,12 @@ import (
 //	appendline FILE WORDS... append WORDS (joined by spaces) and a newline to
 //	                         FILE, creating it and its folder (for clp.conf
 //	                         lines that name $FEEDURL)
-//	feedts DIR expired|foreign
+//	feedts DIR expired|foreign|KEYFILE
 //	                         re-sign DIR's timestamp as an attacker would:
-//	                         expired one hour ago (freeze), or with a key
+//	                         expired one hour ago (freeze), with a key
+//	                         the feed's root does not list, or with the
+//	                         private key in KEYFILE (a revoked one)
+//	feedforge DIR FILE       re-sign DIR's targets metadata FILE with a key
 //	                         the feed's root does not list
 func init() {
 	scriptCmds["feedserve"] = cmdFeedserve
@@ -44,6 +47,29 @@ func init() {
 	scriptCmds["deadurl"] = cmdDeadurl
 	scriptCmds["appendline"] = cmdAppendline
 	scriptCmds["feedts"] = cmdFeedts
+	scriptCmds["feedforge"] = cmdFeedforge
+}
+
+// cmdFeedforge re-signs the published targets metadata FILE (under
+// DIR/repository/metadata) with a key the feed's root does not list: a
+// change, such as a withdrawal, made by someone without the targets key.
+func cmdFeedforge(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: feedforge DIR FILE")
+	}
+	path := filepath.Join(ts.MkAbs(args[0]), "repository", "metadata", args[1])
+	tm, err := metadata.Targets().FromFile(path)
+	ts.Check(err)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	ts.Check(err)
+	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
+	ts.Check(err)
+	tm.ClearSignatures()
+	_, err = tm.Sign(signer)
+	ts.Check(err)
+	data, err := tm.ToBytes(true)
+	ts.Check(err)
+	ts.Check(os.WriteFile(path, data, 0o644))
 }
 
 func cmdFeedserve(ts *testscript.TestScript, neg bool, args []string) {
@@ -97,7 +123,7 @@ func cmdAppendline(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdFeedts(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: feedts DIR expired|foreign")
+		ts.Fatalf("usage: feedts DIR expired|foreign|KEYFILE")
 	}
 	dir := ts.MkAbs(args[0])
 	path := filepath.Join(dir, "repository", "metadata", "timestamp.json")
@@ -122,7 +148,20 @@ func cmdFeedts(ts *testscript.TestScript, neg bool, args []string) {
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
 		ts.Check(err)
 	default:
-		ts.Fatalf("feedts: want expired or foreign, got %q", args[1])
+		// A private key file: a timestamp signed by a key that was
+		// rotated out (keys/timestamp.pem.retired-N).
+		tm.Signed.Expires = time.Now().UTC().Add(24 * time.Hour)
+		data, err := os.ReadFile(ts.MkAbs(args[1]))
+		if err != nil {
+			ts.Fatalf("feedts: want expired, foreign or a key file, got %q", args[1])
+		}
+		block, _ := pem.Decode(data)
+		if block == nil {
+			ts.Fatalf("%s is not PEM", args[1])
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		ts.Check(err)
+		priv = k.(ed25519.PrivateKey)
 	}
 	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
 	ts.Check(err)
@@ -185,6 +224,29 @@ func TestParseDays(t *testing.T) {
 	for _, in := range []string{"0d", "-1h", "soon", "d", "1.5d"} {
 		if _, err := parseDays(in); err == nil {
 			t.Errorf("parseDays(%q) accepted", in)
+		}
+	}
+}
+
+// clp help update names the command the timer's unit really runs.
+func TestUpdateHelpMatchesTimerUnit(t *testing.T) {
+	unit, err := os.ReadFile("../../dist/systemd/core-livepatch-update.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run string
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "ExecStart=/usr/bin/"); ok {
+			run = strings.TrimSpace(v)
+		}
+	}
+	if run == "" {
+		t.Fatal("no ExecStart=/usr/bin/... in the unit")
+	}
+	help := usageText("update")
+	for _, want := range []string{"core-livepatch-update.timer runs '" + run + "'", run + "   # what the timer runs"} {
+		if !strings.Contains(strings.Join(strings.Fields(help), " "), strings.Join(strings.Fields(want), " ")) {
+			t.Errorf("clp help update does not say %q (the unit runs %q)", want, run)
 		}
 	}
 }

@@ -23,7 +23,7 @@ _clp_takes_arg()
         downgrade)
             case $2 in --to) return 0 ;; esac ;;
         feed)
-            case $2 in --expires | --sequence | --severity) return 0 ;; esac ;;
+            case $2 in --expires | --phase | --reason | --sequence | --severity) return 0 ;; esac ;;
         hooks)
             case $2 in --hookdir) return 0 ;; esac ;;
         keygen)
@@ -127,6 +127,14 @@ _clp()
                     COMPREPLY=()
                     return
                     ;;
+                --phase)
+                    COMPREPLY=()
+                    return
+                    ;;
+                --reason)
+                    COMPREPLY=()
+                    return
+                    ;;
                 --sequence)
                     COMPREPLY=()
                     return
@@ -199,7 +207,7 @@ _clp()
             boot) flags+=' --settle' ;;
             build) flags+=' --output -o --zip' ;;
             downgrade) flags+=' --cache-only --latest-cached --pin --to' ;;
-            feed) flags+=' --expires --sequence --severity' ;;
+            feed) flags+=' --expires --phase --reason --sequence --severity' ;;
             hooks) flags+=' --hookdir' ;;
             keygen) flags+=' --no-password --output -o' ;;
             migrate) flags+=' --dry-run -n' ;;
@@ -237,7 +245,7 @@ _clp()
             ;;
         feed)
             if ((npos == 0)); then
-                COMPREPLY=($(compgen -W 'init add timestamp resign' -- "$cur"))
+                COMPREPLY=($(compgen -W 'init add phase withdraw rotate timestamp resign' -- "$cur"))
             fi
             ;;
         help)

@@ -40,7 +40,7 @@ function __clp_takes_arg -a cmd flag
             contains -- $flag --to
             return
         case feed
-            contains -- $flag --expires --sequence --severity
+            contains -- $flag --expires --phase --reason --sequence --severity
             return
         case hooks
             contains -- $flag --hookdir
@@ -161,9 +161,11 @@ complete -c clp -n '__clp_using downgrade' -a '(pacman -Qq 2>/dev/null)'
 
 # clp feed
 complete -c clp -n '__clp_using feed' -l expires -x -d 'timestamp lifetime DURATION for timestamp (default: 1d)'
+complete -c clp -n '__clp_using feed' -l phase -x -d 'rollout percentage N for add, 0 to 100 (default: 100, every machine)'
+complete -c clp -n '__clp_using feed' -l reason -x -d 'why the patch is withdrawn, TEXT for withdraw (shown on every machine)'
 complete -c clp -n '__clp_using feed' -l sequence -x -d 'feed sequence number N for add (default: one more than the highest)'
 complete -c clp -n '__clp_using feed' -l severity -x -d 'severity S for add: critical, high, normal or low (default: the patch\'s)'
-complete -c clp -n '__clp_needs_action feed' -a 'init add timestamp resign'
+complete -c clp -n '__clp_needs_action feed' -a 'init add phase withdraw rotate timestamp resign'
 
 # clp help
 complete -c clp -n '__clp_using help' -a 'apply boot build downgrade feed history hooks install keygen list migrate pin pins recover rollback show sign snapshot status uninstall unpin update verify'

@@ -35,6 +35,13 @@ type Config struct {
 	FeedMirrors []string
 	// UpdatePolicy is "all", "critical" or "none".
 	UpdatePolicy string
+	// PhasedUpdates is how this machine takes part in phased rollouts:
+	// "follow" (its bucket decides), "always" (the first phase: every
+	// patch whose rollout has started) or "never" (only at 100%).
+	PhasedUpdates string
+	// WithdrawnPatches is what clp update does with an applied patch the
+	// feed withdrew: "rollback" (the default) or "report".
+	WithdrawnPatches string
 	// AllowLegacyFeed enables the original tool's unsigned CLP.db feed
 	// (each legacy patch must still carry a minisign signature).
 	AllowLegacyFeed bool
@@ -80,6 +87,8 @@ func Default() *Config {
 		SnapshotKeep:     100,
 		ScriptTimeoutSec: 300,
 		UpdatePolicy:     "all",
+		PhasedUpdates:    "follow",
+		WithdrawnPatches: "rollback",
 		MaxDownloadBytes: 2 << 30,
 		BootGuard:        true,
 		BootCritical:     append([]string(nil), DefaultBootCritical...),
@@ -159,6 +168,20 @@ func Parse(data []byte) (*Config, error) {
 				c.UpdatePolicy = val
 			default:
 				err = fmt.Errorf("must be all, critical or none")
+			}
+		case "PhasedUpdates":
+			switch val {
+			case "follow", "always", "never":
+				c.PhasedUpdates = val
+			default:
+				err = fmt.Errorf("must be follow, always or never")
+			}
+		case "WithdrawnPatches":
+			switch val {
+			case "rollback", "report":
+				c.WithdrawnPatches = val
+			default:
+				err = fmt.Errorf("must be rollback or report")
 			}
 		case "AllowLegacyFeed":
 			c.AllowLegacyFeed, err = parseBool(val)

@@ -32,6 +32,8 @@ MaxDownloadSize = 10
 Mirror = https://feed.example/a
 Mirror = https://feed.example/b
 UpdatePolicy = critical
+PhasedUpdates = always
+WithdrawnPatches = report
 AllowLegacyFeed = yes
 `))
 	if err != nil {
@@ -44,6 +46,8 @@ AllowLegacyFeed = yes
 		ScriptTimeoutSec: 30,
 		FeedMirrors:      []string{"https://feed.example/a", "https://feed.example/b"},
 		UpdatePolicy:     "critical",
+		PhasedUpdates:    "always",
+		WithdrawnPatches: "report",
 		AllowLegacyFeed:  true,
 		MaxDownloadBytes: 10 << 20,
 		BootGuard:        true,
@@ -63,6 +67,8 @@ func TestParseErrors(t *testing.T) {
 		{"SnapshotKeep = -1\n", `line 1: SnapshotKeep: "-1" is not a positive whole number`},
 		{"UpdatePolicy = sometimes\n", "UpdatePolicy: must be all, critical or none"},
 		{"AllowLegacyFeed = maybe\n", `"maybe" is not yes or no`},
+		{"PhasedUpdates = sometimes\n", "line 1: PhasedUpdates: must be follow, always or never"},
+		{"WithdrawnPatches = ignore\n", "line 1: WithdrawnPatches: must be rollback or report"},
 		{"AllowedPaths = etc\n", `"etc" must be a clean absolute directory`},
 		{"AllowedPaths = /\n", `"/" must be a clean absolute directory other than /`},
 		{"AllowedPaths = /proc\n", `"/proc" is never allowed`},
