@@ -154,8 +154,10 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	if o.DryRun {
 		return res, nil
 	}
-	if !env.JSON && !env.confirm("Apply this patch?", true) {
-		return nil, withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
+	if !env.JSON {
+		if err := env.confirm(ctx, "Apply this patch?", true); err != nil {
+			return nil, err
+		}
 	}
 	snap := beginPatchSnap(env, m.Name)
 	if err := eng.Apply(ctx, a, plan); err != nil {

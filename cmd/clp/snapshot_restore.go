@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,8 +61,8 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		}
 		fmt.Fprintln(env.Stdout)
 	}
-	if !env.confirm("Proceed with the restore?", true) {
-		return withCode(errors.New("restore cancelled: nothing was changed"), ExitRefused)
+	if err := env.confirm(ctx, "Proceed with the restore?", true); err != nil {
+		return err
 	}
 	err = x.Apply(ctx, r)
 	rep.Install, rep.RestorePre = r.Files, r.Pre
