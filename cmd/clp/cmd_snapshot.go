@@ -124,7 +124,7 @@ func snapshotList(env *Env, st *snapshot.Store) error {
 		fmt.Fprintln(env.Stdout, "no snapshots")
 		return nil
 	}
-	fmt.Fprintf(env.Stdout, "%5s  %-19s  %-12s  %5s  %5s  %-10s  %s\n", "ID", "Date", "Kind", "Pair", "Pkgs", "Snapper", "Description")
+	t := newTable("ID", "Date", "Kind", "Pair", "Pkgs", "Snapper", "Description").alignRight(0, 3, 4)
 	orphans := false
 	for _, s := range list {
 		pair := "-"
@@ -132,8 +132,9 @@ func snapshotList(env *Env, st *snapshot.Store) error {
 			pair = strconv.Itoa(s.PairID)
 		}
 		orphans = orphans || s.Orphan
-		fmt.Fprintf(env.Stdout, "%5d  %-19s  %-12s  %5s  %5d  %-10s  %s\n", s.ID, snapTime(s.Time), kindLabel(s), pair, s.Count, snapperLabel(s), s.Description)
+		t.row(strconv.Itoa(s.ID), snapTime(s.Time), kindLabel(s), pair, strconv.Itoa(s.Count), snapperLabel(s), s.Description)
 	}
+	t.write(env)
 	if orphans {
 		fmt.Fprintln(env.Stdout, "pre! is an orphan: its transaction failed or was interrupted, so no post followed")
 	}
