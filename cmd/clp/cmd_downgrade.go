@@ -27,9 +27,9 @@ func init() {
 		Summary: "install older versions of packages from the cache or the archive",
 		Usage:   usageText("downgrade"),
 		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION`")
+			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION` of every PKG (no menu)")
 			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
-			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages afterwards")
+			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages at the new version afterwards")
 			fs.BoolVar(&downgradeOpts.CacheOnly, "cache-only", false, "do not ask the archive servers")
 		},
 		Args: minArgs(1, "at least one package name"),
