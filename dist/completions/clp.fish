@@ -141,6 +141,7 @@ complete -c clp -n __clp_needs_command -a verify -d 'check a patch\'s signature 
 complete -c clp -n '__clp_using apply install' -l allow-unsigned -d 'apply a patch without a trusted signature (never do this for a patch you did not make)'
 complete -c clp -n '__clp_using apply install' -s n -l dry-run -d 'check and show the plan, change nothing'
 complete -c clp -n '__clp_using apply install' -l force -d 'replace files you changed, keeping your copy as FILE.clpsave'
+complete -c clp -n '__clp_using apply install' -l needed -d 'skip a patch already applied (same name and version) instead of refusing it'
 complete -c clp -n '__clp_using apply install' -a '(__fish_complete_suffix .clp)'
 
 # clp boot
