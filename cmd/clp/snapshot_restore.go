@@ -50,7 +50,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	}
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapTime(r.Target.Time), r.Target.Description)
-		printChanges(env, rep.Changes)
+		printChanges(env, rep.Changes, true)
 		if n := r.FromArchive(); n > 0 {
 			fmt.Fprintf(env.Stdout, "\n%d package file(s) to download from the archive:\n", n)
 			for _, f := range r.Files {
