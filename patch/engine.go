@@ -147,17 +147,19 @@ type Plan struct {
 	Warnings []string
 }
 
+// String lists what the plan will do, one action a line, in the present
+// tense (nothing is done yet); the caller names the patch above it.
 func (p *Plan) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "patch %s %s\n", p.Name, p.Version)
+	const indent = "              " // under the action's target
 	for _, d := range p.Dirs {
-		fmt.Fprintf(&b, "  mkdir    %s\n", d)
+		fmt.Fprintf(&b, "  %-11s %s\n", "mkdir", d)
 	}
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "  %-8s %s\n", s.Op, s.Target)
-		fmt.Fprintf(&b, "           before: %s\n           after:  %s\n", s.Before, s.After)
+		fmt.Fprintf(&b, "  %-11s %s\n", s.Op, s.Target)
+		fmt.Fprintf(&b, "%sbefore: %s\n%safter:  %s\n", indent, s.Before, indent, s.After)
 		if s.Clpsave != "" {
-			fmt.Fprintf(&b, "           your copy kept as %s\n", s.Clpsave)
+			fmt.Fprintf(&b, "%syour copy kept as %s\n", indent, s.Clpsave)
 		}
 	}
 	if p.Packages != nil {
@@ -168,14 +170,14 @@ func (p *Plan) String() string {
 				if from == "" {
 					from = "not installed"
 				}
-				fmt.Fprintf(&b, "  %-8s %s %s -> %s\n", a.Op, a.Name, from, a.Version)
+				fmt.Fprintf(&b, "  %-11s %s %s -> %s\n", a.Op, a.Name, from, a.Version)
 			default:
-				fmt.Fprintf(&b, "  %-8s %s until %s\n", a.Op, a.Name, a.Until)
+				fmt.Fprintf(&b, "  %-11s %s until %s\n", a.Op, a.Name, a.Until)
 			}
 		}
 	}
 	if p.InstallScript != "" {
-		fmt.Fprintf(&b, "  script   %s\n", p.InstallScript)
+		fmt.Fprintf(&b, "  %-11s %s\n", "run script", p.InstallScript)
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -44,7 +45,7 @@ func TestApplyRollbackRestoresExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := p.String(); !strings.Contains(s, "replace  /etc/clp-test/modified.conf") || !strings.Contains(s, "before: sha256:"+short(shaOf(origModified))) {
+	if s := p.String(); !regexp.MustCompile(`(?m)^  replace +/etc/clp-test/modified.conf$`).MatchString(s) || !strings.Contains(s, "before: sha256:"+short(shaOf(origModified))) {
 		t.Fatalf("plan does not show the replace with its hashes:\n%s", s)
 	}
 	if err := e.Apply(context.Background(), a, p); err != nil {
@@ -705,7 +706,7 @@ func TestPackageActionsAppliedAndReverted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := p.String(); !strings.Contains(s, "downgrade nvidia-utils 560.35.03-1 -> 550.78-1") {
+	if s := p.String(); !regexp.MustCompile(`(?m)^  downgrade +nvidia-utils 560.35.03-1 -> 550.78-1$`).MatchString(s) {
 		t.Fatalf("plan:\n%s", s)
 	}
 	if err := e.Apply(context.Background(), a, p); err != nil {

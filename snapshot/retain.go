@@ -3,8 +3,10 @@ package snapshot
 import "time"
 
 // Retention is clp.conf's SnapshotKeep with the patches that are still
-// applied: Retain keeps the Keep newest snapshots and every snapshot linked
-// to an applied patch.
+// applied: Retain keeps the Keep newest snapshots, every snapshot linked
+// to an applied patch, and every snapshot made by hand ('clp snapshot
+// create': only 'clp snapshot delete' removes those, as snapper keeps its
+// single snapshots out of its number cleanup).
 type Retention struct {
 	// Keep reads how many snapshots to keep (clp.conf's SnapshotKeep).
 	Keep func() (int, error)
@@ -38,7 +40,7 @@ func (s *Store) Retain(r Retention) ([]int, error) {
 		guarded = r.Protect()
 	}
 	return s.Prune(keep, func(snap Snapshot) bool {
-		return snap.Patch != "" && (protectAll || applied[snap.Patch]) || snap.ID == guarded
+		return snap.Kind == KindManual || snap.Patch != "" && (protectAll || applied[snap.Patch]) || snap.ID == guarded
 	})
 }
 

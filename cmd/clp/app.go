@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,8 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// stdin buffers Stdin for prompts and menus (see readLine).
+	stdin *bufio.Reader
 	// useColor is resolved from --color, NO_COLOR and the terminal.
 	useColor bool
 	sys      *system.System
@@ -278,7 +281,10 @@ func (e *Env) setup() error {
 func suggest(name string) string {
 	var names []string
 	for n, c := range commands {
-		if !c.Hidden && (strings.HasPrefix(n, name) || strings.HasPrefix(name, n)) {
+		if c.Hidden {
+			continue
+		}
+		if strings.HasPrefix(n, name) || strings.HasPrefix(name, n) || editDistance(name, n) <= maxTypos(n) {
 			names = append(names, n)
 		}
 	}
@@ -287,4 +293,41 @@ func suggest(name string) string {
 		return "did you mean " + strings.Join(names, " or ") + "? 'clp help' lists the commands"
 	}
 	return "'clp help' lists the commands"
+}
+
+// maxTypos is how many edits a misspelling of name may have and still be
+// suggested: one for short names, two from six letters on.
+func maxTypos(name string) int {
+	if len(name) >= 6 {
+		return 2
+	}
+	return 1
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// insertions, deletions, substitutions and swaps of two neighbours each
+// count one ("aply", "staus" and "rolback" are one from their commands).
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
 }

@@ -17,6 +17,8 @@ type applyOptions struct {
 	AllowUnsigned bool
 	Force         bool
 	DryRun        bool
+	// Needed skips a patch whose name and version are already applied.
+	Needed bool
 }
 
 func init() {
@@ -32,6 +34,7 @@ func init() {
 			fs.BoolVar(&applyOpts.AllowUnsigned, "allow-unsigned", false, "apply a patch without a trusted signature (never do this for a patch you did not make)")
 			fs.BoolVar(&applyOpts.Force, "force", false, "replace files you changed, keeping your copy as FILE.clpsave")
 			fs.BoolVarP(&applyOpts.DryRun, "dry-run", "n", false, "check and show the plan, change nothing")
+			fs.BoolVar(&applyOpts.Needed, "needed", false, "skip a patch already applied (same name and version) instead of refusing it")
 		},
 		Args: minArgs(1, "at least one patch file"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
@@ -123,6 +126,8 @@ type applyResult struct {
 	Trust   string      `json:"trust"`
 	Plan    *patch.Plan `json:"plan"`
 	Applied bool        `json:"applied"`
+	// Skipped: --needed found it already applied.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // applyOpened plans and applies a patch that is open and already trusted
@@ -138,11 +143,27 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	}
 	q := &installedQuery{env: env}
 	defer q.Close()
+	m := a.Manifest()
+	applied, err := eng.List()
+	if err != nil {
+		return nil, err
+	}
+	for _, ap := range applied {
+		if ap.Name != m.Name {
+			continue
+		}
+		if o.Needed && ap.Version == m.Version {
+			// As pacman -S --needed: a warning, nothing done, success.
+			env.Warnf("%s %s is already applied -- skipping", m.Name, m.Version)
+			return &applyResult{Patch: m.Name, Version: m.Version, Trust: trust, Skipped: true}, nil
+		}
+		return nil, withCode(withHint(fmt.Errorf("patch %s is already applied (version %s)", m.Name, ap.Version),
+			"'clp apply --needed' skips a patch already applied; 'clp rollback "+m.Name+"' undoes it"), ExitRefused)
+	}
 	plan, err := eng.Plan(ctx, a, patch.ApplyOptions{Force: o.Force, Installed: q})
 	if err != nil {
 		return nil, refusal(err, "see what the patch expects with 'clp show --diff "+path+"'")
 	}
-	m := a.Manifest()
 	res := &applyResult{Patch: m.Name, Version: m.Version, Trust: trust, Plan: plan}
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "%s %s %s (%s)\n", env.bold("::"), env.bold("patch"), env.bold(m.Name+" "+m.Version), trust)
@@ -154,8 +175,10 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	if o.DryRun {
 		return res, nil
 	}
-	if !env.JSON && !env.confirm("Apply this patch?", true) {
-		return nil, withCode(errors.New("cancelled: nothing was changed"), ExitRefused)
+	if !env.JSON {
+		if err := env.confirm(ctx, "Apply this patch?", true); err != nil {
+			return nil, err
+		}
 	}
 	snap := beginPatchSnap(env, m.Name)
 	if err := eng.Apply(ctx, a, plan); err != nil {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,9 +27,9 @@ func init() {
 		Summary: "install older versions of packages from the cache or the archive",
 		Usage:   usageText("downgrade"),
 		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION`")
+			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION` of every PKG (no menu)")
 			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
-			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages afterwards")
+			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages at the new version afterwards")
 			fs.BoolVar(&downgradeOpts.CacheOnly, "cache-only", false, "do not ask the archive servers")
 		},
 		Args: minArgs(1, "at least one package name"),
@@ -117,9 +115,8 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	}
 
 	var targets []pkgtx.Target
-	in := bufio.NewReader(stdinOrEmpty(env.Stdin))
 	for _, n := range names {
-		v, err := chooseVersion(ctx, env, d, o, n, in)
+		v, err := chooseVersion(ctx, env, d, o, n)
 		if err != nil {
 			return err
 		}
@@ -132,8 +129,8 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	if !env.JSON {
 		printPlan(env, plan)
 	}
-	if !env.confirm("Proceed with installation?", true) {
-		return withCode(errors.New("cancelled: nothing changed"), ExitRefused)
+	if err := env.confirm(ctx, "Proceed with installation?", true); err != nil {
+		return err
 	}
 	l, err := env.stateLock(ctx)
 	if err != nil {
@@ -166,13 +163,6 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	return nil
 }
 
-func stdinOrEmpty(r io.Reader) io.Reader {
-	if r == nil {
-		return strings.NewReader("")
-	}
-	return r
-}
-
 // archiveHint adds the way out of an archive failure.
 func archiveHint(err error) error {
 	var ae *pkgtx.ArchiveError
@@ -188,7 +178,7 @@ func archiveHint(err error) error {
 
 // chooseVersion picks the version of one package: --to, --latest-cached,
 // or the menu.
-func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, name string, in *bufio.Reader) (string, error) {
+func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, name string) (string, error) {
 	if o.To != "" {
 		return o.To, nil
 	}
@@ -240,21 +230,33 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 		}
 		fmt.Fprintf(env.Stderr, "%4d) %-20s %s%s\n", i+1, v.Version, strings.Join(where, ", "), mark)
 	}
-	fmt.Fprintf(env.Stderr, ":: Enter a number (default: none): ")
-	line, _ := in.ReadString('\n')
-	if line = strings.TrimSpace(line); line == "" {
-		fmt.Fprintln(env.Stderr)
-		return "", withCode(errors.New("no version chosen: nothing changed"), ExitRefused)
+	// Like the AUR downgrade: bad input asks again; no input (Enter, or
+	// none at all) chooses nothing and changes nothing.
+	for {
+		fmt.Fprintf(env.Stderr, ":: Enter a number (default: none): ")
+		line, err := env.readLine(ctx)
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(env.Stderr)
+			return "", err
+		}
+		if line = strings.TrimSpace(line); line == "" {
+			if err != nil {
+				fmt.Fprintln(env.Stderr)
+			}
+			return "", errDeclined
+		}
+		n, aerr := strconv.Atoi(line)
+		if aerr != nil || n < 1 || n > len(l.Versions) {
+			fmt.Fprintf(env.Stderr, "clp: %q is not a number from 1 to %d; try again\n", line, len(l.Versions))
+			continue
+		}
+		v := l.Versions[n-1]
+		if v.Installed {
+			fmt.Fprintf(env.Stderr, "clp: %s %s is already installed; choose another version\n", name, v.Version)
+			continue
+		}
+		return v.Version, nil
 	}
-	n, err := strconv.Atoi(line)
-	if err != nil || n < 1 || n > len(l.Versions) {
-		return "", usageErrorf("%q is not a number from 1 to %d", line, len(l.Versions))
-	}
-	v := l.Versions[n-1]
-	if v.Installed {
-		return "", withCode(fmt.Errorf("%s %s is already installed: nothing changed", name, v.Version), ExitRefused)
-	}
-	return v.Version, nil
 }
 
 func orNotInstalled(v string) string {

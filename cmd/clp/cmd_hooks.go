@@ -103,13 +103,14 @@ func printHooksStatus(env *Env, dir string) error {
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
-	fmt.Fprintf(env.Stdout, "%-20s %-10s %-10s %s\n", "Hook", "HookDir", "Package", "Runs")
+	t := newTable("Hook", "HookDir", "Package", "Runs")
 	for i, f := range rep.Files {
 		runs := rep.Active[f.Name]
 		if runs == "" {
 			runs = "none"
 		}
-		fmt.Fprintf(env.Stdout, "%-20s %-10s %-10s %s\n", f.Name, f.State, rep.Package[i].State, runs)
+		t.row(f.Name, string(f.State), string(rep.Package[i].State), runs)
 	}
+	t.write(env)
 	return nil
 }

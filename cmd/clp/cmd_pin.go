@@ -42,8 +42,8 @@ func init() {
 		Summary: "list pins, lift those whose fixed version shipped",
 		Usage:   usageText("pins"),
 		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&pinsOpts.Check, "check", false, "lift pins whose fixed version is offered")
-			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "remove clp's Include from pacman.conf")
+			fs.BoolVar(&pinsOpts.Check, "check", false, "lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)")
+			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "take clp's Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again")
 		},
 		Args: noArgs,
 		Run: func(ctx context.Context, env *Env, args []string) error {

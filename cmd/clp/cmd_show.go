@@ -148,7 +148,13 @@ func printShow(env *Env, rep showReport) {
 	}
 	switch s := rep.Signature; s.Status {
 	case "trusted":
-		env.field("signature", "%s", env.green("signed by trusted key "+s.KeyID)+" ("+strings.ReplaceAll(s.TrustedComment, "\t", " ")+")")
+		// The date, not minisign's raw timestamp; the full trusted
+		// comment is in 'clp verify' and --json.
+		when := ""
+		if at := signedAt(s.TrustedComment); at != "" {
+			when = " on " + at
+		}
+		env.field("signature", "%s", env.green("signed by trusted key "+s.KeyID)+when)
 	case "untrusted":
 		env.field("signature", "%s", env.yellow("signed by key "+s.KeyID+", which is not trusted")+" ("+s.Detail+")")
 	case "unsigned":

@@ -109,6 +109,9 @@ func runSign(ctx context.Context, env *Env, opts signOptions, args []string) err
 	env.field("signature", "%s", sigPath)
 	env.field("key id", "%s", v.KeyID)
 	env.field("trusted comment", "%s", v.TrustedComment)
+	if at := signedAt(v.TrustedComment); at != "" {
+		env.field("signed at", "%s", at)
+	}
 	return nil
 }
 

@@ -124,7 +124,7 @@ func snapshotList(env *Env, st *snapshot.Store) error {
 		fmt.Fprintln(env.Stdout, "no snapshots")
 		return nil
 	}
-	fmt.Fprintf(env.Stdout, "%5s  %-19s  %-12s  %5s  %5s  %-10s  %s\n", "ID", "Date", "Kind", "Pair", "Pkgs", "Snapper", "Description")
+	t := newTable("ID", "Date", "Kind", "Pair", "Pkgs", "Snapper", "Description").alignRight(0, 3, 4)
 	orphans := false
 	for _, s := range list {
 		pair := "-"
@@ -132,8 +132,9 @@ func snapshotList(env *Env, st *snapshot.Store) error {
 			pair = strconv.Itoa(s.PairID)
 		}
 		orphans = orphans || s.Orphan
-		fmt.Fprintf(env.Stdout, "%5d  %-19s  %-12s  %5s  %5d  %-10s  %s\n", s.ID, snapTime(s.Time), kindLabel(s), pair, s.Count, snapperLabel(s), s.Description)
+		t.row(strconv.Itoa(s.ID), snapTime(s.Time), kindLabel(s), pair, strconv.Itoa(s.Count), snapperLabel(s), s.Description)
 	}
+	t.write(env)
 	if orphans {
 		fmt.Fprintln(env.Stdout, "pre! is an orphan: its transaction failed or was interrupted, so no post followed")
 	}
@@ -223,23 +224,39 @@ func snapshotDiff(env *Env, st *snapshot.Store, ids []int) error {
 		fmt.Fprintf(env.Stdout, "no changes from snapshot %d to %s\n", a.ID, toName)
 		return nil
 	}
-	printChanges(env, changes)
+	printChanges(env, changes, false)
 	return nil
 }
 
-func printChanges(env *Env, changes []snapshot.Change) {
+// printChanges lists package changes: what happened between two
+// snapshots (past tense), or with planned what a restore is about to do
+// (present tense: nothing is done yet).
+func printChanges(env *Env, changes []snapshot.Change, planned bool) {
 	for _, c := range changes {
+		kind := c.Kind
+		if planned {
+			kind = plannedVerb[c.Kind]
+		}
 		switch c.Kind {
 		case snapshot.Installed:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", c.Kind, c.Name, c.To)
+			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", kind, c.Name, c.To)
 		case snapshot.Removed:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", c.Kind, c.Name, c.From)
+			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", kind, c.Name, c.From)
 		case snapshot.ReasonOnly:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", c.Kind, c.Name, c.FromReason, c.ToReason)
+			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", kind, c.Name, c.FromReason, c.ToReason)
 		default:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", c.Kind, c.Name, c.From, c.To)
+			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", kind, c.Name, c.From, c.To)
 		}
 	}
+}
+
+var plannedVerb = map[string]string{
+	snapshot.Installed:   "install",
+	snapshot.Removed:     "remove",
+	snapshot.Upgraded:    "upgrade",
+	snapshot.Downgraded:  "downgrade",
+	snapshot.Reinstalled: "reinstall",
+	snapshot.ReasonOnly:  "reason",
 }
 
 func snapshotCreate(env *Env, st *snapshot.Store, o snapshotOptions) error {

@@ -30,6 +30,8 @@ type cliError struct {
 	err  error
 	hint string
 	code int
+	// quiet errors print nothing (the answer no at a prompt, as pacman).
+	quiet bool
 }
 
 func (e *cliError) Error() string { return e.err.Error() }
@@ -108,6 +110,10 @@ func hintFor(err error) string {
 }
 
 func printError(env *Env, err error) {
+	var ce *cliError
+	if errors.As(err, &ce) && ce.quiet {
+		return
+	}
 	msg := err.Error()
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted: " + msg

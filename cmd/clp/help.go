@@ -56,7 +56,7 @@ func printCommandUsage(w io.Writer, c *command, fs *pflag.FlagSet) {
 		c.Flags(own)
 	}
 	if own.HasFlags() {
-		fmt.Fprintf(w, "\nOptions:\n%s", own.FlagUsages())
+		fmt.Fprintf(w, "\nOptions:\n%s", flagUsages(own))
 	}
 	if len(c.Aliases) > 0 {
 		fmt.Fprintf(w, "\nAliases: %s\n", strings.Join(c.Aliases, ", "))
@@ -75,4 +75,34 @@ func runHelp(env *Env, args []string) error {
 	}
 	printCommandUsage(env.Stdout, c, nil)
 	return nil
+}
+
+// flagUsages lists a command's options as pacman's help does: a switch is
+// just its name (pflag's own listing adds "[=true|false]" to every one),
+// an option with a value shows the value's name; the texts line up.
+func flagUsages(fs *pflag.FlagSet) string {
+	type entry struct{ names, usage string }
+	var entries []entry
+	width := 0
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		names := "    "
+		if f.Shorthand != "" {
+			names = "-" + f.Shorthand + ", "
+		}
+		names += "--" + f.Name
+		varname, usage := pflag.UnquoteUsage(f)
+		if f.Value.Type() != "bool" && varname != "" {
+			names += " " + varname
+		}
+		entries = append(entries, entry{names, usage})
+		width = max(width, len(names))
+	})
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "  %-*s   %s\n", width, e.names, e.usage)
+	}
+	return b.String()
 }

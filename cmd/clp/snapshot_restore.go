@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,7 +50,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	}
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapTime(r.Target.Time), r.Target.Description)
-		printChanges(env, rep.Changes)
+		printChanges(env, rep.Changes, true)
 		if n := r.FromArchive(); n > 0 {
 			fmt.Fprintf(env.Stdout, "\n%d package file(s) to download from the archive:\n", n)
 			for _, f := range r.Files {
@@ -62,8 +61,8 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		}
 		fmt.Fprintln(env.Stdout)
 	}
-	if !env.confirm("Proceed with the restore?", true) {
-		return withCode(errors.New("restore cancelled: nothing was changed"), ExitRefused)
+	if err := env.confirm(ctx, "Proceed with the restore?", true); err != nil {
+		return err
 	}
 	err = x.Apply(ctx, r)
 	rep.Install, rep.RestorePre = r.Files, r.Pre

@@ -203,7 +203,7 @@ _clp()
     if [[ $cur == -* ]]; then
         local flags='--cachedir --color --config --dbpath -b --debug --help -h --json --noconfirm --root -r --state-dir --version -V'
         case $cmd in
-            apply|install) flags+=' --allow-unsigned --dry-run -n --force' ;;
+            apply|install) flags+=' --allow-unsigned --dry-run -n --force --needed' ;;
             boot) flags+=' --settle' ;;
             build) flags+=' --output -o --zip' ;;
             downgrade) flags+=' --cache-only --latest-cached --pin --to' ;;

@@ -141,6 +141,7 @@ complete -c clp -n __clp_needs_command -a verify -d 'check a patch\'s signature 
 complete -c clp -n '__clp_using apply install' -l allow-unsigned -d 'apply a patch without a trusted signature (never do this for a patch you did not make)'
 complete -c clp -n '__clp_using apply install' -s n -l dry-run -d 'check and show the plan, change nothing'
 complete -c clp -n '__clp_using apply install' -l force -d 'replace files you changed, keeping your copy as FILE.clpsave'
+complete -c clp -n '__clp_using apply install' -l needed -d 'skip a patch already applied (same name and version) instead of refusing it'
 complete -c clp -n '__clp_using apply install' -a '(__fish_complete_suffix .clp)'
 
 # clp boot
@@ -155,8 +156,8 @@ complete -c clp -n '__clp_using build' -a '(__fish_complete_directories)'
 # clp downgrade
 complete -c clp -n '__clp_using downgrade' -l cache-only -d 'do not ask the archive servers'
 complete -c clp -n '__clp_using downgrade' -l latest-cached -d 'the newest cached version older than the installed one'
-complete -c clp -n '__clp_using downgrade' -l pin -d 'pin the packages afterwards'
-complete -c clp -n '__clp_using downgrade' -l to -x -d 'install VERSION'
+complete -c clp -n '__clp_using downgrade' -l pin -d 'pin the packages at the new version afterwards'
+complete -c clp -n '__clp_using downgrade' -l to -x -d 'install VERSION of every PKG (no menu)'
 complete -c clp -n '__clp_using downgrade' -a '(pacman -Qq 2>/dev/null)'
 
 # clp feed
@@ -190,8 +191,8 @@ complete -c clp -n '__clp_using pin' -l until -x -d 'lift the pin once the repos
 complete -c clp -n '__clp_using pin' -a '(pacman -Qq 2>/dev/null)'
 
 # clp pins
-complete -c clp -n '__clp_using pins' -l check -d 'lift pins whose fixed version is offered'
-complete -c clp -n '__clp_using pins' -l remove-include -d 'remove clp\'s Include from pacman.conf'
+complete -c clp -n '__clp_using pins' -l check -d 'lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)'
+complete -c clp -n '__clp_using pins' -l remove-include -d 'take clp\'s Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again'
 
 # clp recover
 
