@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vincentos/clp/patch"
 )
@@ -42,10 +43,11 @@ func runList(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if env.JSON {
-		if applied == nil {
-			applied = []patch.Applied{}
+		out := []listEntry{}
+		for _, a := range applied {
+			out = append(out, listView(a))
 		}
-		return printJSON(env.Stdout, applied)
+		return printJSON(env.Stdout, out)
 	}
 	if len(applied) == 0 {
 		fmt.Fprintln(env.Stdout, "no patches applied")
@@ -117,4 +119,58 @@ func runRecover(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "nothing to recover")
 	}
 	return nil
+}
+
+// listEntry is an applied patch as 'clp list --json' shows it: what it
+// changed, never clp's own bookkeeping (staging names, backup paths,
+// transaction ids, the package actor's undo data).
+type listEntry struct {
+	Name        string        `json:"name"`
+	Version     string        `json:"version"`
+	Description string        `json:"description,omitempty"`
+	Severity    string        `json:"severity,omitempty"`
+	Seq         int64         `json:"seq"`
+	AppliedAt   time.Time     `json:"applied_at"`
+	Files       []listFile    `json:"files"`
+	Packages    []listPackage `json:"packages"`
+	Pins        []listPin     `json:"pins"`
+	Legacy      bool          `json:"legacy,omitempty"`
+}
+
+type listFile struct {
+	Action string          `json:"action"`
+	Path   string          `json:"path"`
+	Before patch.FileState `json:"before"`
+	After  patch.FileState `json:"after"`
+}
+
+type listPackage struct {
+	Name string `json:"name"`
+	From string `json:"from"` // "" when the patch installed it
+	To   string `json:"to"`
+}
+
+type listPin struct {
+	Name  string `json:"name"`
+	Until string `json:"until,omitempty"`
+}
+
+func listView(a patch.Applied) listEntry {
+	e := listEntry{Name: a.Name, Version: a.Version, Description: a.Description, Severity: a.Severity,
+		Seq: a.Seq, AppliedAt: a.AppliedAt, Legacy: a.Legacy,
+		Files: []listFile{}, Packages: []listPackage{}, Pins: []listPin{}}
+	for _, s := range a.Steps {
+		e.Files = append(e.Files, listFile{Action: s.Op, Path: s.Target, Before: s.Before, After: s.After})
+	}
+	if p := a.Packages; p != nil {
+		for _, act := range p.Actions {
+			switch act.Op {
+			case patch.OpDowngrade:
+				e.Packages = append(e.Packages, listPackage{Name: act.Name, From: p.Previous[act.Name], To: act.Version})
+			case patch.OpPin:
+				e.Pins = append(e.Pins, listPin{Name: act.Name, Until: act.Until})
+			}
+		}
+	}
+	return e
 }
