@@ -6,28 +6,42 @@
 // leaves them, and (like every sandbox root) its clp.conf names no archive
 // server.
 //
-//	go run ./testkit/sandbox/mksandbox DIR
+// With -chroot BIN (repeatable), the root can also run pacman's hooks:
+// pacman runs a hook chrooted into the root, so the binaries the hooks
+// call (clp) and the shared libraries they need are copied in.
+//
+//	go run ./testkit/sandbox/mksandbox [-chroot BIN]... DIR
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
+type binList []string
+
+func (b *binList) String() string     { return strings.Join(*b, ",") }
+func (b *binList) Set(s string) error { *b = append(*b, s); return nil }
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: mksandbox DIR")
+	var bins binList
+	flag.Var(&bins, "chroot", "make the root able to run `BIN` in pacman's hooks (repeatable)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: mksandbox [-chroot BIN]... DIR")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1]); err != nil {
+	if err := run(flag.Arg(0), bins); err != nil {
 		fmt.Fprintln(os.Stderr, "mksandbox: error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string) error {
+func run(dir string, bins []string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("pacman installs only as root: run as root (the root is still only %s)", dir)
 	}
@@ -50,6 +64,11 @@ func run(dir string) error {
 	// both drivers there.
 	if err := r.Cache(append(fx.Paths(sandbox.Good, sandbox.NVIDIA...), fx.Paths(sandbox.Broken, sandbox.NVIDIA...)...)...); err != nil {
 		return err
+	}
+	if len(bins) > 0 {
+		if err := r.MakeChrootable(bins...); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("sandbox root: %s\nfixtures: %s\n", r.Dir, fx.Dir)
 	return nil
