@@ -197,10 +197,20 @@ func TestArm(t *testing.T) {
 	if got := tg.arm(5, "", "firefox", "nvidia-utils"); !reflect.DeepEqual(got, []string{"nvidia-utils"}) {
 		t.Fatalf("armed for %v", got)
 	}
-	tg.arm(5, "", "firefox", "nvidia-utils") // the hook and clp both see it: once
-	tg.arm(9, "CLP1", "linux")
+	// the hook and clp both see it: recorded once, news once
+	if crit, fresh, err := tg.ArmOnce(context.Background(), Transaction{Source: "clp apply", Snapshot: 5, Packages: []string{"firefox", "nvidia-utils"}}); err != nil || fresh || !reflect.DeepEqual(crit, []string{"nvidia-utils"}) {
+		t.Fatalf("the same transaction again: %v fresh %v, %v", crit, fresh, err)
+	}
+	if _, fresh, err := tg.ArmOnce(context.Background(), Transaction{Source: "pacman", Snapshot: 9, Patch: "CLP1", Packages: []string{"linux"}}); err != nil || !fresh {
+		t.Fatalf("a transaction with another boot-critical package: fresh %v, %v", fresh, err)
+	}
+	// clp's own report of a transaction the hook saw (its patch-pre
+	// snapshot, not pacman's pre): recorded, not news
+	if _, fresh, err := tg.ArmOnce(context.Background(), Transaction{Source: "clp apply", Snapshot: 8, Patch: "CLP1", Packages: []string{"linux"}}); err != nil || fresh {
+		t.Fatalf("the same packages again: fresh %v, %v", fresh, err)
+	}
 	st := tg.state()
-	if st.Phase != Armed || st.Snapshot != 5 || len(st.Transactions) != 2 || !reflect.DeepEqual(st.Patches(), []string{"CLP1"}) {
+	if st.Phase != Armed || st.Snapshot != 5 || len(st.Transactions) != 3 || !reflect.DeepEqual(st.Patches(), []string{"CLP1"}) {
 		t.Fatalf("state %+v", st)
 	}
 	// No snapshot to go back to: an error, not a guard that arms on nothing.

@@ -135,22 +135,31 @@ func (g *Guard) Protects() int {
 // transactions arm nothing; after a failed restore nothing arms until an
 // admin disarms.
 func (g *Guard) Arm(ctx context.Context, tx Transaction) ([]string, error) {
+	crit, _, err := g.ArmOnce(ctx, tx)
+	return crit, err
+}
+
+// ArmOnce is Arm that also says whether this is news: the guard was not
+// armed, or armed for other packages. The hook and clp both report a
+// transaction clp ran (with different snapshots: pacman's pre, clp's
+// patch-pre), and only the first report is worth printing.
+func (g *Guard) ArmOnce(ctx context.Context, tx Transaction) (crit []string, fresh bool, err error) {
 	if !g.Config.BootGuard {
-		return nil, nil
+		return nil, false, nil
 	}
-	crit := Critical(g.Config.BootCritical, tx.Packages)
+	crit = Critical(g.Config.BootCritical, tx.Packages)
 	if len(crit) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	if tx.Snapshot <= 0 {
-		return nil, fmt.Errorf("boot-critical packages changed (%s) but there is no pre-transaction snapshot to go back to: the boot guard is not armed", strings.Join(crit, ", "))
+		return nil, false, fmt.Errorf("boot-critical packages changed (%s) but there is no pre-transaction snapshot to go back to: the boot guard is not armed", strings.Join(crit, ", "))
 	}
 	tx.Packages = crit
 	if tx.Time.IsZero() {
 		tx.Time = g.now()
 	}
 	var armed []string
-	err := g.update(ctx, func(st *State) (bool, error) {
+	err = g.update(ctx, func(st *State) (bool, error) {
 		switch st.Phase {
 		case Restoring:
 			return false, nil // the guard's own restore
@@ -163,6 +172,15 @@ func (g *Guard) Arm(ctx context.Context, tx Transaction) ([]string, error) {
 					return false, nil
 				}
 			}
+			covered := map[string]bool{}
+			for _, t := range st.Transactions {
+				for _, p := range t.Packages {
+					covered[p] = true
+				}
+			}
+			for _, p := range crit {
+				fresh = fresh || !covered[p]
+			}
 			st.Transactions = append(st.Transactions, tx)
 			if len(st.Transactions) > 50 {
 				st.Transactions = append(st.Transactions[:1], st.Transactions[len(st.Transactions)-49:]...)
@@ -173,11 +191,12 @@ func (g *Guard) Arm(ctx context.Context, tx Transaction) ([]string, error) {
 				last = restoredSummary(st)
 			}
 			*st = State{Phase: Armed, Snapshot: tx.Snapshot, ArmedAt: tx.Time, Transactions: []Transaction{tx}, Last: last}
+			fresh = true
 		}
 		armed = crit
 		return true, nil
 	})
-	return armed, err
+	return armed, fresh, err
 }
 
 func restoredSummary(st *State) string {

@@ -175,12 +175,12 @@ func armGuard(env *Env, tx boot.Transaction) {
 	if len(boot.Critical(cfg.BootCritical, tx.Packages)) == 0 {
 		return
 	}
-	crit, err := env.bootGuard(cfg).Arm(context.Background(), tx)
+	crit, fresh, err := env.bootGuard(cfg).ArmOnce(context.Background(), tx)
 	if err != nil {
 		env.Warnf("boot guard: %v", err)
 		return
 	}
-	if crit != nil {
+	if crit != nil && fresh {
 		out := env.Stdout
 		if env.JSON {
 			out = env.Stderr
