@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // errDeclined is the answer no: like pacman, clp then exits 1 and prints
@@ -84,6 +87,11 @@ func (e *Env) readLine(ctx context.Context) (string, error) {
 	}()
 	select {
 	case r := <-ch:
+		if r.line != "" && !e.stdinIsTerminal() {
+			// A terminal echoes what is typed; an answer from a pipe
+			// shows in the output too, so a log reads as a dialogue.
+			fmt.Fprintln(e.Stderr, strings.TrimRight(r.line, "\r\n"))
+		}
 		if r.err != nil && r.line != "" {
 			return r.line, nil // a last line without its newline
 		}
@@ -94,4 +102,9 @@ func (e *Env) readLine(ctx context.Context) (string, error) {
 		e.stdin = nil
 		return "", errPromptInterrupted{}
 	}
+}
+
+func (e *Env) stdinIsTerminal() bool {
+	f, ok := e.Stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
