@@ -41,7 +41,17 @@ var Roles = []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadat
 
 // Severities a patch may declare; clp.conf's UpdatePolicy=critical applies
 // only "critical" ones.
-var Severities = []string{"critical", "high", "normal", "low"}
+var Severities = []string{"critical", "important", "normal", "low"}
+
+// Severity gives a severity its one name: the patch format's words, with
+// "high" (what feeds before clp 0.2 wrote for "important") read as
+// "important".
+func Severity(s string) string {
+	if s == "high" {
+		return "important"
+	}
+	return s
+}
 
 // InitOptions tunes a new feed; zero values take the defaults above.
 type InitOptions struct {
@@ -237,76 +247,87 @@ func Add(dir, patchPath string, meta TargetMeta) error {
 // under another file name must be refused, and two patches that merely
 // share a file name must not be.
 func AddWith(dir, patchPath string, meta TargetMeta, opts ResignOptions) error {
-	if meta.Name == "" {
-		base := filepath.Base(patchPath)
-		if !targetName.MatchString(base) {
-			return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", base)
-		}
-		meta.Name = strings.TrimSuffix(base, ".clp")
-	}
-	name := meta.Name + ".clp"
-	if !targetName.MatchString(name) {
-		return fmt.Errorf("feed: patch name %q cannot name a feed target (letters, digits, ._+- only)", meta.Name)
-	}
-	if meta.Severity == "" {
-		meta.Severity = "normal"
-	}
-	if !contains(Severities, meta.Severity) {
-		return fmt.Errorf("feed: severity %q must be one of %s", meta.Severity, strings.Join(Severities, ", "))
-	}
-	if meta.Phase == nil {
-		p := DefaultPhase
-		meta.Phase = &p
-	}
-	if err := checkPhase(*meta.Phase); err != nil {
-		return err
-	}
-	for _, list := range [][]string{meta.Architectures, meta.Requires, {meta.Name}} {
-		for _, s := range list {
-			if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-				return fmt.Errorf("feed: empty or control character in %q", s)
+	_, err := AddPublished(dir, patchPath, meta, opts)
+	return err
+}
+
+// AddPublished is AddWith that returns the metadata as published: the
+// sequence and rollout it was given when the caller left them unset.
+func AddPublished(dir, patchPath string, meta TargetMeta, opts ResignOptions) (TargetMeta, error) {
+	err := func() error {
+		if meta.Name == "" {
+			base := filepath.Base(patchPath)
+			if !targetName.MatchString(base) {
+				return fmt.Errorf("feed: patch file name %q must be a plain name ending in .clp (letters, digits, ._+-)", base)
 			}
+			meta.Name = strings.TrimSuffix(base, ".clp")
 		}
-	}
-	data, err := os.ReadFile(patchPath)
-	if err != nil {
-		return fmt.Errorf("feed: read patch: %w", err)
-	}
-	sig, err := os.ReadFile(patchPath + ".minisig")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("feed: read signature: %w", err)
-	}
-	return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
-		for p, tf := range t.Signed.Targets {
-			m := clpMeta(tf)
-			if p == name || (m != nil && m.Name == meta.Name) {
-				seq := ""
-				if m != nil {
-					seq = fmt.Sprintf(", sequence %d", m.Sequence)
-				}
-				return fmt.Errorf("feed: patch %s is already in the feed (%s%s); machines know a patch by its Name, so publish a fixed patch with a new Name in its PKGINFO.meta", meta.Name, p, seq)
-			}
+		name := meta.Name + ".clp"
+		if !targetName.MatchString(name) {
+			return fmt.Errorf("feed: patch name %q cannot name a feed target (letters, digits, ._+- only)", meta.Name)
 		}
-		var highest uint64
-		var highestName string
-		for p, tf := range t.Signed.Targets {
-			if m := clpMeta(tf); m != nil && m.Sequence >= highest {
-				highest, highestName = m.Sequence, p
-			}
+		if meta.Severity == "" {
+			meta.Severity = "normal"
 		}
-		if meta.Sequence == 0 {
-			meta.Sequence = highest + 1
-		} else if meta.Sequence <= highest {
-			return fmt.Errorf("feed: sequence %d is not above %d (%s): machines that applied it would never see this patch", meta.Sequence, highest, highestName)
+		meta.Severity = Severity(meta.Severity)
+		if !contains(Severities, meta.Severity) {
+			return fmt.Errorf("feed: severity %q must be one of %s", meta.Severity, strings.Join(Severities, ", "))
 		}
-		if err := addTarget(dir, t, name, data, &customMeta{CLP: &meta}); err != nil {
+		if meta.Phase == nil {
+			p := DefaultPhase
+			meta.Phase = &p
+		}
+		if err := checkPhase(*meta.Phase); err != nil {
 			return err
 		}
-		if sig != nil {
-			return addTarget(dir, t, name+".minisig", sig, nil)
+		for _, list := range [][]string{meta.Architectures, meta.Requires, {meta.Name}} {
+			for _, s := range list {
+				if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+					return fmt.Errorf("feed: empty or control character in %q", s)
+				}
+			}
 		}
-		return nil
-	})
+		data, err := os.ReadFile(patchPath)
+		if err != nil {
+			return fmt.Errorf("feed: read patch: %w", err)
+		}
+		sig, err := os.ReadFile(patchPath + ".minisig")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("feed: read signature: %w", err)
+		}
+		return publish(dir, opts, func(t *metadata.Metadata[metadata.TargetsType]) error {
+			for p, tf := range t.Signed.Targets {
+				m := clpMeta(tf)
+				if p == name || (m != nil && m.Name == meta.Name) {
+					seq := ""
+					if m != nil {
+						seq = fmt.Sprintf(", sequence %d", m.Sequence)
+					}
+					return fmt.Errorf("feed: patch %s is already in the feed (%s%s); machines know a patch by its Name, so publish a fixed patch with a new Name in its PKGINFO.meta", meta.Name, p, seq)
+				}
+			}
+			var highest uint64
+			var highestName string
+			for p, tf := range t.Signed.Targets {
+				if m := clpMeta(tf); m != nil && m.Sequence >= highest {
+					highest, highestName = m.Sequence, p
+				}
+			}
+			if meta.Sequence == 0 {
+				meta.Sequence = highest + 1
+			} else if meta.Sequence <= highest {
+				return fmt.Errorf("feed: sequence %d is not above %d (%s): machines that applied it would never see this patch", meta.Sequence, highest, highestName)
+			}
+			if err := addTarget(dir, t, name, data, &customMeta{CLP: &meta}); err != nil {
+				return err
+			}
+			if sig != nil {
+				return addTarget(dir, t, name+".minisig", sig, nil)
+			}
+			return nil
+		})
+	}()
+	return meta, err
 }
 
 // SetPhase changes the rollout percentage of the published patch called

@@ -158,7 +158,7 @@ func TestAddRefusals(t *testing.T) {
 		{patch("other.clp"), TargetMeta{Name: "a"}, "feed: patch a is already in the feed (a.clp, sequence 5)"},
 		{patch("b.clp"), TargetMeta{Sequence: 5}, "feed: sequence 5 is not above 5 (a.clp): machines that applied it would never see this patch"},
 		{patch("b.clp"), TargetMeta{Sequence: 3}, "feed: sequence 3 is not above 5"},
-		{patch("b.clp"), TargetMeta{Severity: "urgent"}, `feed: severity "urgent" must be one of critical, high, normal, low`},
+		{patch("b.clp"), TargetMeta{Severity: "urgent"}, `feed: severity "urgent" must be one of critical, important, normal, low`},
 		{patch("b.txt"), TargetMeta{}, `feed: patch file name "b.txt" must be a plain name ending in .clp`},
 		{patch(".hidden.clp"), TargetMeta{}, `feed: patch file name ".hidden.clp" must be a plain name`},
 		{patch("b.clp"), TargetMeta{Name: "../b"}, `feed: patch name "../b" cannot name a feed target`},

@@ -28,14 +28,11 @@ func TargetMeta(m *patch.Manifest) feed.TargetMeta {
 	return t
 }
 
-// feedSeverity maps the patch format's severities onto the feed's: the
-// format says "important" where the feed says "high".
+// feedSeverity is the patch's severity as the feed publishes it: the same
+// words as the patch format (critical, important, normal, low).
 func feedSeverity(s string) string {
-	switch s {
-	case "":
+	if s == "" {
 		return "normal"
-	case patch.SeverityImportant:
-		return "high"
 	}
 	return s
 }

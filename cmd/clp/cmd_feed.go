@@ -34,7 +34,7 @@ func init() {
 		Flags: func(fs *pflag.FlagSet) {
 			feedOpts = feedOptions{}
 			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
-			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, high, normal or low (default: the patch's)")
+			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, important, normal or low, as in the patch format (default: the patch's)")
 			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
 			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
 			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
@@ -158,21 +158,18 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	if o.Phase != -1 {
 		meta.Phase = &o.Phase
 	}
-	if err := feed.Add(dir, path, meta); err != nil {
+	meta, err = feed.AddPublished(dir, path, meta, feed.ResignOptions{})
+	if err != nil {
 		return err
 	}
 	if env.JSON {
 		return printJSON(env.Stdout, map[string]any{"feed": dir, "added": meta.Name + ".clp", "meta": meta})
 	}
-	seq := "next"
-	if meta.Sequence != 0 {
-		seq = strconv.FormatUint(meta.Sequence, 10)
-	}
 	phase := feed.DefaultPhase
 	if meta.Phase != nil {
 		phase = *meta.Phase
 	}
-	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %s, severity %s, rollout %d%%)\n", meta.Name, dir, seq, meta.Severity, phase)
+	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %d, severity %s, rollout %d%%)\n", meta.Name, dir, meta.Sequence, meta.Severity, phase)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
 }

@@ -185,7 +185,12 @@ func (p updatePrinter) Listed(rep *update.Report, source, from string) {
 	case p.policy == "none":
 		verb = "new (UpdatePolicy = none: not applied)"
 	}
-	fmt.Fprintf(p.env.Stdout, "%s %d patch(es) %s from the %s feed %s\n", p.env.bold("::"), n, verb, source, from)
+	// source is "feed" (the signed TUF feed) or "legacy" (clpctl's).
+	what := "the feed"
+	if source != "feed" {
+		what = "the " + source + " feed"
+	}
+	fmt.Fprintf(p.env.Stdout, "%s %d patch(es) %s from %s at %s\n", p.env.bold("::"), n, verb, what, from)
 	for _, l := range lines {
 		fmt.Fprintln(p.env.Stdout, l)
 	}

@@ -165,7 +165,7 @@ complete -c clp -n '__clp_using feed' -l expires -x -d 'timestamp lifetime DURAT
 complete -c clp -n '__clp_using feed' -l phase -x -d 'rollout percentage N for add, 0 to 100 (default: 100, every machine)'
 complete -c clp -n '__clp_using feed' -l reason -x -d 'why the patch is withdrawn, TEXT for withdraw (shown on every machine)'
 complete -c clp -n '__clp_using feed' -l sequence -x -d 'feed sequence number N for add (default: one more than the highest)'
-complete -c clp -n '__clp_using feed' -l severity -x -d 'severity S for add: critical, high, normal or low (default: the patch\'s)'
+complete -c clp -n '__clp_using feed' -l severity -x -d 'severity S for add: critical, important, normal or low, as in the patch format (default: the patch\'s)'
 complete -c clp -n '__clp_needs_action feed' -a 'init add phase withdraw rotate timestamp resign'
 
 # clp help
