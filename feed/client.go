@@ -307,18 +307,14 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 			c.reporter().Warn(fmt.Sprintf("feed target %s has no sha256; skipping it", p))
 			continue
 		}
+		// The reason and the description are printed on every machine's
+		// terminal and journal: no escape sequences, whoever signed them.
 		if m.Withdrawn != nil {
-			// The reason is printed on every machine's terminal and
-			// journal: no escape sequences, whoever signed it.
 			w := *m.Withdrawn
-			w.Reason = strings.Map(func(r rune) rune {
-				if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-					return '?'
-				}
-				return r
-			}, w.Reason)
+			w.Reason = printable(w.Reason)
 			m.Withdrawn = &w
 		}
+		m.Description = printable(m.Description)
 		t := Target{Path: p, TargetMeta: *m, Length: tf.Length, SHA256: hex.EncodeToString(sum), info: tf}
 		if sig, ok := all[p+".minisig"]; ok {
 			t.Minisig, t.sigInfo = p+".minisig", sig
@@ -459,4 +455,14 @@ func (c *Client) fetchTarget(ctx context.Context, name string, info *metadata.Ta
 		}
 	}
 	return nil, &RefreshError{Failures: failures}
+}
+
+// printable replaces control characters (C0, DEL, C1) with '?'.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }

@@ -597,12 +597,13 @@ func TestWithdrawnReasonSanitized(t *testing.T) {
 			return err
 		}
 		m.Withdrawn = &Withdrawal{Reason: "bad\x1b[2J\npatch\u009b"}
+		m.Description = "fix\x1b]0;owned\x07 it"
 		return setCustom(tf, m)
 	}); err != nil {
 		t.Fatal(err)
 	}
 	all, err := f.client(t).Targets(t.Context())
-	if err != nil || len(all) != 1 || all[0].Withdrawn == nil || all[0].Withdrawn.Reason != "bad?[2J?patch?" {
+	if err != nil || len(all) != 1 || all[0].Description != "fix?]0;owned? it" || all[0].Withdrawn == nil || all[0].Withdrawn.Reason != "bad?[2J?patch?" {
 		t.Fatalf("targets = %+v, %v", all, err)
 	}
 }

@@ -73,6 +73,10 @@ type TargetMeta struct {
 	Severity string `json:"severity"`
 	// Name is the patch's name; "" means the file name without ".clp".
 	Name string `json:"name"`
+	// Description is the patch's one-line description (PKGINFO.meta), so
+	// that 'clp update --check' can say what a patch is for before
+	// downloading it.
+	Description string `json:"description,omitempty"`
 	// Architectures the patch applies to; empty or "any" means all.
 	Architectures []string `json:"architectures,omitempty"`
 	// Requires lists conditions on the system (for example installed

@@ -21,7 +21,9 @@ type Entry struct {
 	File     string `json:"file"`
 	Sequence uint64 `json:"sequence,omitempty"`
 	Severity string `json:"severity,omitempty"`
-	Source   string `json:"source"` // "feed" or "legacy"
+	// Description is what the patch is for, as its publisher signed it.
+	Description string `json:"description,omitempty"`
+	Source      string `json:"source"` // "feed" or "legacy"
 	// Action is "apply", "applied", "skip" or "failed"; for an applied
 	// patch the feed withdrew, "roll back" (to do), "rolled back" or
 	// "withdrawn" (kept: WithdrawnPatches = report).

@@ -12,7 +12,7 @@ import (
 // downloads: "NAME", "NAME<op>VERSION" or "!NAME" (must not be installed);
 // ParseRequirement reads them back.
 func TargetMeta(m *patch.Manifest) feed.TargetMeta {
-	t := feed.TargetMeta{Name: m.Name, Severity: feedSeverity(m.Severity)}
+	t := feed.TargetMeta{Name: m.Name, Description: m.Description, Severity: feedSeverity(m.Severity)}
 	t.Architectures = append(t.Architectures, m.AppliesTo.Architectures...)
 	if len(t.Architectures) == 0 && m.Architecture != "" {
 		t.Architectures = []string{m.Architecture}

@@ -56,7 +56,7 @@ func TestTargetMetaOf(t *testing.T) {
 	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
 		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
 	got := TargetMeta(m)
-	want := feed.TargetMeta{Name: "CLP1", Severity: "important", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
+	want := feed.TargetMeta{Name: "CLP1", Description: m.Description, Severity: "important", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("TargetMeta = %+v, want %+v", got, want)
 	}

@@ -173,6 +173,9 @@ func (p updatePrinter) Listed(rep *update.Report, source, from string) {
 		default:
 			n++
 		}
+		if e.Description != "" {
+			line += "\n      " + e.Description
+		}
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
