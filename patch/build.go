@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vincentos/clp/internal/fsx"
@@ -23,6 +24,10 @@ type BuildOptions struct {
 	// target is read at Root joined with its path). Empty: expect="auto"
 	// is an error, as there is nothing to hash.
 	Root string
+	// CacheDirs are that system's package caches (real paths): a
+	// downgrade without a payload and with sha256="auto" is hashed from
+	// its package file there. Empty: such a sha256 is an error.
+	CacheDirs []string
 	// Limits validate the result exactly as OpenFile will on the systems
 	// that receive it (PathAllowed included).
 	Limits Limits
@@ -63,7 +68,7 @@ func Build(dir, out string, opts BuildOptions) error {
 		return fmt.Errorf("%s: %w", metaPath, err)
 	}
 	if m.Format == 1 {
-		if err := fillHashes(dir, m, opts.Root); err != nil {
+		if err := fillHashes(dir, m, opts.Root, opts.CacheDirs); err != nil {
 			return err
 		}
 		if err := ValidateManifest(m, lim.PathAllowed); err != nil {
@@ -125,7 +130,7 @@ func readSmallFile(path string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-func fillHashes(dir string, m *Manifest, root string) error {
+func fillHashes(dir string, m *Manifest, root string, cacheDirs []string) error {
 	payloadSum := func(payload, given, what string) (string, error) {
 		sum, err := fsx.SHA256File(filepath.Join(dir, filepath.FromSlash(payload)))
 		if err != nil {
@@ -159,15 +164,39 @@ func fillHashes(dir string, m *Manifest, root string) error {
 	}
 	for i := range m.Packages {
 		p := &m.Packages[i]
-		if p.Op == OpDowngrade && p.Payload != "" {
+		switch {
+		case p.Op != OpDowngrade:
+		case p.Payload != "":
 			sum, err := payloadSum(p.Payload, p.SHA256, "downgrade "+p.Name)
 			if err != nil {
 				return err
 			}
 			p.SHA256 = sum
+		case p.SHA256 == "" || p.SHA256 == "auto":
+			sum, err := cachedPackageSum(p.File, cacheDirs)
+			if err != nil {
+				return fmt.Errorf("downgrade %s: sha256=%q: %w", p.Name, p.SHA256, err)
+			}
+			p.SHA256 = sum
 		}
 	}
 	return nil
+}
+
+// cachedPackageSum hashes the package file name from the first of the
+// package caches that holds it as a regular file: a downgrade that ships
+// no payload is pinned to the file the author's system has.
+func cachedPackageSum(name string, cacheDirs []string) (string, error) {
+	if len(cacheDirs) == 0 {
+		return "", fmt.Errorf("the patch carries no payload for it and no system was given to hash %s from; give the hash, a payload, or --root (its pacman cache is searched)", name)
+	}
+	for _, d := range cacheDirs {
+		p := filepath.Join(d, name)
+		if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() {
+			return fsx.SHA256File(p)
+		}
+	}
+	return "", fmt.Errorf("%s is not in the package cache (%s); give the hash, or a payload", name, strings.Join(cacheDirs, ", "))
 }
 
 type buildFile struct {

@@ -359,7 +359,7 @@ func validatePackageAction(p PackageAction, building bool) error {
 				return err
 			}
 		}
-		if !(building && p.Payload != "" && (p.SHA256 == "" || p.SHA256 == "auto")) && !validSHA256(p.SHA256) {
+		if !(building && (p.SHA256 == "" || p.SHA256 == "auto")) && !validSHA256(p.SHA256) {
 			return fmt.Errorf("sha256 %q is not a lower-case hex sha256", p.SHA256)
 		}
 		if p.Until != "" {

@@ -109,6 +109,11 @@ func runBuild(ctx context.Context, env *Env, opts buildOptions, args []string) e
 	bopts := patch.BuildOptions{Zip: opts.Zip}
 	if rootGiven {
 		bopts.Root = env.Root
+		// A downgrade's sha256="auto" without a payload is hashed from
+		// this system's package cache.
+		if p, err := env.System().Paths(); err == nil {
+			bopts.CacheDirs = p.CacheDirs
+		}
 	}
 	if err := patch.Build(dir, out, bopts); err != nil {
 		return classifyBuildError(err)
