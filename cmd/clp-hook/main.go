@@ -102,7 +102,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err = r.Do(ctx, rest[0])
 	if errors.Is(err, hooks.ErrNeedsDB) {
-		return handOn(args, in, stdout, stderr)
+		// clp's own spelling of the flags (pflag takes no -root).
+		argv := []string{"--root", o.Root}
+		for _, f := range []struct{ name, v string }{{"--dbpath", o.DBPath}, {"--config", o.Config}, {"--state-dir", stateDir}} {
+			if f.v != "" {
+				argv = append(argv, f.name, f.v)
+			}
+		}
+		for _, d := range o.CacheDirs {
+			argv = append(argv, "--cachedir", d)
+		}
+		if dbg {
+			argv = append(argv, "--debug")
+		}
+		return handOn(append(argv, "hook", rest[0]), in, stdout, stderr)
 	}
 	if err != nil {
 		errorf("%v", err)
@@ -115,14 +128,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
-// handOn runs `clp [flags] hook guard` with the same arguments and
+// handOn runs clp with argv (the same flags, then hook guard) and the same
 // targets: the guard of a pinned target needs libalpm.
-func handOn(args []string, targets []byte, stdout, stderr io.Writer) int {
+func handOn(argv []string, targets []byte, stdout, stderr io.Writer) int {
 	bin := clpBin
 	if b := os.Getenv("CLP_BIN"); b != "" {
 		bin = b
 	}
-	argv := append(args[:len(args)-1:len(args)-1], "hook", args[len(args)-1])
 	cmd := exec.Command(bin, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(targets), stdout, stderr
 	err := cmd.Run()
