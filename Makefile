@@ -48,6 +48,12 @@ all: build
 
 build: deps-check
 	$(GO) build $(GOFLAGS_TAGS) -trimpath -ldflags '$(LDFLAGS)' -o clp ./cmd/clp
+	$(HOOK_BUILD) -o clp-hook ./cmd/clp-hook
+
+# clp-hook: the hook handlers alone (what pacman's hook files run, from
+# /usr/lib/clp), without cgo: no libalpm, no shared library to load on each
+# of the three hooks of every transaction.
+HOOK_BUILD = CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w'
 
 # deps installs the system packages with the distribution's package manager.
 deps:
@@ -107,14 +113,24 @@ BENCH_TAGS := -tags next
 else
 BENCH_TAGS := $(GOFLAGS_TAGS)
 endif
+# The whole output goes to clp.bench.log too, and the table at the end
+# (scripts/bench-table.sh, README's speed table) is read from it: a missing
+# baseline or figure fails make bench instead of leaving a gap.
+bench: SHELL := /bin/bash
+bench: .SHELLFLAGS := -o pipefail -c
 bench: deps-check
+	./scripts/bench-table.sh --check
 	$(BENCH_ENV) $(GO) build $(BENCH_TAGS) -trimpath -ldflags '$(LDFLAGS)' -o clp.bench ./cmd/clp
-	@echo "==> benchmarks on $$($(BENCH_ENV) pacman --version | grep -o 'Pacman v.*')"
-	$(BENCH_ENV) $(GO) test $(BENCH_TAGS) -run '^$$' -bench . -benchtime 3x ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
-	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench.sh
-	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-hooks.sh
-	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-cache.sh
-	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-update.sh
+	$(HOOK_BUILD) -o clp-hook.bench ./cmd/clp-hook
+	@echo "==> benchmarks on $$($(BENCH_ENV) pacman --version | grep -o 'Pacman v.*')" | tee clp.bench.log
+	$(BENCH_ENV) $(GO) test $(BENCH_TAGS) -run '^$$' -bench . -benchtime 3x ./... 2>&1 | { grep -E '^(Benchmark|ok|FAIL|---)' || true; } | tee -a clp.bench.log
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench.sh | tee -a clp.bench.log
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench CLP_HOOK=$(CURDIR)/clp-hook.bench ./scripts/bench-hooks.sh | tee -a clp.bench.log
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-verify.sh | tee -a clp.bench.log
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-cache.sh | tee -a clp.bench.log
+	$(BENCH_ENV) CLP=$(CURDIR)/clp.bench ./scripts/bench-update.sh | tee -a clp.bench.log
+	@echo "==> the table (README's speed table), from clp.bench.log"
+	./scripts/bench-table.sh clp.bench.log
 
 # man renders the scdoc sources; the pages are not committed (.gitignore).
 # dist/man/clp.1.scd's COMMANDS section is generated from the command
@@ -140,6 +156,7 @@ completions: build
 # DESTDIR and PREFIX as usual; the configuration goes to $(SYSCONFDIR).
 install: $(if $(filter 1,$(NOBUILD)),,build) man
 	install -Dm755 clp $(DESTDIR)$(PREFIX)/bin/clp
+	install -Dm755 clp-hook $(DESTDIR)$(PREFIX)/lib/clp/clp-hook
 	install -Dm644 -t $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		dist/systemd/core-livepatch-update.service dist/systemd/core-livepatch-update.timer \
 		dist/systemd/clp-boot-guard.service dist/systemd/clp-boot-check.service
@@ -187,5 +204,5 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -f clp clp.bench
+	rm -f clp clp.bench clp-hook clp-hook.bench clp.bench.log
 	$(GO) clean -testcache

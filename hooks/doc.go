@@ -10,9 +10,12 @@
 // pacman or write through libalpm, never prompt, and never fail a
 // transaction except the guard by design.
 //
-// It links no cgo: the package databases are asked through VersionQuery and
-// SyncQuery (cmd passes libalpm's handle), versions compared with cache's
-// pure-Go vercmp.
+// It links no cgo, HTTP or TUF (cmd/clp-hook, the binary the hook files
+// run, is this package and what it imports; a test there keeps it so): the
+// package databases are asked through VersionQuery and SyncQuery (cmd/clp
+// passes libalpm's handle; clp-hook has none and hands a pinned target's
+// guard to clp), versions compared with pacman's pure-Go VerCmp. Run is one
+// hook run, shared by `clp hook` and clp-hook.
 //
 // It must not print or exit (cmd/clp does; warnings go through
 // report.Reporter), and install.go writes only files whose names it ships,

@@ -20,6 +20,10 @@ type File struct {
 	Content []byte
 }
 
+// HookBinary is what the hook files run: clp-hook, the hook handlers
+// without the rest of clp (cmd/clp-hook), where the package installs it.
+const HookBinary = "/usr/lib/clp/clp-hook"
+
 // Hook file names. pacman runs hooks in file-name order: the guard first
 // (a refused transaction then leaves no snapshot behind), the pre snapshot
 // next, before any other PreTransaction hook changes anything, and the post

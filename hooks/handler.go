@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/report"
 	"github.com/vincentos/clp/pacman"
@@ -191,6 +190,9 @@ func (h *Handler) Guard(targets []string) error {
 	if !pinned {
 		return nil
 	}
+	if h.Open == nil {
+		return ErrNeedsDB
+	}
 	db, err := h.Open()
 	if err != nil {
 		return fmt.Errorf("guard: %w", err)
@@ -213,7 +215,7 @@ func (h *Handler) Guard(targets []string) error {
 			v.Sync = s.Version
 		}
 		return v, nil
-	}, cache.VerCmp)
+	}, pacman.VerCmp)
 	if err != nil {
 		return err
 	}

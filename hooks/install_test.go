@@ -56,9 +56,9 @@ func TestHookContent(t *testing.T) {
 		want       []string
 		not        []string
 	}{
-		{PreHook, pre, []string{"Operation = Install\n", "Operation = Upgrade\n", "Operation = Remove\n", "Type = Package\n", "Target = *\n", "When = PreTransaction\n", "Exec = /usr/bin/clp hook pre\n", "NeedsTargets\n"}, []string{"AbortOnFail"}},
-		{PostHook, post, []string{"Operation = Remove\n", "When = PostTransaction\n", "Exec = /usr/bin/clp hook post\n", "NeedsTargets\n"}, []string{"AbortOnFail"}},
-		{GuardHook, guard, []string{"When = PreTransaction\n", "Exec = /usr/bin/clp hook guard\n", "AbortOnFail\n", "NeedsTargets\n"}, []string{"Operation = Remove"}},
+		{PreHook, pre, []string{"Operation = Install\n", "Operation = Upgrade\n", "Operation = Remove\n", "Type = Package\n", "Target = *\n", "When = PreTransaction\n", "Exec = /usr/lib/clp/clp-hook pre\n", "NeedsTargets\n"}, []string{"AbortOnFail"}},
+		{PostHook, post, []string{"Operation = Remove\n", "When = PostTransaction\n", "Exec = /usr/lib/clp/clp-hook post\n", "NeedsTargets\n"}, []string{"AbortOnFail"}},
+		{GuardHook, guard, []string{"When = PreTransaction\n", "Exec = /usr/lib/clp/clp-hook guard\n", "AbortOnFail\n", "NeedsTargets\n"}, []string{"Operation = Remove"}},
 	} {
 		for _, w := range c.want {
 			if !strings.Contains(c.text, w) {

@@ -33,7 +33,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
 )
@@ -363,7 +362,7 @@ func DuePins(pins []Pin, q SyncQuery) ([]Lifted, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok && cache.VerCmp(pkg.Version, pin.Until) >= 0 {
+		if ok && pacman.VerCmp(pkg.Version, pin.Until) >= 0 {
 			out = append(out, Lifted{Pin: pin, Offered: pkg.Version, Repo: pkg.Repo})
 		}
 	}

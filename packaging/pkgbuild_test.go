@@ -42,6 +42,7 @@ func promisedFiles(t *testing.T, src string) []string {
 	files := []string{
 		"etc/clp/clp.conf",
 		"usr/bin/clp",
+		"usr/lib/clp/clp-hook",
 		"usr/lib/systemd/system/core-livepatch-update.service",
 		"usr/lib/systemd/system/core-livepatch-update.timer",
 		"usr/lib/systemd/system/clp-boot-guard.service",
@@ -418,6 +419,27 @@ func TestPKGBUILD(t *testing.T) {
 		t.Errorf("/usr/bin/clp: want mode 0755, got %v", m)
 	}
 	checkHardening(t, filepath.Join(root.Dir, "usr/bin/clp"))
+	// The hook files run clp-hook: PIE too, and no shared library at all
+	// (no cgo), so each hook loads nothing but itself.
+	hook := filepath.Join(root.Dir, "usr/lib/clp/clp-hook")
+	if m, _ := os.Stat(hook); m == nil || m.Mode().Perm() != 0o755 {
+		t.Errorf("/usr/lib/clp/clp-hook: want mode 0755, got %v", m)
+	}
+	checkHardening(t, hook)
+	if f, err := elf.Open(hook); err != nil {
+		t.Error(err)
+	} else {
+		if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+			t.Errorf("clp-hook links shared libraries %v: it must be built without cgo", libs)
+		}
+		f.Close()
+	}
+	for _, h := range []string{"00-clp-guard.hook", "00-clp-pre.hook", "zz-clp-post.hook"} {
+		b, err := os.ReadFile(filepath.Join(root.Dir, "usr/share/libalpm/hooks", h))
+		if err != nil || !strings.Contains(string(b), "\nExec = /usr/lib/clp/clp-hook ") {
+			t.Errorf("%s does not run /usr/lib/clp/clp-hook: %v\n%s", h, err, b)
+		}
+	}
 
 	// The installed clp runs, against the root it was installed in.
 	ver, err := exec.Command(filepath.Join(root.Dir, "usr/bin/clp"), "--version").CombinedOutput()

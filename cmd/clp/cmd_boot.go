@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/boot"
+	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/snapshot"
@@ -41,13 +41,7 @@ func init() {
 
 // bootGuard is the guard of the root clp works on.
 func (e *Env) bootGuard(cfg *config.Config) *boot.Guard {
-	return &boot.Guard{
-		StateDir:    e.State(),
-		Config:      cfg,
-		CmdlinePath: e.System().Under("/proc/cmdline"),
-		BootIDPath:  e.System().Under("/proc/sys/kernel/random/boot_id"),
-		LogPath:     e.System().Under("/var/log/CLP.log"),
-	}
+	return hooks.BootGuard(e.System(), cfg)
 }
 
 func runBoot(ctx context.Context, env *Env, o bootOptions, action string) error {
@@ -157,50 +151,26 @@ func bootStatus(env *Env, g *boot.Guard) error {
 	return nil
 }
 
-// armGuard arms the boot guard after a transaction that changed packages.
-// It never fails the transaction: a guard that cannot arm is a warning.
-// The post hook arms for every pacman transaction; clp's own commands call
-// this too (the hook may be disabled), and a transaction seen twice is
-// recorded once. A Snapshot of 0 is looked up: the patch-pre snapshot of
-// tx.Patch, else the pre of the newest hook pair that changed one of
-// tx.Packages.
+// armGuard arms the boot guard after a transaction that changed packages
+// (hooks.ArmBootGuard, which the post hook calls too). It never fails the
+// transaction: a guard that cannot arm is a warning.
 func armGuard(env *Env, tx boot.Transaction) {
-	cfg, err := env.System().Config()
-	if err != nil || !cfg.BootGuard {
-		return
-	}
-	if tx.Snapshot == 0 {
-		tx.Snapshot, tx.Packages = findPreSnapshot(env, tx)
-	}
-	if len(boot.Critical(cfg.BootCritical, tx.Packages)) == 0 {
-		return
-	}
-	crit, fresh, err := env.bootGuard(cfg).ArmOnce(context.Background(), tx)
+	crit, err := hooks.ArmBootGuard(env.System(), tx)
 	if err != nil {
 		env.Warnf("boot guard: %v", err)
-		return
 	}
-	if crit != nil && fresh {
-		out := env.Stdout
-		if env.JSON {
-			out = env.Stderr
-		}
-		fmt.Fprintf(out, ":: boot guard armed (%s changed): the next boots are checked; 'clp boot status' shows it\n", strings.Join(crit, ", "))
+	if crit != nil {
+		fmt.Fprintln(armOut(env), hooks.ArmedMessage(crit))
 	}
 }
 
-// armFromHook is the post hook's call: post is its snapshot, targets the
-// transaction's packages.
-func armFromHook(env *Env, post snapshot.Snapshot, targets []string) {
-	armGuard(env, boot.Transaction{Source: "pacman", Snapshot: post.PairID, Patch: post.Patch, Packages: targets})
-}
-
-func findPreSnapshot(env *Env, tx boot.Transaction) (int, []string) {
-	st, err := snapshot.Open(snapshotDir(env))
-	if err != nil {
-		return 0, tx.Packages
+// armOut is where the boot guard's armed line goes: stdout, or stderr
+// under --json.
+func armOut(env *Env) io.Writer {
+	if env.JSON {
+		return env.Stderr
 	}
-	return st.PreOf(tx.Patch, tx.Packages, alpm.VerCmp)
+	return env.Stdout
 }
 
 // guardProtects is the snapshot the boot guard may restore: retention

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/pflag"
 
@@ -58,6 +59,12 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 	case "install":
 		if err := hooks.Install(dir); err != nil {
 			return err
+		}
+		// The hook files run clp-hook, which the package installs; a clp
+		// copied by hand comes without it, and the guard (AbortOnFail)
+		// would then stop every transaction.
+		if _, err := os.Stat(env.System().Under(hooks.HookBinary)); err != nil {
+			env.Warnf("%s is missing: the hooks run it, and pacman fails every transaction while it is (install clp's package, or 'make install')", env.System().Under(hooks.HookBinary))
 		}
 		if env.JSON {
 			return printHooksStatus(env, dir)

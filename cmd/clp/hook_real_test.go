@@ -21,17 +21,25 @@ import (
 // is tested is exactly what pacman does on a real system.
 
 // buildClp builds the clp binary into dir (go build, so the hooks run the
-// code of this tree, for the libalpm the tests run with).
+// code of this tree, for the libalpm the tests run with), and beside it
+// clp-hook, the lean hook binary the hook files call, without cgo as the
+// Makefile builds it.
 func buildClp(t *testing.T, dir string) string {
 	t.Helper()
+	sandbox.GoBuildEnv(t, "../clp-hook", filepath.Join(dir, "clp-hook"), "CGO_ENABLED=0")
 	return sandbox.GoBuild(t, ".", filepath.Join(dir, "clp"))
 }
 
-// hookRoot makes an empty sandbox root pacman can run clp's hooks in.
+// hookRoot makes an empty sandbox root pacman can run clp's hooks in: clp
+// as /usr/bin/clp, clp-hook (built beside it by buildClp) as
+// /usr/lib/clp/clp-hook, where the package installs them.
 func hookRoot(t *testing.T, clp string) *sandbox.Root {
 	t.Helper()
 	r := sandbox.New(t)
 	if err := r.MakeChrootable(clp); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.InstallAt(filepath.Join(filepath.Dir(clp), "clp-hook"), hooks.HookBinary); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -229,6 +237,62 @@ func TestHooksReal(t *testing.T) {
 		defer remove()
 		if out, err := pacmanEnv(t, r, nil, []string{"-U"}, f.Path("clp-testconf", "1.1-1")); err != nil {
 			t.Fatalf("allowed upgrade refused: %v\n%s", err, out)
+		}
+	})
+
+	// The hook files run clp-hook, which links no libalpm: with no pinned
+	// target it decides alone, snapshots included, and needs no clp.
+	t.Run("clp-hook alone when no target is pinned", func(t *testing.T) {
+		r := hookRoot(t, clp)
+		if err := os.Remove(filepath.Join(r.Dir, "usr/bin/clp")); err != nil {
+			t.Fatal(err)
+		}
+		state := filepath.Join(r.Dir, "var/lib/clp")
+		if err := hooks.SavePins(state, []hooks.Pin{{Name: "some-other-package", Version: "1-1", Created: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		before := query(t, r)
+		out, err := pacmanEnv(t, r, nil, []string{"-U"}, f.Path("clp-testconf", "1.0-1"))
+		if err != nil || strings.Contains(out, "clp: warning") || strings.Contains(out, "clp: error") {
+			t.Fatalf("pacman -U: %v\n%s", err, out)
+		}
+		checkPair(t, r, before, query(t, r), "clp-testconf")
+	})
+
+	// A pinned target needs the sync databases: clp-hook hands the guard
+	// to clp, and without clp it refuses, saying why.
+	t.Run("pinned target and no clp refuses", func(t *testing.T) {
+		r := hookRoot(t, clp)
+		if err := r.Install(f.Path("clp-testconf", "1.0-1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(r.Dir, "usr/bin/clp")); err != nil {
+			t.Fatal(err)
+		}
+		state := filepath.Join(r.Dir, "var/lib/clp")
+		if err := hooks.SavePins(state, []hooks.Pin{{Name: "clp-testconf", Version: "1.0-1", Created: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		n := len(storeOf(t, r).List())
+		before := sandbox.MustTree(t, filepath.Join(r.Dir, "usr"))
+		out, err := pacmanEnv(t, r, nil, []string{"-U"}, f.Path("clp-testconf", "1.1-1"))
+		if err == nil {
+			t.Fatalf("pinned upgrade went through:\n%s", out)
+		}
+		for _, want := range []string{
+			"clp: error: guard: a target is pinned and /usr/bin/clp cannot run",
+			"clp: hint: reinstall clp",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("pacman's output lacks %q:\n%s", want, out)
+			}
+		}
+		if q := query(t, r); q["clp-testconf"] != "1.0-1" {
+			t.Fatalf("clp-testconf is %s", q["clp-testconf"])
+		}
+		sandbox.AssertUnchanged(t, filepath.Join(r.Dir, "usr"), before)
+		if m := len(storeOf(t, r).List()); m != n {
+			t.Fatalf("a refused transaction left %d snapshots", m-n)
 		}
 	})
 }

@@ -138,6 +138,13 @@ func sharedLibs(bin string) ([]string, error) {
 	return libs, nil
 }
 
+// InstallAt copies the file src into the root as rel (an absolute path
+// inside the root, such as /usr/lib/clp/clp-hook), for a static binary
+// that needs no libraries in the chroot.
+func (r *Root) InstallAt(src, rel string) error {
+	return copyIn(src, filepath.Join(r.Dir, rel))
+}
+
 // copyIn copies src's content (symlinks followed) to dst, creating its
 // directory, following symlinks inside the root (lib -> usr/lib). A copy,
 // never a hard link: nothing a test does in the root may reach the host's

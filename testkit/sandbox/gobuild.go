@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"os"
 	"os/exec"
 	"testing"
 )
@@ -17,12 +18,20 @@ const GoTags = goTags
 // each pacman it tests against, so the binary is the one under test.
 func GoBuild(tb testing.TB, pkg, out string) string {
 	tb.Helper()
+	return GoBuildEnv(tb, pkg, out)
+}
+
+// GoBuildEnv is GoBuild with env added to the go command's environment
+// (CGO_ENABLED=0 for clp-hook, as the Makefile builds it).
+func GoBuildEnv(tb testing.TB, pkg, out string, env ...string) string {
+	tb.Helper()
 	args := []string{"build"}
 	if GoTags != "" {
 		args = append(args, "-tags", GoTags)
 	}
 	args = append(args, "-o", out, pkg)
 	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go %v: %v\n%s", args, err, b)
 	}
