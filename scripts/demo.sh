@@ -12,6 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 clp=${CLP:-$here/clp}
+clphook=${CLP_HOOK:-$here/clp-hook}
 work=$(mktemp -d "${TMPDIR:-/tmp}/clp-demo.XXXXXX")
 root=$work/root
 server=
@@ -46,7 +47,7 @@ lastid() { "$clp" --root "$root" snapshot list | awk -v k="$1" '$4 == k { id = $
 
 say "A Vincent OS machine after the bad driver update (sandbox root $root)" \
 	"the first run builds the test packages with makepkg (a few minutes); later runs reuse them"
-fixtures=$(go run "$here/testkit/sandbox/mksandbox" -chroot "$clp" "$root" | sed -n 's/^fixtures: //p')
+fixtures=$(go run "$here/testkit/sandbox/mksandbox" -chroot "$clp" -install "$clphook:usr/lib/clp/clp-hook" "$root" | sed -n 's/^fixtures: //p')
 run pacq
 echo "(550.78 is still in the package cache: $(ls "$root/var/cache/pacman/pkg" | grep -c nvidia) NVIDIA package files there)"
 

@@ -8,15 +8,18 @@
 //
 // With -chroot BIN (repeatable), the root can also run pacman's hooks:
 // pacman runs a hook chrooted into the root, so the binaries the hooks
-// call (clp) and the shared libraries they need are copied in.
+// call (clp) and the shared libraries they need are copied in; -install
+// SRC:PATH copies a static binary to PATH in the root (clp-hook to
+// usr/lib/clp/clp-hook, where the hook files run it).
 //
-//	go run ./testkit/sandbox/mksandbox [-chroot BIN]... DIR
+//	go run ./testkit/sandbox/mksandbox [-chroot BIN]... [-install SRC:PATH]... DIR
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vincentos/clp/testkit/sandbox"
@@ -28,20 +31,21 @@ func (b *binList) String() string     { return strings.Join(*b, ",") }
 func (b *binList) Set(s string) error { *b = append(*b, s); return nil }
 
 func main() {
-	var bins binList
+	var bins, installs binList
 	flag.Var(&bins, "chroot", "make the root able to run `BIN` in pacman's hooks (repeatable)")
+	flag.Var(&installs, "install", "copy the static binary SRC to `SRC:PATH` in the root (repeatable)")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: mksandbox [-chroot BIN]... DIR")
+		fmt.Fprintln(os.Stderr, "usage: mksandbox [-chroot BIN]... [-install SRC:PATH]... DIR")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), bins); err != nil {
+	if err := run(flag.Arg(0), bins, installs); err != nil {
 		fmt.Fprintln(os.Stderr, "mksandbox: error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, bins []string) error {
+func run(dir string, bins, installs []string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("pacman installs only as root: run as root (the root is still only %s)", dir)
 	}
@@ -67,6 +71,15 @@ func run(dir string, bins []string) error {
 	}
 	if len(bins) > 0 {
 		if err := r.MakeChrootable(bins...); err != nil {
+			return err
+		}
+	}
+	for _, in := range installs {
+		src, rel, ok := strings.Cut(in, ":")
+		if !ok || rel == "" || filepath.IsAbs(rel) || strings.Contains(rel, "..") {
+			return fmt.Errorf("-install %q: want SRC:PATH, PATH relative to the root", in)
+		}
+		if err := r.InstallAt(src, rel); err != nil {
 			return err
 		}
 	}
