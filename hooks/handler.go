@@ -63,6 +63,12 @@ type Handler struct {
 	AfterPost func(post snapshot.Snapshot, targets []string)
 	// Debugf traces timings (nil: none).
 	Debugf func(format string, a ...any)
+	// Command is the pacman command line running the transaction, named
+	// in the snapshot's description ("" when unknown: its targets then).
+	Command string
+	// Say, when set, is told the id of each snapshot recorded (pacman
+	// shows what a hook prints).
+	Say func(msg string)
 }
 
 func (h *Handler) debugf(format string, a ...any) {
@@ -114,12 +120,19 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 	start = time.Now()
 	var snap snapshot.Snapshot
 	if which == "pre" {
-		snap, err = st.Pre(pkgs, targets, h.Patch)
+		snap, err = st.PreCommand(pkgs, targets, h.Patch, h.Command)
 	} else {
-		snap, err = st.Post(pkgs, targets)
+		snap, err = st.PostCommand(pkgs, targets, h.Command)
 	}
 	if err != nil {
 		return err
+	}
+	if h.Say != nil {
+		if snap.PairID != 0 {
+			h.Say(fmt.Sprintf("==> clp: snapshot %d (after %d)", snap.ID, snap.PairID))
+		} else {
+			h.Say(fmt.Sprintf("==> clp: snapshot %d", snap.ID))
+		}
 	}
 	h.debugf("hook %s: recorded snapshot %d in %s", which, snap.ID, time.Since(start))
 	if snap.Kind == snapshot.KindPost && h.AfterPost != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -52,6 +53,7 @@ func (r *Run) Do(ctx context.Context, which string) error {
 	h := &Handler{
 		Root: r.Sys.Root, Pacman: r.Sys.Pacman, StateDir: r.Sys.StateDir, Patch: os.Getenv(EnvPatch),
 		Retention: Retention(r.Sys), Reporter: r.Reporter, Debugf: r.Debugf,
+		Command: ParentCommand(), Say: r.Say,
 		AfterPost: func(post snapshot.Snapshot, targets []string) {
 			tx := boot.Transaction{Source: "pacman", Snapshot: post.PairID, Patch: post.Patch, Packages: targets}
 			crit, err := ArmBootGuard(r.Sys, tx)
@@ -163,4 +165,39 @@ func ArmBootGuard(sys *system.System, tx boot.Transaction) ([]string, error) {
 // ArmedMessage is the line that says the boot guard armed.
 func ArmedMessage(crit []string) string {
 	return fmt.Sprintf(":: boot guard armed (%s changed): the next boots are checked; 'clp boot status' shows it", strings.Join(crit, ", "))
+}
+
+// ParentCommand is the command line of the pacman that started this hook,
+// as snap-pac names its snapshots: arguments joined by spaces, control
+// characters replaced, at most 120 characters. "" when the parent is not
+// pacman (a hook run by hand) or /proc cannot say (pacman's chroot into a
+// root without /proc).
+func ParentCommand() string {
+	cmd := commandOf(os.Getppid())
+	if first, _, _ := strings.Cut(cmd, " "); filepath.Base(first) != "pacman" {
+		return ""
+	}
+	return cmd
+}
+
+// commandOf reads the command line of process pid.
+func commandOf(pid int) string {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n, _ := io.ReadFull(f, buf)
+	args := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
+	cmd := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, strings.Join(args, " "))
+	if r := []rune(cmd); len(r) > 120 {
+		cmd = string(r[:119]) + "…"
+	}
+	return cmd
 }

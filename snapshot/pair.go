@@ -74,8 +74,14 @@ func normTargets(t []string) []string {
 // targets, linked to patch when clp is applying or rolling one back. See the
 // pairing rule above.
 func (s *Store) Pre(pkgs []Pkg, targets []string, patch string) (Snapshot, error) {
+	return s.PreCommand(pkgs, targets, patch, "")
+}
+
+// PreCommand is Pre whose description names command, the pacman command
+// line that runs the transaction ("" when unknown: the targets then).
+func (s *Store) PreCommand(pkgs []Pkg, targets []string, patch, command string) (Snapshot, error) {
 	snap := Snapshot{Kind: KindPre, Targets: normTargets(targets), Patch: patch, Packages: pkgs}
-	snap.Description = Describe(KindPre, snap.Targets, patch)
+	snap.Description = DescribeCommand(KindPre, snap.Targets, patch, command)
 	pkgs, err := validate(&snap)
 	if err != nil {
 		return Snapshot{}, err
@@ -93,6 +99,11 @@ func (s *Store) Pre(pkgs []Pkg, targets []string, patch string) (Snapshot, error
 // Post records the post-transaction snapshot and pairs it with the pending
 // pre when the pairing rule allows; the post inherits the pre's patch link.
 func (s *Store) Post(pkgs []Pkg, targets []string) (Snapshot, error) {
+	return s.PostCommand(pkgs, targets, "")
+}
+
+// PostCommand is Post whose description names command (see PreCommand).
+func (s *Store) PostCommand(pkgs []Pkg, targets []string, command string) (Snapshot, error) {
 	snap := Snapshot{Kind: KindPost, Targets: normTargets(targets), Packages: pkgs}
 	pkgs, err := validate(&snap)
 	if err != nil {
@@ -111,7 +122,7 @@ func (s *Store) Post(pkgs []Pkg, targets []string) (Snapshot, error) {
 				orphan = p
 			}
 		}
-		snap.Description = Describe(KindPost, snap.Targets, snap.Patch)
+		snap.Description = DescribeCommand(KindPost, snap.Targets, snap.Patch, command)
 		_, err := s.createWith(&snap, pkgs, flags, orphan)
 		return err
 	})

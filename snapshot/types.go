@@ -111,6 +111,20 @@ func checkTargets(targets []string) error {
 // Describe builds the description of a hook snapshot: what ran, and the
 // patch when clp itself is applying or rolling one back.
 func Describe(kind string, targets []string, patch string) string {
+	return DescribeCommand(kind, targets, patch, "")
+}
+
+// DescribeCommand is Describe naming the command that ran the transaction
+// (the pacman command line, as snap-pac does) instead of its targets, when
+// it is known.
+func DescribeCommand(kind string, targets []string, patch, command string) string {
+	if command != "" {
+		d := kind
+		if patch != "" {
+			d += " (patch " + patch + ")"
+		}
+		return d + ": " + command
+	}
 	var b strings.Builder
 	b.WriteString(kind)
 	if patch != "" {
