@@ -21,6 +21,12 @@ import (
 // versions" must never be confused.
 var ErrNotInArchive = errors.New("not found on archive server")
 
+// ErrPackageNotInArchive is what ListArchives wraps when every server
+// answered 404 for the package's directory: the archive has no such
+// package (an AUR or custom package), which is not the same as a server
+// that could not be asked.
+var ErrPackageNotInArchive = errors.New("no archive server has this package (HTTP 404)")
+
 // Client talks to Arch-Linux-Archive-style servers. The zero value is
 // ready to use.
 type Client struct {
@@ -146,7 +152,8 @@ func (c *Client) ListArchives(ctx context.Context, servers []string, name string
 		return nil, fmt.Errorf("list %s: no archive server configured", name)
 	}
 	var errs []error
-	for _, s := range servers {
+	notFound := 0
+	for i, s := range servers {
 		es, err := c.ListArchive(ctx, s, name)
 		if err == nil {
 			return es, nil
@@ -155,7 +162,15 @@ func (c *Client) ListArchives(ctx context.Context, servers []string, name string
 			return nil, err
 		}
 		errs = append(errs, err)
-		c.rep().Warn(err.Error() + "; trying the next archive server")
+		if errors.Is(err, ErrNotInArchive) {
+			notFound++
+		}
+		if i < len(servers)-1 {
+			c.rep().Warn(err.Error() + "; trying the next archive server")
+		}
+	}
+	if notFound == len(servers) {
+		return nil, fmt.Errorf("list %s: %w", name, ErrPackageNotInArchive)
 	}
 	return nil, fmt.Errorf("list %s: every archive server failed: %w", name, errors.Join(errs...))
 }

@@ -211,3 +211,21 @@ func FuzzParseListing(f *testing.F) {
 		}
 	})
 }
+
+// Every server answering 404 means the archive has no such package
+// (ErrPackageNotInArchive); one 404 beside a 503 is still a failure.
+func TestListArchivesNotFoundIsNotAFailure(t *testing.T) {
+	nf := httptest.NewServer(http.NotFoundHandler())
+	defer nf.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	defer bad.Close()
+	c := &Client{}
+	es, err := c.ListArchives(context.Background(), []string{nf.URL, nf.URL + "/mirror"}, "my-aur-pkg")
+	if !errors.Is(err, ErrPackageNotInArchive) || len(es) != 0 {
+		t.Errorf("every server 404: %v, %v; want ErrPackageNotInArchive", es, err)
+	}
+	_, err = c.ListArchives(context.Background(), []string{nf.URL, bad.URL}, "my-aur-pkg")
+	if err == nil || errors.Is(err, ErrPackageNotInArchive) || !strings.Contains(err.Error(), "503") {
+		t.Errorf("404 and 503: %v; want a failure naming the 503", err)
+	}
+}

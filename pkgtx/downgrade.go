@@ -55,6 +55,9 @@ type Downgrader struct {
 type archiveResult struct {
 	entries []cache.Entry
 	err     error
+	// none: every archive server answered 404 for the package (an AUR
+	// or custom package); not an error, the cache's versions stand.
+	none bool
 }
 
 // New makes a Downgrader for the installation at paths, read through q and
@@ -105,6 +108,10 @@ type Listing struct {
 	// ArchiveError says why the archive's versions are missing (the
 	// listing then holds the cache's alone).
 	ArchiveError string `json:"archive_error,omitempty"`
+	// ArchiveNone says that the archive servers answered 404 for the
+	// package: they do not have it (an AUR or custom package). The
+	// listing holds the cache's versions; this is not an error.
+	ArchiveNone bool `json:"archive_none,omitempty"`
 }
 
 // Find returns the listed version v.
@@ -174,12 +181,19 @@ func (d *Downgrader) listArchive(ctx context.Context, name string) ([]cache.Entr
 		return r.entries, r.err
 	}
 	es, err := d.Client.ListArchives(ctx, d.Servers, name)
-	if err != nil {
-		err = &ArchiveError{Name: name, Err: err}
+	r := archiveResult{entries: es}
+	switch {
+	case errors.Is(err, cache.ErrPackageNotInArchive):
+		r.none = true
+	case err != nil:
+		r.err = &ArchiveError{Name: name, Err: err}
 	}
-	d.archive[name] = archiveResult{es, err}
-	return es, err
+	d.archive[name] = r
+	return r.entries, r.err
 }
+
+// notInArchive reports that the archive servers answered 404 for name.
+func (d *Downgrader) notInArchive(name string) bool { return d.archive[name].none }
 
 // List returns the versions of name in the cache and, with archive, on
 // the archive servers, newest first, marking the installed one and those
@@ -226,6 +240,7 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		for _, e := range es {
 			add(e)
 		}
+		l.ArchiveNone = d.notInArchive(name)
 	}
 	sort.SliceStable(l.Versions, func(i, j int) bool { return cache.VerCmp(l.Versions[i].Version, l.Versions[j].Version) > 0 })
 	hist, err := History(d.Paths.LogFile, name)
@@ -328,12 +343,16 @@ type MissingError struct {
 	Why           string
 	Where         string
 	Archive       error
+	// ArchiveNone: the archive servers have no such package (HTTP 404).
+	ArchiveNone bool
 }
 
 func (e *MissingError) Error() string {
 	s := fmt.Sprintf("%s %s is not available: not in the cache (%s)", e.Name, e.Version, e.Where)
 	if e.Archive != nil {
 		s += ", and " + e.Archive.Error()
+	} else if e.ArchiveNone {
+		s += ", and the archive server has no " + e.Name + " at all (HTTP 404)"
 	} else {
 		s += " nor on the archive server"
 	}
@@ -360,7 +379,7 @@ func (d *Downgrader) find(ctx context.Context, name, version, why string) (cache
 			return e, nil
 		}
 	}
-	return cache.Entry{}, &MissingError{Name: name, Version: version, Why: why, Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr}
+	return cache.Entry{}, &MissingError{Name: name, Version: version, Why: why, Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr, ArchiveNone: d.notInArchive(name)}
 }
 
 // candidates returns every known version of name, cache first.
@@ -566,7 +585,7 @@ func (d *Downgrader) moveTogether(ctx context.Context, set map[string]*Move) ([]
 					}
 				}
 				if v == "" {
-					return nil, &MissingError{Name: dn, Version: strings.TrimLeft(c, "<>="), Why: fmt.Sprintf("%s %s depends on %s", n, m.To, dep), Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr}
+					return nil, &MissingError{Name: dn, Version: strings.TrimLeft(c, "<>="), Why: fmt.Sprintf("%s %s depends on %s", n, m.To, dep), Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr, ArchiveNone: d.notInArchive(dn)}
 				}
 			}
 			out = append(out, need{dn, v, fmt.Sprintf("%s %s depends on %s", n, m.To, dep)})

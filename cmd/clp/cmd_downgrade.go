@@ -205,7 +205,13 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 		}
 		env.Warnf("%v; showing the cached versions only", err)
 	}
+	if l.ArchiveNone {
+		fmt.Fprintf(env.Stderr, ":: the archive server has no %s (HTTP 404: an AUR or custom package?); listing the cache's versions\n", name)
+	}
 	if len(l.Versions) == 0 {
+		if l.ArchiveNone {
+			return "", fmt.Errorf("no version of %s found in the cache, and the archive server has none", name)
+		}
 		return "", archiveHint(fmt.Errorf("no version of %s found in the cache or on the archive server", name))
 	}
 	fmt.Fprintf(env.Stderr, ":: Versions of %s (installed: %s):\n", env.bold(name), orNotInstalled(l.Installed))
