@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"github.com/vincentos/clp/internal/report"
 )
@@ -175,12 +178,117 @@ func (c *Client) ListArchives(ctx context.Context, servers []string, name string
 	return nil, fmt.Errorf("list %s: every archive server failed: %w", name, errors.Join(errs...))
 }
 
-var hrefRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+// link is one <a href> of a listing and the text that follows it up to
+// the next link (where nginx and Apache put the date and size columns).
+type link struct {
+	href  string
+	after strings.Builder
+}
+
+// listingLinks reads every <a href> of an HTML document with a real HTML
+// tokenizer: attribute quoting, case, entities, comments and stray markup
+// are the parser's business, not a regular expression's.
+func listingLinks(body []byte) []*link {
+	var (
+		out []*link
+		cur *link
+	)
+	z := html.NewTokenizer(bytes.NewReader(body))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return out
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) != "a" {
+				if cur != nil {
+					cur.after.WriteByte(' ') // <td> boundaries separate columns
+				}
+				continue
+			}
+			cur = nil
+			for hasAttr {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				if string(k) == "href" {
+					cur = &link{href: string(v)}
+					out = append(out, cur)
+					break
+				}
+			}
+		case html.EndTagToken:
+			if name, _ := z.TagName(); string(name) == "a" && cur != nil {
+				cur.after.Reset() // the link's own text is not a column
+			} else if cur != nil {
+				cur.after.WriteByte(' ')
+			}
+		case html.TextToken:
+			if cur != nil {
+				cur.after.Write(z.Text())
+			}
+		}
+	}
+}
+
+// listingDateLayouts are the date columns of nginx's autoindex
+// ("02-Dec-2026 01:00"), Apache's ("2026-12-02 01:00") and lighttpd's
+// ("2026-Dec-02 01:00:00").
+var listingDateLayouts = []string{"02-Jan-2006 15:04", "2006-01-02 15:04", "2006-01-02 15:04:05", "2006-Jan-02 15:04:05", "02-Jan-2006 15:04:05"}
+
+// parseColumns reads the date and size a listing prints after a link;
+// what it cannot read stays zero (unknown).
+func parseColumns(text string) (time.Time, int64) {
+	f := strings.Fields(text)
+	var date time.Time
+	var size int64
+	for i := 0; i+1 < len(f); i++ {
+		for _, l := range listingDateLayouts {
+			if t, err := time.Parse(l, f[i]+" "+f[i+1]); err == nil {
+				date = t
+				break
+			}
+		}
+		if !date.IsZero() {
+			f = f[i+2:]
+			break
+		}
+	}
+	if date.IsZero() {
+		return date, 0
+	}
+	if len(f) > 0 {
+		size = parseSize(f[0])
+	}
+	return date, size
+}
+
+// parseSize reads "12345", "1.2K", "3.4M", "1G" (Apache's human sizes);
+// "-" or anything else is 0, unknown.
+func parseSize(s string) int64 {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(s, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(s, "G"):
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return int64(n * mult)
+}
 
 // parseListing reads an HTML directory listing (nginx, Apache, lighttpd
-// and Python's http.server all write <a href="FILE">). A body with neither
-// a parent link nor a package file is not a listing (an error page, a
-// captive portal) and is an error.
+// and Python's http.server all write <a href="FILE">), with the date and
+// size columns when the server prints them. A body with neither a parent
+// link nor a package file is not a listing (an error page, a captive
+// portal) and is an error.
 func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, error) {
 	base, err := url.Parse(dirURL)
 	if err != nil {
@@ -188,6 +296,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 	}
 	var (
 		files   []string
+		cols    = map[string]string{}
 		sigs    = map[string]bool{}
 		parent  bool
 		links   int
@@ -195,8 +304,8 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 		skipped []Skip
 		seen    = map[string]bool{}
 	)
-	for _, m := range hrefRE.FindAllSubmatch(body, -1) {
-		href := string(m[1]) + string(m[2])
+	for _, l := range listingLinks(body) {
+		href := l.href
 		links++
 		ref, err := url.Parse(strings.TrimSpace(href))
 		if err != nil || ref.RawQuery != "" || ref.Fragment != "" && ref.Path == "" {
@@ -223,6 +332,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 			continue
 		}
 		files = append(files, file)
+		cols[file] = l.after.String()
 	}
 	for _, file := range files {
 		e, err := ParseFileName(file)
@@ -238,6 +348,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 		}
 		e.URL = dirURL + escapeSegment(file)
 		e.Sig = sigs[file]
+		e.Date, e.Size = parseColumns(cols[file])
 		entries = append(entries, e)
 	}
 	if !parent && len(entries) == 0 {
