@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -96,6 +97,12 @@ type Version struct {
 	URL             string `json:"url,omitempty"`
 	Installed       bool   `json:"installed"`
 	InstalledBefore bool   `json:"installed_before"`
+	// Date is the build date of a cached file (its .PKGINFO's
+	// builddate), else the archive listing's date; nil when unknown.
+	Date *time.Time `json:"date,omitempty"`
+	// Size is the package file's size in bytes (the cached file's, else
+	// the archive listing's); 0 when unknown.
+	Size int64 `json:"size,omitempty"`
 
 	entry cache.Entry
 }
@@ -225,6 +232,13 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		}
 		if e.URL != "" && v.URL == "" {
 			v.URL = e.URL
+			if v.Cached == "" {
+				if !e.Date.IsZero() {
+					t := e.Date
+					v.Date = &t
+				}
+				v.Size = e.Size
+			}
 		}
 	}
 	for _, e := range ix.Versions(name) {
@@ -251,8 +265,44 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		v := &l.Versions[i]
 		v.Installed = v.Version == l.Installed
 		v.InstalledBefore = !v.Installed && hist[name][v.Version]
+		if v.Cached != "" {
+			d.describeCached(v)
+		}
 	}
 	return l, archErr
+}
+
+// describeCached fills in a cached version's size and build date. A file
+// that cannot be read leaves them unknown: the listing still shows it, and
+// Check refuses it if it is chosen.
+func (d *Downgrader) describeCached(v *Version) {
+	if fi, err := os.Stat(v.Cached); err == nil {
+		v.Size = fi.Size()
+	}
+	v.Date = nil
+	if pi, err := d.pkginfo(v.Cached); err == nil && pi != nil && !pi.BuildDate.IsZero() {
+		t := pi.BuildDate
+		v.Date = &t
+	}
+}
+
+// Match returns the versions that satisfy constraint (">=1.2", "<2",
+// "=1.0"), compared as pacman compares versions; "" matches every one.
+func (l *Listing) Match(constraint string) ([]Version, error) {
+	if constraint == "" {
+		return l.Versions, nil
+	}
+	var out []Version
+	for _, v := range l.Versions {
+		ok, err := cache.SatisfiesConstraint(v.Version, constraint)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func (d *Downgrader) loadLocal() error {

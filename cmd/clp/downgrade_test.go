@@ -112,7 +112,14 @@ func archiveHandler(files []string, status int, only string) (http.Handler, erro
 			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
 			for k := range byName {
 				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
-					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n<a href=\"%s.sig\">%s.sig</a>\n", f, f, f, f)
+					// nginx autoindex's columns: date and size.
+					fi, err := os.Stat(byName[k])
+					if err != nil {
+						http.Error(w, err.Error(), 500)
+						return
+					}
+					fmt.Fprintf(w, "<a href=\"%s\">%s</a>   %s   %d\n<a href=\"%s.sig\">%s.sig</a>\n",
+						f, f, fi.ModTime().UTC().Format("02-Jan-2006 15:04"), fi.Size(), f, f)
 				}
 			}
 			fmt.Fprint(w, "</pre></body></html>\n")
