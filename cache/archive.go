@@ -42,6 +42,8 @@ type Client struct {
 	// IdleTimeout aborts a request that receives nothing for this long,
 	// from connecting to the last byte; 0 means one minute.
 	IdleTimeout time.Duration
+	// Retry says how transient failures are tried again.
+	Retry RetryPolicy
 }
 
 // DefaultClient is used by the package-level functions.
@@ -130,7 +132,11 @@ func (c *Client) ListArchive(ctx context.Context, server, name string) ([]Entry,
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, dir, maxListingBytes)
+	var body []byte
+	err = c.retry(ctx, func() (err error) {
+		body, err = c.get(ctx, dir, maxListingBytes)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("archive listing %s: %w", dir, err)
 	}
@@ -428,10 +434,7 @@ func causeOf(ctx context.Context, err error) error {
 }
 
 func statusError(resp *http.Response) error {
-	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("HTTP %s: %w", resp.Status, ErrNotInArchive)
-	}
-	return fmt.Errorf("HTTP %s", resp.Status)
+	return &HTTPStatusError{Code: resp.StatusCode, Status: resp.Status}
 }
 
 // get fetches a small document whole, refusing more than max bytes.

@@ -38,8 +38,8 @@ type Downgrader struct {
 	Servers []string
 	// MaxBytes caps one download (clp.conf MaxDownloadSize).
 	MaxBytes int64
-	// StateDir is clp's state directory: downloads are staged in
-	// <state>/downloads, the guard's allow file goes there.
+	// StateDir is clp's state directory: the guard's allow file goes
+	// there (downloads go to pacman's cache, see Fetch).
 	StateDir string
 	Client   *cache.Client
 	Reporter report.Reporter
@@ -368,6 +368,9 @@ type Move struct {
 	Why string `json:"why"`
 	// Path is the local file once Fetch has it.
 	Path string `json:"-"`
+	// downloaded: Fetch put Path (and its .sig) in the cache; Discard
+	// takes it out again.
+	downloaded bool
 
 	entry cache.Entry
 }
@@ -645,10 +648,15 @@ func (d *Downgrader) moveTogether(ctx context.Context, set map[string]*Move) ([]
 }
 
 // Fetch makes every file of the plan local: a cache file is used where it
-// is; an archive file is downloaded (with its .sig) into
-// <state>/downloads, resumably and capped. A pinned sha256 is checked by
-// Check, not here, so that a cache file is checked too.
+// is; an archive file is downloaded (with its .sig beside it) into
+// pacman's package cache, the first CacheDir, resumably, capped and with
+// transient failures retried, so that the next listing finds it there and
+// nothing is downloaded twice. A cache directory that is not safe to
+// download into (another user may write to it) is reported and
+// <state>/downloads is used instead. A pinned sha256 is checked by Check,
+// not here, so that a cache file is checked too.
 func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
+	dir := ""
 	for _, m := range p.Moves {
 		if m.Path != "" {
 			continue
@@ -657,16 +665,53 @@ func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
 			m.Path = m.entry.Path()
 			continue
 		}
+		if dir == "" {
+			dir = d.downloadDir()
+		}
 		d.rep().Step(fmt.Sprintf("downloading %s", m.File))
-		path, err := d.Client.Download(ctx, m.entry, filepath.Join(d.StateDir, "downloads"), cache.DownloadOptions{
+		path, err := d.Client.Download(ctx, m.entry, dir, cache.DownloadOptions{
 			Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256,
 		})
 		if err != nil {
+			d.Discard(p)
 			return err
 		}
-		m.Path = path
+		m.Path, m.downloaded = path, true
 	}
 	return nil
+}
+
+// Discard removes the files (and .sig files) Fetch downloaded for p, after
+// a transaction that failed or was refused: pacman's cache is left as it
+// was, and a file pacman refused (a bad signature) is not offered again as
+// cached. A partial download (FILE.part) stays, for the next try to resume.
+func (d *Downgrader) Discard(p *Plan) {
+	for _, m := range p.Moves {
+		if !m.downloaded {
+			continue
+		}
+		for _, f := range []string{m.Path, m.Path + ".sig"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				d.rep().Warn(fmt.Sprintf("cannot remove %s: %v", f, err))
+			}
+		}
+		m.Path, m.downloaded = "", false
+	}
+}
+
+// downloadDir is pacman's first CacheDir, or <state>/downloads when there
+// is none or it is not safe to download into.
+func (d *Downgrader) downloadDir() string {
+	fallback := filepath.Join(d.StateDir, "downloads")
+	dirs := d.cacheDirs()
+	if len(dirs) == 0 {
+		return fallback
+	}
+	if err := cache.CheckStaging(dirs[0]); err != nil {
+		d.rep().Warn(fmt.Sprintf("not downloading into pacman's cache: %v; using %s", err, fallback))
+		return fallback
+	}
+	return dirs[0]
 }
 
 // Check proves, before pacman runs, that every file is there, is the

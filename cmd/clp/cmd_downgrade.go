@@ -221,9 +221,11 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 		return err
 	}
 	if err := d.Check(ctx, plan); err != nil {
+		d.Discard(plan)
 		return err
 	}
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
+		d.Discard(plan)
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
 	armGuard(env, boot.Transaction{Source: "clp downgrade", Packages: plan.Names()})
