@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"github.com/vincentos/clp/internal/report"
 )
@@ -20,6 +23,12 @@ import (
 // server answers 404 for. It is still an error: "not there" and "no older
 // versions" must never be confused.
 var ErrNotInArchive = errors.New("not found on archive server")
+
+// ErrPackageNotInArchive is what ListArchives wraps when every server
+// answered 404 for the package's directory: the archive has no such
+// package (an AUR or custom package), which is not the same as a server
+// that could not be asked.
+var ErrPackageNotInArchive = errors.New("no archive server has this package (HTTP 404)")
 
 // Client talks to Arch-Linux-Archive-style servers. The zero value is
 // ready to use.
@@ -33,6 +42,8 @@ type Client struct {
 	// IdleTimeout aborts a request that receives nothing for this long,
 	// from connecting to the last byte; 0 means one minute.
 	IdleTimeout time.Duration
+	// Retry says how transient failures are tried again.
+	Retry RetryPolicy
 }
 
 // DefaultClient is used by the package-level functions.
@@ -121,7 +132,11 @@ func (c *Client) ListArchive(ctx context.Context, server, name string) ([]Entry,
 	if err != nil {
 		return nil, err
 	}
-	body, err := c.get(ctx, dir, maxListingBytes)
+	var body []byte
+	err = c.retry(ctx, func() (err error) {
+		body, err = c.get(ctx, dir, maxListingBytes)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("archive listing %s: %w", dir, err)
 	}
@@ -146,7 +161,8 @@ func (c *Client) ListArchives(ctx context.Context, servers []string, name string
 		return nil, fmt.Errorf("list %s: no archive server configured", name)
 	}
 	var errs []error
-	for _, s := range servers {
+	notFound := 0
+	for i, s := range servers {
 		es, err := c.ListArchive(ctx, s, name)
 		if err == nil {
 			return es, nil
@@ -155,17 +171,130 @@ func (c *Client) ListArchives(ctx context.Context, servers []string, name string
 			return nil, err
 		}
 		errs = append(errs, err)
-		c.rep().Warn(err.Error() + "; trying the next archive server")
+		if errors.Is(err, ErrNotInArchive) {
+			notFound++
+		}
+		if i < len(servers)-1 {
+			c.rep().Warn(err.Error() + "; trying the next archive server")
+		}
+	}
+	if notFound == len(servers) {
+		return nil, fmt.Errorf("list %s: %w", name, ErrPackageNotInArchive)
 	}
 	return nil, fmt.Errorf("list %s: every archive server failed: %w", name, errors.Join(errs...))
 }
 
-var hrefRE = regexp.MustCompile(`(?is)<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+// link is one <a href> of a listing and the text that follows it up to
+// the next link (where nginx and Apache put the date and size columns).
+type link struct {
+	href  string
+	after strings.Builder
+}
+
+// listingLinks reads every <a href> of an HTML document with a real HTML
+// tokenizer: attribute quoting, case, entities, comments and stray markup
+// are the parser's business, not a regular expression's.
+func listingLinks(body []byte) []*link {
+	var (
+		out []*link
+		cur *link
+	)
+	z := html.NewTokenizer(bytes.NewReader(body))
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return out
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) != "a" {
+				if cur != nil {
+					cur.after.WriteByte(' ') // <td> boundaries separate columns
+				}
+				continue
+			}
+			cur = nil
+			for hasAttr {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				if string(k) == "href" {
+					cur = &link{href: string(v)}
+					out = append(out, cur)
+					break
+				}
+			}
+		case html.EndTagToken:
+			if name, _ := z.TagName(); string(name) == "a" && cur != nil {
+				cur.after.Reset() // the link's own text is not a column
+			} else if cur != nil {
+				cur.after.WriteByte(' ')
+			}
+		case html.TextToken:
+			if cur != nil {
+				cur.after.Write(z.Text())
+			}
+		}
+	}
+}
+
+// listingDateLayouts are the date columns of nginx's autoindex
+// ("02-Dec-2026 01:00"), Apache's ("2026-12-02 01:00") and lighttpd's
+// ("2026-Dec-02 01:00:00").
+var listingDateLayouts = []string{"02-Jan-2006 15:04", "2006-01-02 15:04", "2006-01-02 15:04:05", "2006-Jan-02 15:04:05", "02-Jan-2006 15:04:05"}
+
+// parseColumns reads the date and size a listing prints after a link;
+// what it cannot read stays zero (unknown).
+func parseColumns(text string) (time.Time, int64) {
+	f := strings.Fields(text)
+	var date time.Time
+	var size int64
+	for i := 0; i+1 < len(f); i++ {
+		for _, l := range listingDateLayouts {
+			if t, err := time.Parse(l, f[i]+" "+f[i+1]); err == nil {
+				date = t
+				break
+			}
+		}
+		if !date.IsZero() {
+			f = f[i+2:]
+			break
+		}
+	}
+	if date.IsZero() {
+		return date, 0
+	}
+	if len(f) > 0 {
+		size = parseSize(f[0])
+	}
+	return date, size
+}
+
+// parseSize reads "12345", "1.2K", "3.4M", "1G" (Apache's human sizes);
+// "-" or anything else is 0, unknown.
+func parseSize(s string) int64 {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(s, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(s, "G"):
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return int64(n * mult)
+}
 
 // parseListing reads an HTML directory listing (nginx, Apache, lighttpd
-// and Python's http.server all write <a href="FILE">). A body with neither
-// a parent link nor a package file is not a listing (an error page, a
-// captive portal) and is an error.
+// and Python's http.server all write <a href="FILE">), with the date and
+// size columns when the server prints them. A body with neither a parent
+// link nor a package file is not a listing (an error page, a captive
+// portal) and is an error.
 func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, error) {
 	base, err := url.Parse(dirURL)
 	if err != nil {
@@ -173,6 +302,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 	}
 	var (
 		files   []string
+		cols    = map[string]string{}
 		sigs    = map[string]bool{}
 		parent  bool
 		links   int
@@ -180,8 +310,8 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 		skipped []Skip
 		seen    = map[string]bool{}
 	)
-	for _, m := range hrefRE.FindAllSubmatch(body, -1) {
-		href := string(m[1]) + string(m[2])
+	for _, l := range listingLinks(body) {
+		href := l.href
 		links++
 		ref, err := url.Parse(strings.TrimSpace(href))
 		if err != nil || ref.RawQuery != "" || ref.Fragment != "" && ref.Path == "" {
@@ -208,6 +338,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 			continue
 		}
 		files = append(files, file)
+		cols[file] = l.after.String()
 	}
 	for _, file := range files {
 		e, err := ParseFileName(file)
@@ -223,6 +354,7 @@ func parseListing(dirURL string, body []byte, name string) ([]Entry, []Skip, err
 		}
 		e.URL = dirURL + escapeSegment(file)
 		e.Sig = sigs[file]
+		e.Date, e.Size = parseColumns(cols[file])
 		entries = append(entries, e)
 	}
 	if !parent && len(entries) == 0 {
@@ -302,10 +434,7 @@ func causeOf(ctx context.Context, err error) error {
 }
 
 func statusError(resp *http.Response) error {
-	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("HTTP %s: %w", resp.Status, ErrNotInArchive)
-	}
-	return fmt.Errorf("HTTP %s", resp.Status)
+	return &HTTPStatusError{Code: resp.StatusCode, Status: resp.Status}
 }
 
 // get fetches a small document whole, refusing more than max bytes.

@@ -211,3 +211,66 @@ func FuzzParseListing(f *testing.F) {
 		}
 	})
 }
+
+// Every server answering 404 means the archive has no such package
+// (ErrPackageNotInArchive); one 404 beside a 503 is still a failure.
+func TestListArchivesNotFoundIsNotAFailure(t *testing.T) {
+	nf := httptest.NewServer(http.NotFoundHandler())
+	defer nf.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	defer bad.Close()
+	c := &Client{}
+	es, err := c.ListArchives(context.Background(), []string{nf.URL, nf.URL + "/mirror"}, "my-aur-pkg")
+	if !errors.Is(err, ErrPackageNotInArchive) || len(es) != 0 {
+		t.Errorf("every server 404: %v, %v; want ErrPackageNotInArchive", es, err)
+	}
+	_, err = c.ListArchives(context.Background(), []string{nf.URL, bad.URL}, "my-aur-pkg")
+	if err == nil || errors.Is(err, ErrPackageNotInArchive) || !strings.Contains(err.Error(), "503") {
+		t.Errorf("404 and 503: %v; want a failure naming the 503", err)
+	}
+}
+
+// A listing with markup a regular expression gets wrong: a commented-out
+// link, a link inside a script string, a data-href attribute, unquoted and
+// upper-case attributes, entities in the href, attributes across lines;
+// and the date and size columns of nginx and of Apache's table.
+func TestParseListingOddMarkup(t *testing.T) {
+	body := []byte(`<!DOCTYPE html><HTML><head><title>Index of /packages/f/foo/</title>
+<script>var s = '<a href="foo-9.0-1-any.pkg.tar.zst">';</script></head><body>
+<!-- <a href="foo-8.0-1-any.pkg.tar.zst">old</a> -->
+<pre><A HREF=../>../</A>
+<a data-href="foo-7.0-1-any.pkg.tar.zst" href="foo-1.0-1-any.pkg.tar.zst">foo-1.0-1-any.pkg.tar.zst</a>                 02-Dec-2026 01:00              12345
+<a
+   title='x'
+   href='foo-1.0-1-any.pkg.tar.zst.sig'>foo-1.0-1-any.pkg.tar.zst.sig</a>             02-Dec-2026 01:00                 566
+<a href="foo-1%3A2.0-1-any.pkg.tar.xz?x=1&amp;y=2">sorted</a>
+</pre><table>
+<tr><td><img src="/icons/p.gif" alt="[   ]"></td><td><a href="foo-1%3a2.0-1-any.pkg.tar.xz">foo-1:2.0-1-any.pkg.tar.xz</a></td><td align="right">2025-03-04 05:06  </td><td align="right">1.5M</td><td>&nbsp;</td></tr>
+<tr><td><a href="foo-3.0-1-any.pkg.tar.zst">foo-3.0-1-any.pkg.tar.zst</a><td>-</td></tr>
+</table></body></HTML>`)
+	es, skipped, err := parseListing("http://h/packages/f/foo/", body, "foo")
+	must(t, err)
+	if len(skipped) != 0 {
+		t.Errorf("skipped = %+v", skipped)
+	}
+	got := map[string]Entry{}
+	var vs []string
+	for _, e := range es {
+		got[e.Version] = e
+		vs = append(vs, e.Version)
+	}
+	if strings.Join(vs, " ") != "1:2.0-1 3.0-1 1.0-1" {
+		t.Fatalf("versions = %v, want 1:2.0-1 3.0-1 1.0-1 (nothing from the comment, the script or data-href)", vs)
+	}
+	one := got["1.0-1"]
+	if !one.Sig || one.Size != 12345 || !one.Date.Equal(time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)) {
+		t.Errorf("nginx row: sig %v size %d date %v", one.Sig, one.Size, one.Date)
+	}
+	ep := got["1:2.0-1"]
+	if ep.Size != 1.5*(1<<20) || !ep.Date.Equal(time.Date(2025, 3, 4, 5, 6, 0, 0, time.UTC)) || ep.URL != "http://h/packages/f/foo/foo-1%3A2.0-1-any.pkg.tar.xz" {
+		t.Errorf("Apache row: %+v", ep)
+	}
+	if three := got["3.0-1"]; three.Size != 0 || !three.Date.IsZero() {
+		t.Errorf("a row without columns: size %d date %v, want unknown", three.Size, three.Date)
+	}
+}

@@ -97,7 +97,7 @@ func (c *Client) Download(ctx context.Context, e Entry, stagingDir string, opts 
 	}
 	var errs []error
 	for _, u := range urls {
-		err := c.fetch(ctx, u, final, want, opts)
+		err := c.retry(ctx, func() error { return c.fetch(ctx, u, final, want, opts) })
 		if err == nil {
 			return final, nil
 		}
@@ -262,7 +262,7 @@ func (c *Client) copyPart(body io.Reader, part, file string, appendTo bool, have
 		}
 	}
 	if total >= 0 && done != total {
-		return fmt.Errorf("%s: got %d of %d bytes", u, done, total)
+		return fmt.Errorf("%s: got %d of %d bytes: %w", u, done, total, io.ErrUnexpectedEOF)
 	}
 	if err := f.Sync(); err != nil {
 		return err
@@ -312,6 +312,10 @@ func parseContentRange(s string) (start, end, size int64, ok bool) {
 	}
 	return start, end, size, true
 }
+
+// CheckStaging creates dir if missing and checks it is safe to download
+// packages into, as Download does (see prepareStaging).
+func CheckStaging(dir string) error { return prepareStaging(dir) }
 
 // prepareStaging creates dir 0700 if needed and checks that no other user
 // can put or swap a file in it: dir itself must be a real directory owned

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Entry is one package file: in a cache directory (Dir set) or on an archive
@@ -25,6 +26,10 @@ type Entry struct {
 	Server string
 	// Sig reports that a detached signature File+".sig" sits beside it.
 	Sig bool
+	// Date and Size are the archive listing's date and size columns
+	// (zero: unknown, or a cache entry).
+	Date time.Time
+	Size int64
 	// Note, when set, says why Name/Version/Arch differ from what the
 	// file name says (they were read from .PKGINFO, which pacman trusts).
 	Note string

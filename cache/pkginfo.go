@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -23,10 +24,12 @@ type PkgInfo struct {
 	Name string
 	Base string
 	// Version is [epoch:]pkgver-pkgrel; .PKGINFO's pkgver carries all three.
-	Version   string
-	Arch      string
-	Desc      string
-	Size      int64 // installed size in bytes
+	Version string
+	Arch    string
+	Desc    string
+	Size    int64 // installed size in bytes
+	// BuildDate is when makepkg built the package (zero if not said).
+	BuildDate time.Time
 	Depends   []string
 	Provides  []string
 	Conflicts []string
@@ -159,6 +162,12 @@ func ParsePKGINFO(data []byte) (*PkgInfo, error) {
 				return nil, fmt.Errorf(".PKGINFO line %d: size %q is not a byte count", i+1, v)
 			}
 			p.Size = n
+		case "builddate":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf(".PKGINFO line %d: builddate %q is not a Unix time", i+1, v)
+			}
+			p.BuildDate = time.Unix(n, 0).UTC()
 		case "depend":
 			p.Depends = append(p.Depends, v)
 		case "provides":

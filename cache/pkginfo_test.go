@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/vincentos/clp/testkit/sandbox"
@@ -80,6 +81,8 @@ func TestReadPKGINFOAgreesWithPacman(t *testing.T) {
 			"Depends On": joinOrNone(info.Depends), "Provides": joinOrNone(info.Provides),
 			"Conflicts With": joinOrNone(info.Conflicts), "Replaces": joinOrNone(info.Replaces),
 			"Description": info.Desc,
+			// LANG=C: pacman prints the build date with %c.
+			"Build Date": info.BuildDate.In(time.Local).Format("Mon Jan _2 15:04:05 2006"),
 		}
 		for k, v := range got {
 			if want[k] != v {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -37,8 +38,8 @@ type Downgrader struct {
 	Servers []string
 	// MaxBytes caps one download (clp.conf MaxDownloadSize).
 	MaxBytes int64
-	// StateDir is clp's state directory: downloads are staged in
-	// <state>/downloads, the guard's allow file goes there.
+	// StateDir is clp's state directory: the guard's allow file goes
+	// there (downloads go to pacman's cache, see Fetch).
 	StateDir string
 	Client   *cache.Client
 	Reporter report.Reporter
@@ -55,6 +56,9 @@ type Downgrader struct {
 type archiveResult struct {
 	entries []cache.Entry
 	err     error
+	// none: every archive server answered 404 for the package (an AUR
+	// or custom package); not an error, the cache's versions stand.
+	none bool
 }
 
 // New makes a Downgrader for the installation at paths, read through q and
@@ -93,6 +97,12 @@ type Version struct {
 	URL             string `json:"url,omitempty"`
 	Installed       bool   `json:"installed"`
 	InstalledBefore bool   `json:"installed_before"`
+	// Date is the build date of a cached file (its .PKGINFO's
+	// builddate), else the archive listing's date; nil when unknown.
+	Date *time.Time `json:"date,omitempty"`
+	// Size is the package file's size in bytes (the cached file's, else
+	// the archive listing's); 0 when unknown.
+	Size int64 `json:"size,omitempty"`
 
 	entry cache.Entry
 }
@@ -105,6 +115,10 @@ type Listing struct {
 	// ArchiveError says why the archive's versions are missing (the
 	// listing then holds the cache's alone).
 	ArchiveError string `json:"archive_error,omitempty"`
+	// ArchiveNone says that the archive servers answered 404 for the
+	// package: they do not have it (an AUR or custom package). The
+	// listing holds the cache's versions; this is not an error.
+	ArchiveNone bool `json:"archive_none,omitempty"`
 }
 
 // Find returns the listed version v.
@@ -174,12 +188,19 @@ func (d *Downgrader) listArchive(ctx context.Context, name string) ([]cache.Entr
 		return r.entries, r.err
 	}
 	es, err := d.Client.ListArchives(ctx, d.Servers, name)
-	if err != nil {
-		err = &ArchiveError{Name: name, Err: err}
+	r := archiveResult{entries: es}
+	switch {
+	case errors.Is(err, cache.ErrPackageNotInArchive):
+		r.none = true
+	case err != nil:
+		r.err = &ArchiveError{Name: name, Err: err}
 	}
-	d.archive[name] = archiveResult{es, err}
-	return es, err
+	d.archive[name] = r
+	return r.entries, r.err
 }
+
+// notInArchive reports that the archive servers answered 404 for name.
+func (d *Downgrader) notInArchive(name string) bool { return d.archive[name].none }
 
 // List returns the versions of name in the cache and, with archive, on
 // the archive servers, newest first, marking the installed one and those
@@ -211,6 +232,13 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		}
 		if e.URL != "" && v.URL == "" {
 			v.URL = e.URL
+			if v.Cached == "" {
+				if !e.Date.IsZero() {
+					t := e.Date
+					v.Date = &t
+				}
+				v.Size = e.Size
+			}
 		}
 	}
 	for _, e := range ix.Versions(name) {
@@ -226,6 +254,7 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		for _, e := range es {
 			add(e)
 		}
+		l.ArchiveNone = d.notInArchive(name)
 	}
 	sort.SliceStable(l.Versions, func(i, j int) bool { return cache.VerCmp(l.Versions[i].Version, l.Versions[j].Version) > 0 })
 	hist, err := History(d.Paths.LogFile, name)
@@ -236,8 +265,44 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		v := &l.Versions[i]
 		v.Installed = v.Version == l.Installed
 		v.InstalledBefore = !v.Installed && hist[name][v.Version]
+		if v.Cached != "" {
+			d.describeCached(v)
+		}
 	}
 	return l, archErr
+}
+
+// describeCached fills in a cached version's size and build date. A file
+// that cannot be read leaves them unknown: the listing still shows it, and
+// Check refuses it if it is chosen.
+func (d *Downgrader) describeCached(v *Version) {
+	if fi, err := os.Stat(v.Cached); err == nil {
+		v.Size = fi.Size()
+	}
+	v.Date = nil
+	if pi, err := d.pkginfo(v.Cached); err == nil && pi != nil && !pi.BuildDate.IsZero() {
+		t := pi.BuildDate
+		v.Date = &t
+	}
+}
+
+// Match returns the versions that satisfy constraint (">=1.2", "<2",
+// "=1.0"), compared as pacman compares versions; "" matches every one.
+func (l *Listing) Match(constraint string) ([]Version, error) {
+	if constraint == "" {
+		return l.Versions, nil
+	}
+	var out []Version
+	for _, v := range l.Versions {
+		ok, err := cache.SatisfiesConstraint(v.Version, constraint)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func (d *Downgrader) loadLocal() error {
@@ -303,6 +368,9 @@ type Move struct {
 	Why string `json:"why"`
 	// Path is the local file once Fetch has it.
 	Path string `json:"-"`
+	// downloaded: Fetch put Path (and its .sig) in the cache; Discard
+	// takes it out again.
+	downloaded bool
 
 	entry cache.Entry
 }
@@ -328,12 +396,16 @@ type MissingError struct {
 	Why           string
 	Where         string
 	Archive       error
+	// ArchiveNone: the archive servers have no such package (HTTP 404).
+	ArchiveNone bool
 }
 
 func (e *MissingError) Error() string {
 	s := fmt.Sprintf("%s %s is not available: not in the cache (%s)", e.Name, e.Version, e.Where)
 	if e.Archive != nil {
 		s += ", and " + e.Archive.Error()
+	} else if e.ArchiveNone {
+		s += ", and the archive server has no " + e.Name + " at all (HTTP 404)"
 	} else {
 		s += " nor on the archive server"
 	}
@@ -360,7 +432,7 @@ func (d *Downgrader) find(ctx context.Context, name, version, why string) (cache
 			return e, nil
 		}
 	}
-	return cache.Entry{}, &MissingError{Name: name, Version: version, Why: why, Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr}
+	return cache.Entry{}, &MissingError{Name: name, Version: version, Why: why, Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr, ArchiveNone: d.notInArchive(name)}
 }
 
 // candidates returns every known version of name, cache first.
@@ -566,7 +638,7 @@ func (d *Downgrader) moveTogether(ctx context.Context, set map[string]*Move) ([]
 					}
 				}
 				if v == "" {
-					return nil, &MissingError{Name: dn, Version: strings.TrimLeft(c, "<>="), Why: fmt.Sprintf("%s %s depends on %s", n, m.To, dep), Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr}
+					return nil, &MissingError{Name: dn, Version: strings.TrimLeft(c, "<>="), Why: fmt.Sprintf("%s %s depends on %s", n, m.To, dep), Where: strings.Join(d.cacheDirs(), ", "), Archive: aerr, ArchiveNone: d.notInArchive(dn)}
 				}
 			}
 			out = append(out, need{dn, v, fmt.Sprintf("%s %s depends on %s", n, m.To, dep)})
@@ -576,10 +648,15 @@ func (d *Downgrader) moveTogether(ctx context.Context, set map[string]*Move) ([]
 }
 
 // Fetch makes every file of the plan local: a cache file is used where it
-// is; an archive file is downloaded (with its .sig) into
-// <state>/downloads, resumably and capped. A pinned sha256 is checked by
-// Check, not here, so that a cache file is checked too.
+// is; an archive file is downloaded (with its .sig beside it) into
+// pacman's package cache, the first CacheDir, resumably, capped and with
+// transient failures retried, so that the next listing finds it there and
+// nothing is downloaded twice. A cache directory that is not safe to
+// download into (another user may write to it) is reported and
+// <state>/downloads is used instead. A pinned sha256 is checked by Check,
+// not here, so that a cache file is checked too.
 func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
+	dir := ""
 	for _, m := range p.Moves {
 		if m.Path != "" {
 			continue
@@ -588,16 +665,53 @@ func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
 			m.Path = m.entry.Path()
 			continue
 		}
+		if dir == "" {
+			dir = d.downloadDir()
+		}
 		d.rep().Step(fmt.Sprintf("downloading %s", m.File))
-		path, err := d.Client.Download(ctx, m.entry, filepath.Join(d.StateDir, "downloads"), cache.DownloadOptions{
+		path, err := d.Client.Download(ctx, m.entry, dir, cache.DownloadOptions{
 			Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256,
 		})
 		if err != nil {
+			d.Discard(p)
 			return err
 		}
-		m.Path = path
+		m.Path, m.downloaded = path, true
 	}
 	return nil
+}
+
+// Discard removes the files (and .sig files) Fetch downloaded for p, after
+// a transaction that failed or was refused: pacman's cache is left as it
+// was, and a file pacman refused (a bad signature) is not offered again as
+// cached. A partial download (FILE.part) stays, for the next try to resume.
+func (d *Downgrader) Discard(p *Plan) {
+	for _, m := range p.Moves {
+		if !m.downloaded {
+			continue
+		}
+		for _, f := range []string{m.Path, m.Path + ".sig"} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				d.rep().Warn(fmt.Sprintf("cannot remove %s: %v", f, err))
+			}
+		}
+		m.Path, m.downloaded = "", false
+	}
+}
+
+// downloadDir is pacman's first CacheDir, or <state>/downloads when there
+// is none or it is not safe to download into.
+func (d *Downgrader) downloadDir() string {
+	fallback := filepath.Join(d.StateDir, "downloads")
+	dirs := d.cacheDirs()
+	if len(dirs) == 0 {
+		return fallback
+	}
+	if err := cache.CheckStaging(dirs[0]); err != nil {
+		d.rep().Warn(fmt.Sprintf("not downloading into pacman's cache: %v; using %s", err, fallback))
+		return fallback
+	}
+	return dirs[0]
 }
 
 // Check proves, before pacman runs, that every file is there, is the

@@ -206,7 +206,7 @@ func TestDowngradeFromArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range p.Moves {
-		if !strings.HasPrefix(m.Path, filepath.Join(d.StateDir, "downloads")) {
+		if filepath.Dir(m.Path) != r.CacheDir {
 			t.Fatalf("%s fetched to %s", m.Name, m.Path)
 		}
 		if _, err := os.Stat(m.Path + ".sig"); err != nil {

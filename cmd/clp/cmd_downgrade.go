@@ -31,6 +31,9 @@ func init() {
 			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
 			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages at the new version afterwards")
 			fs.BoolVar(&downgradeOpts.CacheOnly, "cache-only", false, "do not ask the archive servers")
+			fs.BoolVar(&downgradeOpts.Latest, "latest", false, "the newest version that matches (not the installed one), no menu")
+			fs.BoolVar(&downgradeOpts.Oldest, "oldest", false, "the oldest version that matches, no menu")
+			fs.BoolVarP(&downgradeOpts.DryRun, "dry-run", "n", false, "show the plan, change nothing")
 		},
 		Args: minArgs(1, "at least one package name"),
 		Run: func(ctx context.Context, env *Env, args []string) error {
@@ -44,6 +47,45 @@ type downgradeOptions struct {
 	LatestCached bool
 	Pin          bool
 	CacheOnly    bool
+	Latest       bool
+	Oldest       bool
+	DryRun       bool
+}
+
+// pkgArg is one PKG argument: a name and an optional version constraint
+// ("nvidia-utils>=550", "nvidia-utils<560", "nvidia-utils=550.78").
+type pkgArg struct {
+	Name       string
+	Constraint string
+}
+
+func parsePkgArgs(args []string) ([]pkgArg, error) {
+	var out []pkgArg
+	seen := map[string]bool{}
+	for _, a := range args {
+		name, c := a, ""
+		if i := strings.IndexAny(a, "<>="); i >= 0 {
+			name, c = a[:i], a[i:]
+			op := strings.TrimRight(c, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.:_+-~")
+			switch op {
+			case "=", ">=", "<=", ">", "<":
+			default:
+				return nil, usageErrorf("%q: a version constraint is =, >=, <=, > or < and a version (nvidia-utils>=550)", a)
+			}
+			if c == op {
+				return nil, usageErrorf("%q: the constraint names no version", a)
+			}
+		}
+		if name == "" {
+			return nil, usageErrorf("%q names no package", a)
+		}
+		if seen[name] {
+			return nil, usageErrorf("%s is named twice", name)
+		}
+		seen[name] = true
+		out = append(out, pkgArg{name, c})
+	}
+	return out, nil
 }
 
 // pacmanRunner runs pacman for this command: its output goes to the
@@ -78,15 +120,40 @@ func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
 type downgradeResult struct {
 	Moves  []*pkgtx.Move `json:"moves"`
 	Pinned []string      `json:"pinned"`
+	DryRun bool          `json:"dry_run,omitempty"`
 }
 
-func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []string) error {
-	if o.To != "" && o.LatestCached {
-		return usageErrorf("--to and --latest-cached cannot be used together")
+func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []string) error {
+	var picks []string
+	for _, p := range []struct {
+		on   bool
+		name string
+	}{{o.To != "", "--to"}, {o.LatestCached, "--latest-cached"}, {o.Latest, "--latest"}, {o.Oldest, "--oldest"}} {
+		if p.on {
+			picks = append(picks, p.name)
+		}
 	}
-	choose := o.To != "" || o.LatestCached
+	if len(picks) > 1 {
+		return usageErrorf("%s cannot be used together: each picks the version", strings.Join(picks, " and "))
+	}
+	pkgs, err := parsePkgArgs(args)
+	if err != nil {
+		return err
+	}
+	exact := true
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+		if o.To != "" && p.Constraint != "" {
+			return usageErrorf("--to and %s%s cannot be used together: both name the version", p.Name, p.Constraint)
+		}
+		if !strings.HasPrefix(p.Constraint, "=") {
+			exact = false
+		}
+	}
+	choose := len(picks) > 0 || exact
 	if env.NoConfirm && !choose && !env.JSON {
-		return usageErrorf("--noconfirm needs --to VERSION or --latest-cached: there is no menu to answer")
+		return usageErrorf("--noconfirm needs --to VERSION, --latest, --oldest, --latest-cached or PKG=VERSION: there is no menu to answer")
 	}
 	cfg, err := env.loadConfig()
 	if err != nil {
@@ -104,10 +171,16 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 
 	if env.JSON && !choose {
 		var out []*pkgtx.Listing
-		for _, n := range names {
-			l, err := d.List(ctx, n, true)
+		for _, p := range pkgs {
+			l, err := d.List(ctx, p.Name, true)
 			if err != nil {
 				return archiveHint(err)
+			}
+			if l.Versions, err = l.Match(p.Constraint); err != nil {
+				return usageErrorf("%s%s: %v", p.Name, p.Constraint, err)
+			}
+			if l.Versions == nil {
+				l.Versions = []pkgtx.Version{}
 			}
 			out = append(out, l)
 		}
@@ -115,12 +188,12 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	}
 
 	var targets []pkgtx.Target
-	for _, n := range names {
-		v, err := chooseVersion(ctx, env, d, o, n)
+	for _, p := range pkgs {
+		v, err := chooseVersion(ctx, env, d, o, p)
 		if err != nil {
 			return err
 		}
-		targets = append(targets, pkgtx.Target{Name: n, Version: v})
+		targets = append(targets, pkgtx.Target{Name: p.Name, Version: v})
 	}
 	plan, err := d.Plan(ctx, targets)
 	if err != nil {
@@ -128,6 +201,13 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 	}
 	if !env.JSON {
 		printPlan(env, plan)
+	}
+	if o.DryRun {
+		if env.JSON {
+			return printJSON(env.Stdout, downgradeResult{Moves: plan.Moves, Pinned: []string{}, DryRun: true})
+		}
+		fmt.Fprintln(env.Stdout, ":: dry run: nothing was changed")
+		return nil
 	}
 	if err := env.confirm(ctx, "Proceed with installation?", true); err != nil {
 		return err
@@ -141,9 +221,11 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 		return err
 	}
 	if err := d.Check(ctx, plan); err != nil {
+		d.Discard(plan)
 		return err
 	}
 	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
+		d.Discard(plan)
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}
 	armGuard(env, boot.Transaction{Source: "clp downgrade", Packages: plan.Names()})
@@ -156,6 +238,22 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []str
 			pinned = []string{}
 		}
 		return printJSON(env.Stdout, downgradeResult{Moves: plan.Moves, Pinned: pinned})
+	}
+	if len(pinned) < len(plan.Moves) && !o.Pin && !env.JSON {
+		// As the AUR downgrade offers IgnorePkg: no (the default, and
+		// --noconfirm's answer) leaves them to the next update.
+		var what []string
+		for _, m := range plan.Moves {
+			what = append(what, m.Name+" "+m.To)
+		}
+		switch err := env.confirm(ctx, fmt.Sprintf("Pin %s, so that updates leave them there?", strings.Join(what, ", ")), false); {
+		case err == nil:
+			if pinned, err = d.Repin(plan, true); err != nil {
+				return err
+			}
+		case !errors.Is(err, errDeclined):
+			return err
+		}
 	}
 	if len(pinned) > 0 {
 		fmt.Fprintf(env.Stdout, ":: pinned %s (clp unpin releases them)\n", strings.Join(pinned, ", "))
@@ -177,8 +275,9 @@ func archiveHint(err error) error {
 }
 
 // chooseVersion picks the version of one package: --to, --latest-cached,
-// or the menu.
-func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, name string) (string, error) {
+// --latest, --oldest, PKG=VERSION, or the menu.
+func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgradeOptions, p pkgArg) (string, error) {
+	name := p.Name
 	if o.To != "" {
 		return o.To, nil
 	}
@@ -187,9 +286,12 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 		if err != nil {
 			return "", err
 		}
+		if l.Versions, err = l.Match(p.Constraint); err != nil {
+			return "", usageErrorf("%s%s: %v", name, p.Constraint, err)
+		}
 		v, ok := l.LatestCachedBelowInstalled()
 		if !ok {
-			return "", withHint(fmt.Errorf("no cached version of %s is older than the installed %s", name, orNotInstalled(l.Installed)),
+			return "", withHint(fmt.Errorf("no cached version of %s%s is older than the installed %s", name, p.Constraint, orNotInstalled(l.Installed)),
 				"'clp downgrade "+name+"' lists the archive's versions too")
 		}
 		return v.Version, nil
@@ -205,31 +307,41 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 		}
 		env.Warnf("%v; showing the cached versions only", err)
 	}
+	if l.ArchiveNone {
+		fmt.Fprintf(env.Stderr, ":: the archive server has no %s (HTTP 404: an AUR or custom package?); listing the cache's versions\n", name)
+	}
 	if len(l.Versions) == 0 {
+		if l.ArchiveNone {
+			return "", fmt.Errorf("no version of %s found in the cache, and the archive server has none", name)
+		}
 		return "", archiveHint(fmt.Errorf("no version of %s found in the cache or on the archive server", name))
 	}
-	fmt.Fprintf(env.Stderr, ":: Versions of %s (installed: %s):\n", env.bold(name), orNotInstalled(l.Installed))
-	for i, v := range l.Versions {
-		var marks []string
-		if v.Installed {
-			marks = append(marks, "installed")
-		}
-		if v.InstalledBefore {
-			marks = append(marks, "installed before")
-		}
-		var where []string
-		if v.Cached != "" {
-			where = append(where, "cache")
-		}
-		if v.URL != "" {
-			where = append(where, "archive")
-		}
-		mark := ""
-		if len(marks) > 0 {
-			mark = " [" + strings.Join(marks, ", ") + "]"
-		}
-		fmt.Fprintf(env.Stderr, "%4d) %-20s %s%s\n", i+1, v.Version, strings.Join(where, ", "), mark)
+	all := len(l.Versions)
+	vs, err := l.Match(p.Constraint)
+	if err != nil {
+		return "", usageErrorf("%s%s: %v", name, p.Constraint, err)
 	}
+	var others []pkgtx.Version // what can be chosen: not the installed one
+	for _, v := range vs {
+		if !v.Installed {
+			others = append(others, v)
+		}
+	}
+	if len(others) == 0 {
+		return "", withHint(fmt.Errorf("no version of %s%s other than the installed %s (of %d found)", name, p.Constraint, orNotInstalled(l.Installed), all),
+			"'clp downgrade "+name+" --json' lists every version found")
+	}
+	switch {
+	case o.Latest:
+		return others[0].Version, nil
+	case o.Oldest:
+		return others[len(others)-1].Version, nil
+	case strings.HasPrefix(p.Constraint, "=") && len(others) == 1:
+		return others[0].Version, nil
+	case strings.HasPrefix(p.Constraint, "=") && env.NoConfirm:
+		return "", fmt.Errorf("%s%s matches %d versions; name the pkgrel too (%s=%s)", name, p.Constraint, len(others), name, others[0].Version)
+	}
+	printMenu(env, name, l, vs)
 	// Like the AUR downgrade: bad input asks again; no input (Enter, or
 	// none at all) chooses nothing and changes nothing.
 	for {
@@ -246,17 +358,65 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 			return "", errDeclined
 		}
 		n, aerr := strconv.Atoi(line)
-		if aerr != nil || n < 1 || n > len(l.Versions) {
-			fmt.Fprintf(env.Stderr, "clp: %q is not a number from 1 to %d; try again\n", line, len(l.Versions))
+		if aerr != nil || n < 1 || n > len(vs) {
+			fmt.Fprintf(env.Stderr, "clp: %q is not a number from 1 to %d; try again\n", line, len(vs))
 			continue
 		}
-		v := l.Versions[n-1]
+		v := vs[n-1]
 		if v.Installed {
 			fmt.Fprintf(env.Stderr, "clp: %s %s is already installed; choose another version\n", name, v.Version)
 			continue
 		}
 		return v.Version, nil
 	}
+}
+
+// printMenu lists vs, numbered from 1: where each version is, its build
+// date and size when known, and whether it is or was installed.
+func printMenu(env *Env, name string, l *pkgtx.Listing, vs []pkgtx.Version) {
+	fmt.Fprintf(env.Stderr, ":: Versions of %s (installed: %s):\n", env.bold(name), orNotInstalled(l.Installed))
+	t := newTable("", "Version", "Where", "Date", "Size", "").alignRight(0, 4)
+	for i, v := range vs {
+		var marks []string
+		if v.Installed {
+			marks = append(marks, "installed")
+		}
+		if v.InstalledBefore {
+			marks = append(marks, "installed before")
+		}
+		var where []string
+		if v.Cached != "" {
+			where = append(where, "cache")
+		}
+		if v.URL != "" {
+			where = append(where, "archive")
+		}
+		date, size := "-", "-"
+		if v.Date != nil {
+			date = v.Date.Local().Format("2006-01-02")
+		}
+		if v.Size > 0 {
+			size = humanBytes(v.Size)
+		}
+		mark := ""
+		if len(marks) > 0 {
+			mark = "[" + strings.Join(marks, ", ") + "]"
+		}
+		t.row(fmt.Sprintf("%d)", i+1), v.Version, strings.Join(where, ", "), date, size, mark)
+	}
+	t.writeTo(env, env.Stderr)
+}
+
+// humanBytes prints a size as pacman does: 1024-based, two decimals.
+func humanBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.2f %s", f, units[i])
 }
 
 func orNotInstalled(v string) string {

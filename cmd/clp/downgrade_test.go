@@ -18,10 +18,12 @@ import (
 
 // Script commands for the downgrade_* and pin_* scripts:
 //
-//	archsrv ROOT [STATUS]   serve every fixture package in the Arch Linux
+//	archsrv ROOT [STATUS [NAME]]
+//	                        serve every fixture package in the Arch Linux
 //	                        Archive layout on 127.0.0.1 and name it in
 //	                        ROOT/etc/clp/clp.conf; with STATUS, every
-//	                        directory listing answers that HTTP status
+//	                        directory listing (only NAME's, with NAME)
+//	                        answers that HTTP status
 //	addrepo ROOT NAME VER   a sync repository NAME offering the NVIDIA
 //	                        fixtures at VER (real repo-add, pacman -Sy)
 func init() {
@@ -45,16 +47,19 @@ var (
 )
 
 func cmdArchsrv(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: archsrv ROOT [STATUS]")
+	if neg || len(args) < 1 || len(args) > 3 {
+		ts.Fatalf("usage: archsrv ROOT [STATUS [NAME]]")
 	}
-	fail := 0
-	if len(args) == 2 {
+	fail, only := 0, ""
+	if len(args) >= 2 {
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
 		fail = n
 	}
-	h, err := archiveHandler(fixtures(ts).All(), fail)
+	if len(args) == 3 {
+		only = args[2]
+	}
+	h, err := archiveHandler(fixtures(ts).All(), fail, only)
 	ts.Check(err)
 	srv := httptest.NewServer(h)
 	ts.Defer(srv.Close)
@@ -82,8 +87,9 @@ func cmdAddrepo(ts *testscript.TestScript, neg bool, args []string) {
 
 // archiveHandler serves package files in the Arch Linux Archive's layout
 // (packages/<letter>/<name>/ listings, each file with a placeholder .sig
-// beside it); with status != 0 every listing answers that HTTP status.
-func archiveHandler(files []string, status int) (http.Handler, error) {
+// beside it); with status != 0 every listing (only's, when only is set)
+// answers that HTTP status.
+func archiveHandler(files []string, status int, only string) (http.Handler, error) {
 	byName := map[string]string{} // name/file -> path
 	for _, p := range files {
 		e, err := cache.ParseFileName(filepath.Base(p))
@@ -99,14 +105,21 @@ func archiveHandler(files []string, status int) (http.Handler, error) {
 			return
 		}
 		if parts[2] == "" {
-			if status != 0 {
+			if status != 0 && (only == "" || only == parts[1]) {
 				http.Error(w, "backend down", status)
 				return
 			}
 			fmt.Fprint(w, "<html><body><pre><a href=\"../\">../</a>\n")
 			for k := range byName {
 				if n, f, _ := strings.Cut(k, "/"); n == parts[1] {
-					fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n<a href=\"%s.sig\">%s.sig</a>\n", f, f, f, f)
+					// nginx autoindex's columns: date and size.
+					fi, err := os.Stat(byName[k])
+					if err != nil {
+						http.Error(w, err.Error(), 500)
+						return
+					}
+					fmt.Fprintf(w, "<a href=\"%s\">%s</a>   %s   %d\n<a href=\"%s.sig\">%s.sig</a>\n",
+						f, f, fi.ModTime().UTC().Format("02-Jan-2006 15:04"), fi.Size(), f, f)
 				}
 			}
 			fmt.Fprint(w, "</pre></body></html>\n")

@@ -54,7 +54,10 @@ func (t *table) alignRight(cols ...int) *table {
 
 func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
 
-func (t *table) write(e *Env) {
+func (t *table) write(e *Env) { t.writeTo(e, e.Stdout) }
+
+// writeTo writes the table to w (a menu goes to stderr, as prompts do).
+func (t *table) writeTo(e *Env, w io.Writer) {
 	width := make([]int, len(t.header))
 	for _, r := range append([][]string{t.header}, t.rows...) {
 		for i, c := range r {
@@ -77,7 +80,7 @@ func (t *table) write(e *Env) {
 			}
 			b.WriteString(paint(c))
 		}
-		fmt.Fprintln(e.Stdout, strings.TrimRight(b.String(), " "))
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
 	line(t.header, e.bold)
 	for _, r := range t.rows {

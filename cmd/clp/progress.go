@@ -42,12 +42,21 @@ func (r *reporter) Progress(task string, done, total int64) {
 	if r.bar == nil || r.task != task {
 		r.finishBar()
 		r.task = task
+		// Like pacman's: the file, the bar, bytes done of the size
+		// (KiB/MiB), the speed and elapsed:remaining time; the line stays
+		// once complete.
+		w := r.w
 		r.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(r.w),
+			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(task),
 			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionUseIECUnits(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionClearOnFinish(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		)
 	}
 	r.bar.Set64(done)
@@ -58,7 +67,11 @@ func (r *reporter) Progress(task string, done, total int64) {
 
 func (r *reporter) finishBar() {
 	if r.bar != nil {
-		r.bar.Finish()
+		// A complete bar ended its line itself; one cut short (an error,
+		// a retry) stays as it stood, with its line ended.
+		if !r.bar.IsFinished() {
+			r.bar.Exit()
+		}
 		r.bar = nil
 		r.task = ""
 	}

@@ -201,7 +201,7 @@ func TestDowngradeMenuTerminal(t *testing.T) {
 	tm.waitFor(t, `Enter a number \(default: none\): `)
 	tm.typeIn(t, "x\r")
 	tm.waitFor(t, `"x" is not a number from 1 to \d+; try again`)
-	n := tm.waitFor(t, `(\d+)\) 550\.78-1 `)[1]
+	n := tm.waitFor(t, `(\d+)\) +550\.78-1 +cache +\d{4}-\d\d-\d\d +[\d.]+ (B|KiB)`)[1]
 	tm.typeIn(t, n+"\r")
 	tm.waitFor(t, `Proceed with installation\? \[Y/n\] `)
 	tm.typeIn(t, "\x03")
@@ -217,6 +217,9 @@ func TestDowngradeMenuTerminal(t *testing.T) {
 	tm.typeIn(t, n+"\r")
 	tm.waitFor(t, `Proceed with installation\? \[Y/n\] `)
 	tm.typeIn(t, "\r") // Enter: the default, yes
+	tm.waitFor(t, `Pin nvidia-utils 550\.78-1, nvidia-dkms 550\.78-1, so that updates leave them there\? \[y/N\] `)
+	tm.typeIn(t, "y\r")
+	tm.waitFor(t, `:: pinned nvidia-utils, nvidia-dkms`)
 	if code := tm.exit(t); code != 0 {
 		t.Fatalf("downgrade from the menu: exit %d\n%s", code, tm.text())
 	}

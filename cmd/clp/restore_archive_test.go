@@ -23,7 +23,7 @@ import (
 // every directory listing answers that HTTP status instead.
 func restoreArchive(t *testing.T, files []string, status int) string {
 	t.Helper()
-	h, err := archiveHandler(files, status)
+	h, err := archiveHandler(files, status, "")
 	if err != nil {
 		t.Fatal(err)
 	}

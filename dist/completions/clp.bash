@@ -206,7 +206,7 @@ _clp()
             apply|install) flags+=' --allow-unsigned --dry-run -n --force --needed' ;;
             boot) flags+=' --settle' ;;
             build) flags+=' --output -o --zip' ;;
-            downgrade) flags+=' --cache-only --latest-cached --pin --to' ;;
+            downgrade) flags+=' --cache-only --dry-run -n --latest --latest-cached --oldest --pin --to' ;;
             feed) flags+=' --expires --phase --reason --sequence --severity' ;;
             hooks) flags+=' --hookdir' ;;
             keygen) flags+=' --no-password --output -o' ;;

@@ -155,7 +155,10 @@ complete -c clp -n '__clp_using build' -a '(__fish_complete_directories)'
 
 # clp downgrade
 complete -c clp -n '__clp_using downgrade' -l cache-only -d 'do not ask the archive servers'
+complete -c clp -n '__clp_using downgrade' -s n -l dry-run -d 'show the plan, change nothing'
+complete -c clp -n '__clp_using downgrade' -l latest -d 'the newest version that matches (not the installed one), no menu'
 complete -c clp -n '__clp_using downgrade' -l latest-cached -d 'the newest cached version older than the installed one'
+complete -c clp -n '__clp_using downgrade' -l oldest -d 'the oldest version that matches, no menu'
 complete -c clp -n '__clp_using downgrade' -l pin -d 'pin the packages at the new version afterwards'
 complete -c clp -n '__clp_using downgrade' -l to -x -d 'install VERSION of every PKG (no menu)'
 complete -c clp -n '__clp_using downgrade' -a '(pacman -Qq 2>/dev/null)'
