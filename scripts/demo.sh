@@ -84,8 +84,8 @@ answer $'y\n' "$clp" --root "$root" rollback CLP1250601
 run pacq
 
 say "clp downgrade: the menu of every version in the cache (and on the archive, when one is set)" \
-	"choosing 2 (550.78-1); its split siblings move with it"
-answer $'2\ny\n' "$clp" --root "$root" downgrade nvidia-utils
+	"choosing 2 (550.78-1); its split siblings move with it; no pin this time"
+answer $'2\ny\nn\n' "$clp" --root "$root" downgrade nvidia-utils
 run pacq
 
 say "clp snapshot restore: back to the state the pre hook recorded before that downgrade"
