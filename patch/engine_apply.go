@@ -376,7 +376,6 @@ func (e *Engine) applyPackages(ctx context.Context, _ *journal, a Archive, ap *A
 	if e.Packages == nil {
 		return fmt.Errorf("patch %s has package actions but no package actor is set", ap.Name)
 	}
-	e.rep().Step(fmt.Sprintf("changing %d packages", len(ap.Packages.Actions)))
 	if err := e.Packages.Apply(ctx, a, ap.Packages); err != nil {
 		return fmt.Errorf("package actions: %w", err)
 	}

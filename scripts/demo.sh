@@ -88,8 +88,20 @@ say "clp downgrade: the menu of every version in the cache (and on the archive, 
 answer $'2\ny\nn\n' "$clp" --root "$root" downgrade nvidia-utils
 run pacq
 
-say "clp snapshot restore: back to the state the pre hook recorded before that downgrade"
+say "A pin lifts itself when the fixed version ships" \
+	"hold nvidia-utils at 550.78 until 560.35.03-1; the distro's repository then offers it, and the daily run's pin check lets it go"
 pre=$(lastid pre)
+run "$clp" --root "$root" pin nvidia-utils --until 560.35.03-1
+repo=$root/srv/repo/vincentos
+mkdir -p "$repo"
+cp "$fixtures"/nvidia-utils-560.35.03-1-*.pkg.tar.* "$repo/"
+repo-add -q "$repo/vincentos.db.tar.gz" "$repo"/nvidia-utils-560.35.03-1-*.pkg.tar.* 2>/dev/null
+printf '\n[vincentos]\nSigLevel = Never\nServer = file://%s\n' "$repo" >>"$root/etc/pacman.conf"
+run pacman_ -Sy
+run "$clp" --root "$root" pins --check
+run "$clp" --root "$root" pins
+
+say "clp snapshot restore: back to the state the pre hook recorded before that downgrade"
 answer $'y\n' "$clp" --root "$root" snapshot restore "$pre"
 run pacq
 

@@ -233,9 +233,5 @@ func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
 		return nil, err
 	}
 	defer h.Close()
-	lifted, err := hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
-	for _, l := range lifted {
-		env.Reporter().Step(fmt.Sprintf("pin of %s lifted: %s offers %s (at or above %s)", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until))
-	}
-	return lifted, err
+	return hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
 }

@@ -134,7 +134,12 @@ func (a *updateApplier) LockState(ctx context.Context) (func(), error) {
 }
 
 func (a *updateApplier) LiftPins(ctx context.Context) ([]hooks.Lifted, error) {
-	return checkPins(ctx, a.env)
+	// 'clp pins --check' prints its own lines; the update says it here.
+	lifted, err := checkPins(ctx, a.env)
+	for _, l := range lifted {
+		a.env.Reporter().Step(fmt.Sprintf("pin of %s lifted: %s offers %s (at or above %s)", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until))
+	}
+	return lifted, err
 }
 
 // updatePrinter prints what the updater finds, pacman-style.

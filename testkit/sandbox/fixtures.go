@@ -140,7 +140,10 @@ func BuildFixtures(cacheRoot string, log io.Writer) (*Fixtures, error) {
 	}
 	for base, versions := range FixtureVersions {
 		for _, v := range versions {
-			if err := makepkg(filepath.Join(src, base), work, out, v, builder, log); err != nil {
+			if log != nil {
+				fmt.Fprintf(log, "building test package %s %s with makepkg (once; later runs reuse it)\n", base, v)
+			}
+			if err := makepkg(filepath.Join(src, base), work, out, v, builder); err != nil {
 				return nil, fmt.Errorf("sandbox: build %s %s: %w", base, v, err)
 			}
 		}
@@ -205,7 +208,7 @@ func buildUser() (*builderID, error) {
 	return &builderID{uid: uid, gid: gid, name: u.Username}, nil
 }
 
-func makepkg(pkgbuildDir, work, out, version string, b *builderID, log io.Writer) error {
+func makepkg(pkgbuildDir, work, out, version string, b *builderID) error {
 	ver, rel, ok := strings.Cut(version, "-")
 	if !ok {
 		return fmt.Errorf("version %q has no pkgrel", version)
@@ -258,9 +261,6 @@ func makepkg(pkgbuildDir, work, out, version string, b *builderID, log io.Writer
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(b.uid), Gid: uint32(b.gid)}}
 	}
 	outBuf, err := cmd.CombinedOutput()
-	if log != nil {
-		log.Write(outBuf)
-	}
 	if err != nil {
 		return fmt.Errorf("makepkg: %v\n%s", err, outBuf)
 	}

@@ -52,7 +52,10 @@ func run(dir string, bins, installs []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	fx, err := sandbox.BuildFixtures("", nil)
+	// The first run builds the test packages with makepkg (minutes); say
+	// so, and what is built. Later runs reuse them (keyed by their
+	// PKGBUILDs) and print nothing here.
+	fx, err := sandbox.BuildFixtures("", os.Stderr)
 	if err != nil {
 		return err
 	}
