@@ -209,6 +209,14 @@ func (e *Engine) check() error {
 }
 
 func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
+	// A damaged journal is refused before the lock, so the refusal
+	// creates nothing (not even the lock file); recovery reads it again
+	// under the lock before acting.
+	if r, err := inspectJournal(e.journalPath()); err != nil {
+		return nil, err
+	} else if r != nil && r.Damage != "" {
+		return nil, r.damagedError()
+	}
 	l, err := lock.Acquire(ctx, e.lockPath(), e.LockWait)
 	if err != nil {
 		var held *lock.HeldError

@@ -38,11 +38,6 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer j.close()
-	if j.begin == nil {
-		// The begin record is written atomically before anything else,
-		// so a journal without one means nothing was done.
-		return false, j.remove()
-	}
 	ctx = context.WithoutCancel(ctx)
 	b := j.begin
 	switch b.Kind {

@@ -6,16 +6,19 @@ package patch
 //	<StateDir>/lock                     flock held by the one clp that writes (internal/lock);
 //	                                    it holds the pid of the holder for error messages
 //	<StateDir>/journal/current          the journal of the transaction in flight, if any:
-//	                                    JSON lines; the first ("begin") carries the whole
+//	                                    JSON lines, each sealed as "<sha256 of the JSON> <JSON>"
+//	                                    (seal.go); the first ("begin") carries the whole
 //	                                    plan (every file's before and after state: sha256,
 //	                                    mode, uid/gid, xattrs, backup and staging paths),
 //	                                    later lines record progress. It is created
 //	                                    atomically (fsx.WriteFile) so a torn begin never
-//	                                    exists; a torn last progress line is ignored.
+//	                                    exists; a torn last line (no newline, checksum not
+//	                                    holding) is ignored, any other bad line makes the
+//	                                    journal damaged: kept, never acted on (exit 7)
 //	<StateDir>/patches/<name>/applied.json   the record of an applied patch: its plan
 //	                                    (as journalled), package plan, scripts, time and
-//	                                    sequence number; writing it is the commit point
-//	                                    of an apply
+//	                                    sequence number, sealed with a "checksum" field;
+//	                                    writing it is the commit point of an apply
 //	<StateDir>/patches/<name>/backup/<target path>   what the patch replaced or removed:
 //	                                    a hard link to the old file when it is on the
 //	                                    same file system (the old inode is never written,
@@ -87,6 +90,9 @@ type Applied struct {
 	// adopted (AdoptLegacy): clp has no backups of it, so rolling it back
 	// is its remove script alone.
 	Legacy bool `json:"legacy,omitempty"`
+	// Checksum is the sha256 of the record without it (see seal.go); a
+	// record an older clp wrote has none.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // Event is one line of the history.
@@ -122,9 +128,12 @@ func (e *Engine) now() time.Time {
 	return time.Now().UTC()
 }
 
-// readApplied returns the applied record of name, or nil if it is not applied.
+// readApplied returns the applied record of name, or nil if it is not
+// applied. A record whose checksum does not hold, or that names what no
+// apply writes, is a *DamagedError: it is kept and never acted on.
 func (e *Engine) readApplied(name string) (*Applied, error) {
-	data, err := os.ReadFile(e.appliedPath(name))
+	path := e.appliedPath(name)
+	data, err := fsx.ReadFileCapped(path, fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -133,13 +142,26 @@ func (e *Engine) readApplied(name string) (*Applied, error) {
 	}
 	var a Applied
 	if err := json.Unmarshal(data, &a); err != nil {
-		return nil, fmt.Errorf("read %s: %w", e.appliedPath(name), err)
+		return nil, damaged(path, "not a record clp wrote: %v", err)
+	}
+	if _, ok := appliedChecksumHolds(&a); !ok {
+		return nil, damaged(path, "its checksum does not match its content")
+	}
+	if err := validateApplied(&a); err != nil {
+		return nil, damaged(path, "%v", err)
+	}
+	if a.Name != name {
+		return nil, damaged(path, "it records patch %s in the folder of %s", a.Name, name)
 	}
 	return &a, nil
 }
 
 func (e *Engine) writeApplied(a *Applied) error {
-	data, err := json.MarshalIndent(a, "", "  ")
+	sealed, err := sealApplied(a)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(sealed, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -180,7 +202,7 @@ func (e *Engine) List() ([]Applied, error) {
 // History returns every recorded event, oldest first. A torn last line (a
 // crash while appending) is skipped.
 func (e *Engine) History() ([]Event, error) {
-	data, err := os.ReadFile(e.historyPath())
+	data, err := fsx.ReadFileCapped(e.historyPath(), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -192,6 +192,7 @@ complete -c clp -n '__clp_using pins' -l check -d 'lift pins whose fixed version
 complete -c clp -n '__clp_using pins' -l remove-include -d 'remove clp\'s Include from pacman.conf'
 
 # clp recover
+complete -c clp -n '__clp_using recover' -l show -d 'print the journal of the interrupted transaction as read, and whether its checksums hold; change nothing'
 
 # clp rollback
 complete -c clp -n '__clp_using rollback uninstall' -l force -d 'restore over files you changed, keeping your copy as FILE.clpsave'

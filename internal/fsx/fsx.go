@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/google/renameio/v2"
 )
@@ -99,4 +100,90 @@ func UnderRoot(root, path string) string {
 		return clean
 	}
 	return filepath.Join(root, clean)
+}
+
+// Size caps for the files clp reads: every read is bounded, so a huge or
+// endless file (a 20 GiB sparse file, /dev/zero behind a symlink) is one
+// clear error instead of an out-of-memory crash.
+const (
+	// SmallFileMax caps configuration, keys, signatures and pins.
+	SmallFileMax = 1 << 20
+	// StateFileMax caps clp's own records (applied.json, the history).
+	StateFileMax = 64 << 20
+)
+
+// TooLargeError is a file bigger than the cap for its kind.
+type TooLargeError struct {
+	Path string
+	Size int64
+	Max  int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s is too large (%d bytes; clp reads at most %d)", e.Path, e.Size, e.Max)
+}
+
+// NotRegularError is a path that is a directory, device, FIFO or socket
+// where clp expects a file.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	what := "not a regular file"
+	switch {
+	case e.Mode.IsDir():
+		what = "a directory, not a file"
+	case e.Mode&fs.ModeDevice != 0:
+		what = "a device, not a regular file"
+	case e.Mode&fs.ModeNamedPipe != 0:
+		what = "a FIFO, not a regular file"
+	case e.Mode&fs.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	}
+	return fmt.Sprintf("%s is %s", e.Path, what)
+}
+
+// OpenRegular opens path for reading (following symlinks, as a plain open
+// does) and checks, on the opened file, that it is a regular file of at
+// most max bytes. It never blocks on a FIFO.
+func OpenRegular(path string, max int64) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	if fi.Size() > max {
+		f.Close()
+		return nil, &TooLargeError{Path: path, Size: fi.Size(), Max: max}
+	}
+	return f, nil
+}
+
+// ReadFileCapped reads a regular file of at most max bytes (os.ReadFile
+// with a size cap and a type check). A file that grows past max while it
+// is read is refused too. A missing file keeps fs.ErrNotExist in the chain.
+func ReadFileCapped(path string, max int64) ([]byte, error) {
+	f, err := OpenRegular(path, max)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > max {
+		return nil, &TooLargeError{Path: path, Size: int64(len(data)), Max: max}
+	}
+	return data, nil
 }
