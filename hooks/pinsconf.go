@@ -213,7 +213,7 @@ func DropInclude(data []byte, target string) ([]byte, bool) {
 // atomically only when the Include is missing. It reports whether it
 // changed pacman.conf.
 func EnsureInclude(p *pacman.Paths) (bool, error) {
-	data, err := os.ReadFile(p.Config)
+	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}
@@ -234,7 +234,7 @@ func EnsureInclude(p *pacman.Paths) (bool, error) {
 // byte as it was) and deletes the include file. It reports whether
 // pacman.conf changed.
 func RemoveInclude(p *pacman.Paths) (bool, error) {
-	data, err := os.ReadFile(p.Config)
+	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}

@@ -3,6 +3,7 @@ package pacman
 import (
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,7 +120,7 @@ func Resolve(o Options) (*Paths, error) {
 	}
 	// pacman-conf reports a missing or unreadable file badly ("config file
 	// ... could not be read" at best), so check first for a clear error.
-	f, err := os.Open(cfg)
+	f, err := fsx.OpenRegular(cfg, maxConfSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s does not exist", ErrConfig, cfg)

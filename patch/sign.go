@@ -59,9 +59,21 @@ func WritePublicKey(path string, pub PublicKey) error {
 	return fsx.WriteFile(path, append(text, '\n'), 0o644)
 }
 
+// Caps on what clp reads of a key or a signature: a minisign key is about
+// 100 bytes and a signature about 300 (with its trusted comment, up to a
+// few KiB); anything bigger is not one.
+const (
+	maxKeyFile = 64 << 10
+	maxSigFile = 64 << 10
+)
+
+// ReadSigFile reads a .minisig file: a regular file of a signature's size
+// at most.
+func ReadSigFile(path string) ([]byte, error) { return fsx.ReadFileCapped(path, maxSigFile) }
+
 // ReadPublicKey reads a minisign public key file.
 func ReadPublicKey(path string) (PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, maxKeyFile)
 	if err != nil {
 		return PublicKey{}, err
 	}
@@ -133,7 +145,7 @@ func unencryptedKeyText(priv PrivateKey) ([]byte, error) {
 // ReadPrivateKey reads a minisign secret key file, decrypting it with
 // password when it is encrypted.
 func ReadPrivateKey(path, password string) (PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, maxKeyFile)
 	if err != nil {
 		return PrivateKey{}, err
 	}
@@ -239,15 +251,17 @@ func Verify(r io.Reader, sig []byte, name string, keys []PublicKey) (Verified, e
 }
 
 func readSig(sigPath string) ([]byte, error) {
-	sig, err := os.ReadFile(sigPath)
+	sig, err := ReadSigFile(sigPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrNoSignature, sigPath)
 	}
+	var big *fsx.TooLargeError
+	var odd *fsx.NotRegularError
+	if errors.As(err, &big) || errors.As(err, &odd) {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(sig) > 64<<10 {
-		return nil, fmt.Errorf("%w: %s is not a minisign signature (too large)", ErrBadSignature, sigPath)
 	}
 	return sig, nil
 }

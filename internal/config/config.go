@@ -10,8 +10,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -90,7 +90,7 @@ func Default() *Config {
 
 // Load reads the file at path; a missing file yields the defaults.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}
