@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fail"
 	"io"
 	"io/fs"
 	"os"
@@ -169,7 +170,10 @@ func ReadPrivateKey(path, password string) (PrivateKey, error) {
 
 // LoadTrustedKeys reads every *.pub in dir (the caller joins /etc/clp/keys
 // with --root). A missing dir means no trusted keys; an unreadable or
-// malformed key file is an error, so a broken key is never silently ignored.
+// malformed key file is an error, so a broken key is never silently ignored;
+// so is a key that someone other than root could have put there or changed
+// (fsx.CheckTrusted: the file or a folder above it not owned by root, or
+// writable by group or others).
 func LoadTrustedKeys(dir string) ([]PublicKey, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -184,8 +188,16 @@ func LoadTrustedKeys(dir string) ([]PublicKey, error) {
 		if !strings.HasSuffix(e.Name(), ".pub") || e.IsDir() {
 			continue
 		}
-		k, err := ReadPublicKey(filepath.Join(dir, e.Name()))
+		kp := filepath.Join(dir, e.Name())
+		k, err := ReadPublicKey(kp)
 		if err != nil {
+			return nil, fmt.Errorf("trusted key: %w", err)
+		}
+		if err := fsx.CheckTrusted(kp); err != nil {
+			var unsafe *fsx.UnsafeError
+			if errors.As(err, &unsafe) {
+				return nil, fail.Verify(fmt.Errorf("trusted key: %w", err), unsafe.NextStep())
+			}
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 		if !seen[k.ID()] {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/vincentos/clp/patch"
 	"slices"
 	"strings"
 	"time"
@@ -70,10 +71,16 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		if !ok {
 			return withHint(fmt.Errorf("%s is not installed: nothing to pin", n), "'clp downgrade "+n+" --pin' installs a version and pins it")
 		}
+		if o.Until != "" && !patch.ValidPackageVersion(o.Until) {
+			return usageErrorf("--until %q is not a package version (like 560.35.03-2)", o.Until)
+		}
 		if o.Until != "" && alpm.VerCmp(o.Until, p.Version) <= 0 {
 			return usageErrorf("--until %s is not newer than the installed %s %s", o.Until, n, p.Version)
 		}
 		add = append(add, hooks.Pin{Name: n, Version: p.Version, Until: o.Until, Created: time.Now().UTC().Round(time.Second)})
+	}
+	if err := hooks.CheckPinsConf(h.Paths); err != nil {
+		return err
 	}
 	l, err := env.stateLock(ctx)
 	if err != nil {

@@ -21,6 +21,9 @@ var lockWait = 10 * time.Second
 // loadConfig reads <root>/etc/clp/clp.conf (defaults when it is missing).
 func (e *Env) loadConfig() (*config.Config, error) {
 	c, err := e.System().Config()
+	if err != nil && domainHint(err) != "" {
+		return nil, err
+	}
 	if err != nil {
 		return nil, withHint(err, "fix clp.conf; 'man 5 clp.conf' lists the settings")
 	}

@@ -187,3 +187,71 @@ func ReadFileCapped(path string, max int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// UnsafeError is a file clp would trust (a key, clp.conf, the pins
+// include, an installed hook) that someone other than root could have
+// written: the file or a folder on its path is not owned by root (or by
+// the user running clp) or is writable by group or others.
+type UnsafeError struct {
+	Path    string // the file clp was to trust
+	Culprit string // the file or folder at fault
+	Problem string
+}
+
+func (e *UnsafeError) Error() string {
+	if e.Culprit == e.Path {
+		return fmt.Sprintf("%s is not safe to trust: it %s", e.Path, e.Problem)
+	}
+	return fmt.Sprintf("%s is not safe to trust: folder %s %s", e.Path, e.Culprit, e.Problem)
+}
+
+// NextStep says how to make it safe.
+func (e *UnsafeError) NextStep() string {
+	return fmt.Sprintf("only root may be able to change it: 'chown root:root %s' and 'chmod go-w %s' (clp checks the file and every folder above it, like sshd's StrictModes)", e.Culprit, e.Culprit)
+}
+
+// CheckTrusted refuses a file that anyone but root could have written or
+// replaced, like sshd's StrictModes: the file and every folder above it up
+// to / must be owned by root (or by the user running clp, who could write
+// them anyway) and not writable by group or others. A folder with the
+// sticky bit (/tmp) owned by root is accepted above the file's own folder:
+// no one else can rename or delete root's entries in it. Missing parts of
+// the path are skipped (a file about to be written is checked by the
+// folders it will be in; callers treat absence on their own).
+func CheckTrusted(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	euid := uint32(os.Geteuid())
+	check := func(p string, isFile, isParent bool) error {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return &fs.PathError{Op: "stat", Path: p, Err: err}
+		}
+		if st.Uid != 0 && st.Uid != euid {
+			return &UnsafeError{Path: path, Culprit: p, Problem: fmt.Sprintf("is owned by uid %d, not root", st.Uid)}
+		}
+		if st.Mode&0o022 != 0 {
+			sticky := st.Mode&syscall.S_ISVTX != 0 && st.Uid == 0 && !isFile && !isParent
+			if !sticky {
+				return &UnsafeError{Path: path, Culprit: p, Problem: fmt.Sprintf("is writable by group or others (mode %04o)", st.Mode&0o7777)}
+			}
+		}
+		return nil
+	}
+	if err := check(abs, true, false); err != nil {
+		return err
+	}
+	for d, first := filepath.Dir(abs), true; ; d, first = filepath.Dir(d), false {
+		if err := check(d, false, first); err != nil {
+			return err
+		}
+		if d == "/" {
+			return nil
+		}
+	}
+}

@@ -113,3 +113,47 @@ func TestReadFileCapped(t *testing.T) {
 		t.Errorf("missing file does not keep fs.ErrNotExist: %v", err)
 	}
 }
+
+func TestCheckTrusted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: files owned by nobody")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	keys := filepath.Join(dir, "keys")
+	os.Mkdir(keys, 0o755)
+	key := filepath.Join(keys, "k.pub")
+	os.WriteFile(key, []byte("k"), 0o644)
+	if err := CheckTrusted(key); err != nil {
+		t.Fatalf("a root-owned key in root-owned folders: %v", err)
+	}
+	if err := CheckTrusted(filepath.Join(keys, "missing.pub")); err != nil {
+		t.Fatalf("a file to be written in safe folders: %v", err)
+	}
+	steps := []struct {
+		do, undo func()
+		want     string
+	}{
+		{func() { os.Chown(key, 65534, 65534) }, func() { os.Chown(key, 0, 0) }, "it is owned by uid 65534, not root"},
+		{func() { os.Chmod(key, 0o666) }, func() { os.Chmod(key, 0o644) }, "it is writable by group or others (mode 0666)"},
+		{func() { os.Chmod(keys, 0o775) }, func() { os.Chmod(keys, 0o755) }, "folder " + keys + " is writable by group or others (mode 0775)"},
+		// sticky does not excuse the file's own folder
+		{func() { syscall.Chmod(keys, 0o1777) }, func() { os.Chmod(keys, 0o755) }, "folder " + keys + " is writable by group or others (mode 1777)"},
+		{func() { os.Chown(dir, 65534, 65534) }, func() { os.Chown(dir, 0, 0) }, "folder " + dir + " is owned by uid 65534, not root"},
+	}
+	for _, s := range steps {
+		s.do()
+		err := CheckTrusted(key)
+		s.undo()
+		var ue *UnsafeError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), s.want) {
+			t.Errorf("CheckTrusted = %v, want %q", err, s.want)
+		}
+	}
+	// A root-owned sticky folder higher up (like /tmp) is fine.
+	syscall.Chmod(dir, 0o1777)
+	defer os.Chmod(dir, 0o755)
+	if err := CheckTrusted(key); err != nil {
+		t.Fatalf("under a root-owned sticky folder: %v", err)
+	}
+}
