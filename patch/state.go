@@ -25,6 +25,10 @@ package patch
 //	                                    so the link is an exact copy for free), else a
 //	                                    copy; mode/owner/xattrs are restored from the
 //	                                    plan, not from the backup file
+//	<StateDir>/children                 scripts and pacman runs in flight (internal/child):
+//	                                    the marker each carries in its environment, so the
+//	                                    next clp ends what a killed one left before it
+//	                                    recovers anything
 //	<StateDir>/history.jsonl            one JSON line per event (applied, apply-failed,
 //	                                    rolled-back, rollback-failed), append-only
 //	<OptDir>/<name>/                    the unpacked patch, for scripts written for the

@@ -55,7 +55,7 @@ func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
 	if e.JSON {
 		out = e.Stderr
 	}
-	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr,
+	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr, Children: e.State(),
 		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) },
 		// A db.lck older than this boot belongs to no running pacman: it
 		// was left by a crash, or came back with a rolled-back snapshot.
