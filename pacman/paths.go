@@ -88,7 +88,15 @@ var readConfigUnder = func(path, root string) (*pacmanconf.Config, error) {
 func readConfigPacmanConf(path string) (*pacmanconf.Config, error) {
 	conf, stderr, err := pacmanconf.PacmanConf("--config", path)
 	if err != nil {
-		msg := strings.TrimSpace(stderr)
+		// pacman-conf says it on several "error: " lines; clp's error
+		// is one line.
+		var parts []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "error:")); l != "" {
+				parts = append(parts, l)
+			}
+		}
+		msg := strings.Join(parts, "; ")
 		if msg == "" {
 			msg = err.Error()
 		}

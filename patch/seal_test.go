@@ -317,3 +317,37 @@ func TestJournalNameCannotDeleteOutsideState(t *testing.T) {
 		t.Fatalf("a folder outside the state was touched: %v", err)
 	}
 }
+
+// A placed file whose mode or owner alone was changed since the apply is
+// the user's change: rollback refuses, changing nothing; with --force it
+// rolls back and says what mode and owner it puts back.
+func TestRollbackSeesModeOrOwnerChange(t *testing.T) {
+	for _, change := range []string{"mode", "owner"} {
+		t.Run(change, func(t *testing.T) {
+			root := t.TempDir()
+			makeRoot(t, root)
+			pre := snapshot(t, root, stateSkip...)
+			rep := &testReporter{}
+			e := newEngine(root, rep)
+			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			placed := filepath.Join(root, "etc/clp-test/sub/new-file.conf")
+			switch change {
+			case "mode":
+				os.Chmod(placed, 0o600)
+			case "owner":
+				os.Lchown(placed, 1234, 5678)
+			}
+			changed := snapshot(t, root, lockSkip...)
+			err := e.Rollback(context.Background(), "CLP1250101", RollbackOptions{})
+			mustContain(t, err, "cannot roll back CLP1250101: /etc/clp-test/sub/new-file.conf changed since the patch was applied")
+			sameTree(t, "after the refused rollback", changed, snapshot(t, root, lockSkip...))
+			if err := e.Rollback(context.Background(), "CLP1250101", RollbackOptions{Force: true}); err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, errorsJoin(rep.all()), "/etc/clp-test/sub/new-file.conf had its mode or owner changed since the patch was applied")
+			sameTree(t, "after the forced rollback", pre, snapshot(t, root, stateSkip...))
+		})
+	}
+}

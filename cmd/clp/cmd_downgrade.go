@@ -83,6 +83,9 @@ type downgradeResult struct {
 }
 
 func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, names []string) error {
+	if err := checkPackageNames(names); err != nil {
+		return err
+	}
 	if o.To != "" && o.LatestCached {
 		return usageErrorf("--to and --latest-cached cannot be used together")
 	}

@@ -57,6 +57,9 @@ type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
+	if err := checkPackageNames(names); err != nil {
+		return err
+	}
 	h, err := env.openDB()
 	if err != nil {
 		return err
@@ -119,6 +122,9 @@ func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
+	if err := checkPackageNames(names); err != nil {
+		return err
+	}
 	p, err := env.System().Paths()
 	if err != nil {
 		return err
@@ -245,4 +251,16 @@ func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
 		env.Reporter().Step(fmt.Sprintf("pin of %s lifted: %s offers %s (at or above %s)", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until))
 	}
 	return lifted, err
+}
+
+// checkPackageNames refuses a name pacman would not accept before it is
+// used anywhere, quoted, so that a newline in it cannot split clp's error
+// into a second forged line.
+func checkPackageNames(names []string) error {
+	for _, n := range names {
+		if !patch.ValidPackageName(n) {
+			return usageErrorf("%q is not a package name", n)
+		}
+	}
+	return nil
 }
