@@ -63,7 +63,7 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 	if err := os.RemoveAll(e.patchDir(p.Name)); err != nil {
 		return err
 	}
-	j, err := createJournal(e.journalPath(), &txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
+	j, err := e.createJournal(&txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
 	if err != nil {
 		return fmt.Errorf("apply %s: %w; nothing was changed", p.Name, err)
 	}

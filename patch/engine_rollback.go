@@ -59,7 +59,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 		}
 	}
 
-	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force})
+	j, err := e.createJournal(&txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force})
 	if err != nil {
 		return fmt.Errorf("roll back %s: %w; nothing was changed", name, err)
 	}

@@ -74,26 +74,37 @@ type journal struct {
 
 // createJournal writes the begin record atomically and durably: until it is
 // on disk nothing else is touched, so a crash before it leaves nothing to do.
-func createJournal(path string, b *txBegin) (*journal, error) {
+//
+// It is written, and later appended to, through an os.Root of the target
+// root (anchor.go): a symlink at <root>/var/lib/clp/journal cannot lead it
+// out of the root.
+func (e *Engine) createJournal(b *txBegin) (*journal, error) {
+	path := e.journalPath()
 	line, err := json.Marshal(txRecord{Rec: "begin", Begin: b})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create journal directory: %w", err)
-	}
-	if err := fsx.WriteFile(path, sealLine(line), 0o600); err != nil {
+	if err := e.writeAnchored(path, sealLine(line), 0o700, 0o600); err != nil {
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
-	return openJournalAppend(path, b, map[string]bool{})
+	return e.openJournalAppend(path, b, map[string]bool{})
 }
 
 // openJournalAppend opens the journal to add records. A last line torn by
 // a crash (no newline, checksum not holding) is cut off first, so every
 // complete line in the journal is one that was written whole; a last line
 // that is whole but lost its newline gets it back.
-func openJournalAppend(path string, b *txBegin, phases map[string]bool) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+func (e *Engine) openJournalAppend(path string, b *txBegin, phases map[string]bool) (*journal, error) {
+	name, err := e.rel(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	r.Close()
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
@@ -322,7 +333,7 @@ func (r *JournalReport) damagedError() error {
 // readJournal loads a journal left by an interrupted transaction. It
 // returns nil, nil when there is none, and a *DamagedError (keeping the
 // file) when it cannot be trusted.
-func readJournal(path string) (*journal, error) {
+func (e *Engine) readJournal(path string) (*journal, error) {
 	r, err := inspectJournal(path)
 	if r == nil || err != nil {
 		return nil, err
@@ -330,7 +341,7 @@ func readJournal(path string) (*journal, error) {
 	if r.Damage != "" {
 		return nil, r.damagedError()
 	}
-	j, err := openJournalAppend(path, r.begin, r.phases)
+	j, err := e.openJournalAppend(path, r.begin, r.phases)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 	if err := e.endLeftovers(); err != nil {
 		return false, err
 	}
-	j, err := readJournal(e.journalPath())
+	j, err := e.readJournal(e.journalPath())
 	if err != nil || j == nil {
 		return false, err
 	}

@@ -152,14 +152,15 @@ func (e *Engine) runScript(ctx context.Context, name, which, entry string) error
 	return nil
 }
 
+// openLog opens the script log for appending, anchored to the root
+// (anchor.go): a symlink at <root>/var/log/CLP.log or <root>/var/log
+// cannot make script output land outside the root.
 func (e *Engine) openLog() (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(e.LogPath), 0o755); err != nil {
-		return nil, fmt.Errorf("create log directory: %w", err)
-	}
-	f, err := os.OpenFile(e.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, r, err := e.openAppendAnchored(e.LogPath, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
+	r.Close()
 	return f, nil
 }
 

@@ -170,11 +170,8 @@ func (e *Engine) writeApplied(a *Applied) error {
 		return err
 	}
 	// A patch that only adds files has no backups, so nothing before
-	// this made its state folder.
-	if err := os.MkdirAll(e.patchDir(a.Name), 0o700); err != nil {
-		return err
-	}
-	return fsx.WriteFile(e.appliedPath(a.Name), append(data, '\n'), 0o600)
+	// this made its state folder. Anchored to the root (anchor.go).
+	return e.writeAnchored(e.appliedPath(a.Name), append(data, '\n'), 0o700, 0o600)
 }
 
 // List returns the applied patches, oldest first.
@@ -247,22 +244,24 @@ func (e *Engine) addEvent(ev Event) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(e.historyPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	// Anchored to the root (anchor.go): a symlink at the history's
+	// place cannot make clp append outside the root.
+	f, r, err := e.openAppendAnchored(e.historyPath(), 0o644)
 	if err != nil {
 		return fmt.Errorf("open history: %w", err)
 	}
+	defer r.Close()
 	// A previous append torn by a crash would glue this line to its
 	// remains; start on a fresh line if the file does not end with one.
 	if st, err := f.Stat(); err == nil && st.Size() > 0 {
 		last := make([]byte, 1)
-		if r, err := os.Open(e.historyPath()); err == nil {
-			r.ReadAt(last, st.Size()-1)
-			r.Close()
-			if last[0] != '\n' {
-				line = append([]byte{'\n'}, line...)
+		if name, err := e.rel(e.historyPath()); err == nil {
+			if rf, err := r.Open(name); err == nil {
+				rf.ReadAt(last, st.Size()-1)
+				rf.Close()
+				if last[0] != '\n' {
+					line = append([]byte{'\n'}, line...)
+				}
 			}
 		}
 	}

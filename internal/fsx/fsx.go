@@ -255,3 +255,39 @@ func CheckTrusted(path string) error {
 		}
 	}
 }
+
+// WriteFileIn is WriteFile anchored to r: the temporary file, the rename
+// and the directory sync all resolve name inside r (os.Root), so a
+// symbolic link swapped in anywhere on the path, even at the last moment,
+// cannot lead the write out of r; it fails instead.
+func WriteFileIn(r *os.Root, name string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(name)
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.clp-tmp-%d", filepath.Base(name), os.Getpid()))
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, perm)
+	if err != nil {
+		return fmt.Errorf("create temporary file for %s: %w", name, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = r.Rename(tmp, name)
+	}
+	if err != nil {
+		r.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	d, err := r.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package patch
+
+// Anchored file operations: clp's own writes under the root (the journal,
+// the applied records, the history, the script log) go through an os.Root
+// of the target root, so a symbolic link placed at <root>/var/lib/clp,
+// <root>/var/log/CLP.log or any folder on their paths, even swapped in
+// after clp looked, cannot make clp write outside the root: the write
+// fails instead. (The rest of apply, rollback and recover still use
+// checked plain paths; see docs/architecture.md, "Reliability".)
+
+import (
+	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// openRoot opens the target root for anchored operations.
+func (e *Engine) openRoot() (*os.Root, error) {
+	r, err := os.OpenRoot(e.Root)
+	if err != nil {
+		return nil, fmt.Errorf("open the root %s: %w", e.Root, err)
+	}
+	return r, nil
+}
+
+// rel turns a path under the root into the name os.Root takes.
+func (e *Engine) rel(p string) (string, error) {
+	rel, err := filepath.Rel(filepath.Clean(e.Root), p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s is not under the root %s", p, e.Root)
+	}
+	return rel, nil
+}
+
+// writeAnchored creates the parents of p (mode 0755 for new ones) and
+// replaces p durably, all resolved inside the root.
+func (e *Engine) writeAnchored(p string, data []byte, dirPerm, perm os.FileMode) error {
+	name, err := e.rel(p)
+	if err != nil {
+		return err
+	}
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(filepath.Dir(name), dirPerm); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+	}
+	if err := fsx.WriteFileIn(r, name, data, perm); err != nil {
+		return err
+	}
+	return nil
+}
+
+// openAnchored opens p for appending (creating it and its parents), inside
+// the root. The caller closes the root after the file.
+func (e *Engine) openAppendAnchored(p string, perm os.FileMode) (*os.File, *os.Root, error) {
+	name, err := e.rel(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := e.openRoot()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("create %s: %w", filepath.Dir(p), err)
+	}
+	f, err := r.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, perm)
+	if err != nil {
+		r.Close()
+		return nil, nil, err
+	}
+	return f, r, nil
+}
