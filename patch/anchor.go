@@ -25,23 +25,49 @@ func (e *Engine) openRoot() (*os.Root, error) {
 	return r, nil
 }
 
+// under says whether p is dir or below it, and gives its relative name.
+func under(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(filepath.Clean(dir), p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", false
+	}
+	return rel, true
+}
+
 // rel turns a path under the root into the name os.Root takes.
 func (e *Engine) rel(p string) (string, error) {
-	rel, err := filepath.Rel(filepath.Clean(e.Root), p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("%s is not under the root %s", p, e.Root)
+	if rel, ok := under(e.Root, p); ok {
+		return rel, nil
 	}
-	return rel, nil
+	return "", fmt.Errorf("%s is not under the root %s", p, e.Root)
+}
+
+// anchor opens the os.Root a path of clp's is resolved in, and its name
+// there: the target root, or, for a state folder given outside the root
+// (clp --state-dir), that folder itself (created if need be: the admin
+// named it).
+func (e *Engine) anchor(p string) (*os.Root, string, error) {
+	if rel, ok := under(e.Root, p); ok {
+		r, err := e.openRoot()
+		return r, rel, err
+	}
+	if rel, ok := under(e.StateDir, p); ok {
+		if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
+			return nil, "", err
+		}
+		r, err := os.OpenRoot(e.StateDir)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the state folder %s: %w", e.StateDir, err)
+		}
+		return r, rel, nil
+	}
+	return nil, "", fmt.Errorf("%s is neither under the root %s nor under the state folder %s", p, e.Root, e.StateDir)
 }
 
 // writeAnchored creates the parents of p (mode 0755 for new ones) and
 // replaces p durably, all resolved inside the root.
 func (e *Engine) writeAnchored(p string, data []byte, dirPerm, perm os.FileMode) error {
-	name, err := e.rel(p)
-	if err != nil {
-		return err
-	}
-	r, err := e.openRoot()
+	r, name, err := e.anchor(p)
 	if err != nil {
 		return err
 	}
@@ -58,11 +84,7 @@ func (e *Engine) writeAnchored(p string, data []byte, dirPerm, perm os.FileMode)
 // openAnchored opens p for appending (creating it and its parents), inside
 // the root. The caller closes the root after the file.
 func (e *Engine) openAppendAnchored(p string, perm os.FileMode) (*os.File, *os.Root, error) {
-	name, err := e.rel(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := e.openRoot()
+	r, name, err := e.anchor(p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,7 +92,7 @@ func (e *Engine) openAppendAnchored(p string, perm os.FileMode) (*os.File, *os.R
 		r.Close()
 		return nil, nil, fmt.Errorf("create %s: %w", filepath.Dir(p), err)
 	}
-	f, err := r.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, perm)
+	f, err := r.OpenFile(name, os.O_RDWR|os.O_APPEND|os.O_CREATE, perm)
 	if err != nil {
 		r.Close()
 		return nil, nil, err

@@ -91,3 +91,50 @@ func link(t *testing.T, target, at string) {
 		t.Fatal(err)
 	}
 }
+
+// A symlink at <root>/opt, <root>/var/lib/clp or <root>/var/log leading out
+// of the root: clp refuses before it takes its lock or plans anything, so
+// nothing (not even the lock file) is written outside.
+func TestStateOrOptOutsideRootRefused(t *testing.T) {
+	for _, at := range []string{"opt", "var/lib/clp", "var/lib", "var/log"} {
+		t.Run(at, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			makeRoot(t, root)
+			os.RemoveAll(filepath.Join(root, at))
+			link(t, outside, filepath.Join(root, at))
+			pre := snapshot(t, root)
+			e := newEngine(root, nil)
+			_, err := e.Plan(t.Context(), fixtureArchive("CLP1250101"), ApplyOptions{})
+			mustContain(t, err, filepath.Join(root, at)+" leads out of the root")
+			_, err = e.Recover(t.Context())
+			mustContain(t, err, "leads out of the root")
+			err = e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
+			mustContain(t, err, "leads out of the root")
+			sameTree(t, "after the refusals", pre, snapshot(t, root))
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Fatalf("clp wrote outside the root: %v", ents)
+			}
+		})
+	}
+}
+
+// A state folder given outside the root (clp --state-dir) is the admin's
+// choice: apply and rollback work, with the state written there, anchored
+// to that folder.
+func TestStateDirOutsideRoot(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	pre := snapshot(t, root, stateSkip...)
+	e := newEngine(root, nil)
+	e.StateDir = filepath.Join(t.TempDir(), "state")
+	if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.StateDir, "patches/CLP1250101/applied.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, "after rollback", pre, snapshot(t, root, stateSkip...))
+}

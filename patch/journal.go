@@ -95,11 +95,7 @@ func (e *Engine) createJournal(b *txBegin) (*journal, error) {
 // complete line in the journal is one that was written whole; a last line
 // that is whole but lost its newline gets it back.
 func (e *Engine) openJournalAppend(path string, b *txBegin, phases map[string]bool) (*journal, error) {
-	name, err := e.rel(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := e.openRoot()
+	r, name, err := e.anchor(path)
 	if err != nil {
 		return nil, err
 	}

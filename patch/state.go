@@ -255,14 +255,8 @@ func (e *Engine) addEvent(ev Event) error {
 	// remains; start on a fresh line if the file does not end with one.
 	if st, err := f.Stat(); err == nil && st.Size() > 0 {
 		last := make([]byte, 1)
-		if name, err := e.rel(e.historyPath()); err == nil {
-			if rf, err := r.Open(name); err == nil {
-				rf.ReadAt(last, st.Size()-1)
-				rf.Close()
-				if last[0] != '\n' {
-					line = append([]byte{'\n'}, line...)
-				}
-			}
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
 		}
 	}
 	_, err = f.Write(append(line, '\n'))
