@@ -138,3 +138,27 @@ func TestStateDirOutsideRoot(t *testing.T) {
 	}
 	sameTree(t, "after rollback", pre, snapshot(t, root, stateSkip...))
 }
+
+// The unpack into /opt/CLP/<name> is anchored too: /opt/CLP swapped for a
+// link out of the root just before it fails the apply (undone), writing
+// nothing outside.
+func TestSymlinkSwapCannotLeadUnpackOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	makeRoot(t, root)
+	e := newEngine(root, nil)
+	a := fixtureArchive("CLP1250101")
+	a.m.InstallScript = "Install-Patch.sh"
+	a.files["Install-Patch.sh"] = []byte("echo the script ran\n")
+	crashHook = func(step string) {
+		if step == "committed" {
+			os.RemoveAll(filepath.Join(root, "opt/CLP"))
+			link(t, outside, filepath.Join(root, "opt/CLP"))
+		}
+	}
+	defer func() { crashHook = nil }()
+	err := applyArchive(t, e, a, ApplyOptions{})
+	mustContain(t, err, "rolled back")
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("the unpack wrote outside the root: %v", ents)
+	}
+}
