@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,8 @@ var mu sync.Mutex
 // Prepare readies cmd to run as a tracked child: its own process group,
 // SIGKILL when clp dies, the marker in its environment (which it sets from
 // os.Environ when cmd.Env is nil). It keeps the SysProcAttr fields already
-// set (a chroot). It returns the marker's token.
+// set (a chroot). cmd must come from exec.CommandContext (Prepare sets
+// its Cancel to kill the whole group). It returns the marker's token.
 func Prepare(cmd *exec.Cmd) string {
 	b := make([]byte, 12)
 	rand.Read(b)
@@ -88,6 +90,11 @@ func Run(stateDir string, rec Record, cmd *exec.Cmd) error {
 			return err
 		}
 	}
+	// The parent-death signal fires when the thread that started the
+	// child ends, not the process: keep this goroutine on its thread for
+	// the child's whole life so the Go scheduler cannot retire it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err := cmd.Start()
 	if err == nil {
 		pgid := cmd.Process.Pid
