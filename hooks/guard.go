@@ -78,7 +78,7 @@ func WriteAllow(stateDir string, names []string, why string, ttl time.Duration) 
 // LoadAllow reads the allow file. A missing, expired or unreadable one
 // allows nothing: the guard fails closed.
 func LoadAllow(stateDir string, now time.Time) *Allow {
-	data, err := os.ReadFile(filepath.Join(stateDir, AllowFile))
+	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, AllowFile), fsx.SmallFileMax)
 	if err != nil {
 		return nil
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,6 +137,9 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 		}
 	}
 	h.debugf("hook %s: recorded snapshot %d in %s", which, snap.ID, time.Since(start))
+	if snap.Kind == snapshot.KindPost {
+		h.dropRemovedPins(pkgs, targets)
+	}
 	if snap.Kind == snapshot.KindPost && h.AfterPost != nil {
 		h.AfterPost(snap, targets)
 	}
@@ -240,4 +245,47 @@ func (h *Handler) Guard(targets []string) error {
 		msgs[i] = r.Message()
 	}
 	return fail.Hint(errors.New(strings.Join(msgs, "\n")), "'clp pins' lists the pins; clp downgrades and restores pinned packages itself")
+}
+
+// dropRemovedPins forgets the pins of packages this transaction removed
+// (pacman -R of a pinned package): a pin on a package that is not
+// installed would hold nothing and only surprise whoever installs it
+// again. Failures are warnings: the hook never fails the transaction.
+func (h *Handler) dropRemovedPins(installed []snapshot.Pkg, targets []string) {
+	pins, err := LoadPins(h.StateDir)
+	if err != nil || len(pins) == 0 {
+		return
+	}
+	have := make(map[string]bool, len(installed))
+	for _, p := range installed {
+		have[p.Name] = true
+	}
+	gone := map[string]bool{}
+	for _, p := range pins {
+		if !have[p.Name] && slices.Contains(targets, p.Name) {
+			gone[p.Name] = true
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	rep := report.Or(h.Reporter)
+	paths, err := pacman.Resolve(h.Pacman)
+	if err == nil {
+		_, err = UpdatePins(paths, h.StateDir, func(pins []Pin) ([]Pin, error) {
+			var keep []Pin
+			for _, p := range pins {
+				if !gone[p.Name] {
+					keep = append(keep, p)
+				}
+			}
+			return keep, nil
+		})
+	}
+	names := slices.Sorted(maps.Keys(gone))
+	if err != nil {
+		rep.Warn(fmt.Sprintf("%s removed but its pin could not be dropped: %v ('clp unpin %s' drops it)", strings.Join(names, ", "), err, strings.Join(names, " ")))
+		return
+	}
+	rep.Warn(fmt.Sprintf("pin of %s dropped: pacman removed it", strings.Join(names, ", ")))
 }

@@ -62,7 +62,7 @@ func Status(dir string) ([]FileStatus, error) {
 		case !fi.Mode().IsRegular():
 			st.State = StateForeign // a symlink to /dev/null disables a hook on purpose
 		default:
-			data, err := os.ReadFile(path)
+			data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
 			if err != nil {
 				return nil, fmt.Errorf("hook status: %w", err)
 			}
@@ -85,6 +85,11 @@ func Install(dir string) error {
 		if st.State == StateForeign || st.State == StateModified {
 			return fail.Refused(fmt.Errorf("%s is not clp's own hook file (%s): move it away to install clp's", st.Path, st.State),
 				"'clp hooks status' shows each file's state")
+		}
+	}
+	for _, f := range Files() {
+		if err := checkTrusted(filepath.Join(dir, f.Name)); err != nil {
+			return err
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -36,7 +36,7 @@ const PinsFile = "pins.json"
 
 // LoadPins reads the pins from stateDir; no file means no pins.
 func LoadPins(stateDir string) ([]Pin, error) {
-	data, err := os.ReadFile(filepath.Join(stateDir, PinsFile))
+	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, PinsFile), fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

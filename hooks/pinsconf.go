@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fail"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -85,6 +86,11 @@ func RenderPinsConf(pins []Pin) []byte {
 // WritePinsConf writes the include file for pins, atomically.
 func WritePinsConf(p *pacman.Paths, pins []Pin) error {
 	path := PinsConfFile(p)
+	// pacman reads this file as root: a folder someone else can write
+	// would let them swap it for their own IgnorePkg (or worse).
+	if err := checkTrusted(path); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -212,7 +218,10 @@ func DropInclude(data []byte, target string) ([]byte, bool) {
 // atomically only when the Include is missing. It reports whether it
 // changed pacman.conf.
 func EnsureInclude(p *pacman.Paths) (bool, error) {
-	data, err := os.ReadFile(p.Config)
+	if err := checkTrusted(PinsConfFile(p)); err != nil {
+		return false, err
+	}
+	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}
@@ -233,7 +242,7 @@ func EnsureInclude(p *pacman.Paths) (bool, error) {
 // byte as it was) and deletes the include file. It reports whether
 // pacman.conf changed.
 func RemoveInclude(p *pacman.Paths) (bool, error) {
-	data, err := os.ReadFile(p.Config)
+	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}
@@ -287,6 +296,9 @@ func VerifyIgnored(p *pacman.Paths, pins []Pin) error {
 // and proves through pacman-conf that it took. The caller holds clp's
 // state lock. change may return an error to abort with nothing written.
 func UpdatePins(p *pacman.Paths, stateDir string, change func([]Pin) ([]Pin, error)) ([]Pin, error) {
+	if err := CheckPinsConf(p); err != nil {
+		return nil, err
+	}
 	pins, err := LoadPins(stateDir)
 	if err != nil {
 		return nil, err
@@ -466,4 +478,20 @@ func RemovePins(p *pacman.Paths, stateDir string, names []string) (pins, release
 		return out, nil
 	})
 	return pins, released, err
+}
+
+// CheckPinsConf refuses, before anything is written, pins whose include
+// file someone other than root could replace (see checkTrusted).
+func CheckPinsConf(p *pacman.Paths) error { return checkTrusted(PinsConfFile(p)) }
+
+// checkTrusted refuses (fail.Refused, changing nothing) a file clp writes
+// for pacman to read as root when someone other than root could replace
+// it (fsx.CheckTrusted).
+func checkTrusted(path string) error {
+	err := fsx.CheckTrusted(path)
+	var unsafe *fsx.UnsafeError
+	if errors.As(err, &unsafe) {
+		return fail.Refused(err, unsafe.NextStep())
+	}
+	return err
 }

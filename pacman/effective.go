@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
+	"github.com/vincentos/clp/internal/fsx"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,26 +204,8 @@ func (w *confWriter) rewrite(path, section string, depth int) (string, error) {
 	return dst, nil
 }
 
-// readCapped reads a regular file of at most limit bytes.
+// readCapped reads a regular file of at most limit bytes (the one
+// bounded reader, internal/fsx).
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
+	return fsx.ReadFileCapped(path, limit)
 }

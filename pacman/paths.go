@@ -3,6 +3,7 @@ package pacman
 import (
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -87,7 +88,15 @@ var readConfigUnder = func(path, root string) (*pacmanconf.Config, error) {
 func readConfigPacmanConf(path string) (*pacmanconf.Config, error) {
 	conf, stderr, err := pacmanconf.PacmanConf("--config", path)
 	if err != nil {
-		msg := strings.TrimSpace(stderr)
+		// pacman-conf says it on several "error: " lines; clp's error
+		// is one line.
+		var parts []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "error:")); l != "" {
+				parts = append(parts, l)
+			}
+		}
+		msg := strings.Join(parts, "; ")
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -119,7 +128,7 @@ func Resolve(o Options) (*Paths, error) {
 	}
 	// pacman-conf reports a missing or unreadable file badly ("config file
 	// ... could not be read" at best), so check first for a clear error.
-	f, err := os.Open(cfg)
+	f, err := fsx.OpenRegular(cfg, maxConfSize)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s does not exist", ErrConfig, cfg)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/child"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,10 @@ type Runner struct {
 	Stderr       io.Writer
 	// Env, when non-nil, is added to pacman's environment.
 	Env []string
+	// Children is clp's state directory, where a running pacman is
+	// recorded so that a clp killed mid-way leaves it findable
+	// (internal/child); "" records nothing (pacman still dies with clp).
+	Children string
 
 	// exec runs argv; a field so unit tests can capture it.
 	exec func(ctx context.Context, argv []string, r *Runner) error
@@ -97,16 +103,18 @@ func (r *Runner) Run(ctx context.Context, op []string, targets ...string) error 
 	if err := r.waitLock(ctx); err != nil {
 		return err
 	}
-	return r.run(ctx, op, targets)
+	return r.run(ctx, op, targets, r.Children)
 }
 
 // Query runs a pacman operation that only reads (-Q, -Si ...): it does not
 // wait for db.lck, which pacman takes only to change the database.
 func (r *Runner) Query(ctx context.Context, op []string, targets ...string) error {
-	return r.run(ctx, op, targets)
+	// A query changes nothing: it still dies with clp, but is not
+	// recorded (no write to the state for a read).
+	return r.run(ctx, op, targets, "")
 }
 
-func (r *Runner) run(ctx context.Context, op, targets []string) error {
+func (r *Runner) run(ctx context.Context, op, targets []string, children string) error {
 	pr, err := prepare(r.Paths)
 	if err != nil {
 		return err
@@ -116,7 +124,9 @@ func (r *Runner) run(ctx context.Context, op, targets []string) error {
 	if run == nil {
 		run = execPacman
 	}
-	return run(ctx, r.argv(pr.paths, op, targets), r)
+	rr := *r
+	rr.Children = children
+	return run(ctx, r.argv(pr.paths, op, targets), &rr)
 }
 
 func (r *Runner) waitLock(ctx context.Context) error {
@@ -163,7 +173,9 @@ func execPacman(ctx context.Context, argv []string, r *Runner) error {
 	if r.Env != nil {
 		cmd.Env = append(os.Environ(), r.Env...)
 	}
-	err := cmd.Run()
+	// pacman and its hooks die with clp, and a clp killed mid-way leaves
+	// a record the next one ends them by (internal/child).
+	err := child.Run(r.Children, child.Record{What: "pacman " + strings.Join(argv[1:min(len(argv), 3)], " "), Lock: r.Paths.Lockfile()}, cmd)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return &PacmanError{Argv: argv, Code: ee.ExitCode()}

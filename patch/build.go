@@ -115,19 +115,7 @@ func Build(dir, out string, opts BuildOptions) error {
 }
 
 func readSmallFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: over %d bytes", path, max)
-	}
-	return data, nil
+	return fsx.ReadFileCapped(path, max)
 }
 
 func fillHashes(dir string, m *Manifest, root string, cacheDirs []string) error {

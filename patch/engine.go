@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/internal/report"
 )
@@ -210,10 +211,54 @@ func (e *Engine) check() error {
 			return fmt.Errorf("engine path %q is not an absolute path", p)
 		}
 	}
+	return e.checkInRoot()
+}
+
+// checkInRoot refuses a root whose state folder, /opt/CLP or log folder
+// leads out of it (a symbolic link at <root>/var/lib/clp, <root>/opt, ...):
+// clp would keep its lock, backups and unpacked patches outside the root.
+// Resolved with os.Root, as the kernel would, not by string prefixes.
+func (e *Engine) checkInRoot() error {
+	r, err := os.OpenRoot(e.Root)
+	if err != nil {
+		// A missing root is the caller's error to report.
+		return nil
+	}
+	defer r.Close()
+	for _, p := range []string{e.StateDir, e.OptDir, filepath.Dir(e.LogPath)} {
+		rel, ok := under(e.Root, p)
+		if !ok {
+			// A state folder named outside the root (--state-dir)
+			// is the admin's choice, anchored on its own.
+			continue
+		}
+		// Walk down so a missing folder under a link still shows the link.
+		parts := strings.Split(rel, string(filepath.Separator))
+		for i := range parts {
+			sub := filepath.Join(parts[:i+1]...)
+			_, err := r.Stat(sub)
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			return fail.Refused(fmt.Errorf("%s leads out of the root %s (%v); clp keeps its state, patches and logs inside the root", filepath.Join(e.Root, sub), e.Root, err),
+				"replace the symbolic link at "+filepath.Join(e.Root, sub)+" with a real folder")
+		}
+	}
 	return nil
 }
 
 func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
+	// A damaged journal is refused before the lock, so the refusal
+	// creates nothing (not even the lock file); recovery reads it again
+	// under the lock before acting.
+	if r, err := inspectJournal(e.journalPath()); err != nil {
+		return nil, err
+	} else if r != nil && r.Damage != "" {
+		return nil, r.damagedError()
+	}
 	l, err := lock.Acquire(ctx, e.lockPath(), e.LockWait)
 	if err != nil {
 		var held *lock.HeldError

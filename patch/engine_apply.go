@@ -63,7 +63,7 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 	if err := os.RemoveAll(e.patchDir(p.Name)); err != nil {
 		return err
 	}
-	j, err := createJournal(e.journalPath(), &txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
+	j, err := e.createJournal(&txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
 	if err != nil {
 		return fmt.Errorf("apply %s: %w; nothing was changed", p.Name, err)
 	}
@@ -327,9 +327,23 @@ func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied)
 func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied) error {
 	m := a.Manifest()
 	dir := e.optPatchDir(ap.Name)
-	if err := os.MkdirAll(filepath.Join(dir, "backup"), 0o755); err != nil {
+	// Anchored (anchor.go): the folder is made inside the root and every
+	// entry is written inside it, through an os.Root of the folder itself,
+	// so a symlink swapped in at <root>/opt or /opt/CLP cannot lead the
+	// unpack out of the root.
+	r, rel, err := e.anchor(dir)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(filepath.Join(rel, "backup"), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
+	pr, err := r.OpenRoot(rel)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer pr.Close()
 	full := m.InstallScript != "" || m.RemoveScript != ""
 	for _, name := range a.Entries() {
 		if strings.HasSuffix(name, "/") || (!full && name != "PKGINFO.meta") {
@@ -338,18 +352,18 @@ func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(name))
-		if rel, err := filepath.Rel(dir, dst); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		dst := filepath.FromSlash(name)
+		if !filepath.IsLocal(dst) {
 			return fmt.Errorf("archive entry %q leaves %s", name, dir)
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := pr.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
 		rc, err := a.Open(name)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		err = copyFile(dst, rc)
+		err = copyFileIn(pr, dst, rc)
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", name, err)
@@ -358,7 +372,7 @@ func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied)
 		if name == m.InstallScript || name == m.RemoveScript {
 			mode = 0o755
 		}
-		if err := os.Chmod(dst, mode); err != nil {
+		if err := pr.Chmod(dst, mode); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 		}
 	}
 
-	j, err := createJournal(e.journalPath(), &txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force, Reason: opts.Reason})
+	j, err := e.createJournal(&txBegin{Kind: txRollback, TxID: newTxID(), Name: ap.Name, Version: ap.Version, Applied: ap, Force: opts.Force, Reason: opts.Reason})
 	if err != nil {
 		return fmt.Errorf("roll back %s: %w; nothing was changed", name, err)
 	}
@@ -95,7 +95,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	// Past the commit point the only way to a consistent system is
 	// forward, so a cancellation no longer stops it.
 	if err := e.finishRollback(context.WithoutCancel(ctx), j); err != nil {
-		return fmt.Errorf("roll back %s: %w (run clp recover to finish it)", name, err)
+		return &UnfinishedError{Err: fmt.Errorf("roll back %s: %w (run clp recover to finish it)", name, err)}
 	}
 	return nil
 }
@@ -127,11 +127,17 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 		if err != nil {
 			return err
 		}
-		if !userChangedSince(s, cur) {
+		if !userChangedSince(s, cur, true) {
 			continue
 		}
 		if !opts.Force {
 			changed = append(changed, s.Target)
+			continue
+		}
+		if !userChangedSince(s, cur, false) {
+			// Only its mode or owner changed: the content is the
+			// patch's, so there is no copy to keep; say what is lost.
+			e.rep().Warn(fmt.Sprintf("%s had its mode or owner changed since the patch was applied (now %04o %d:%d); rolling back anyway (--force) puts back %04o %d:%d", s.Target, cur.Mode, cur.UID, cur.GID, s.Before.Mode, s.Before.UID, s.Before.GID))
 			continue
 		}
 		cs := s.Target + ".clpsave"
@@ -158,17 +164,29 @@ func (e *Engine) isOwnClpsave(s Step) bool {
 // userChangedSince says whether cur is neither what the patch left nor what
 // was there before it: the user changed the file. A deleted file is not a
 // change worth keeping.
-func userChangedSince(s Step, cur FileState) bool {
+//
+// Checked before a rollback's commit point, mode and owner count too: a
+// file the patch placed whose mode or owner alone was changed since (a
+// chmod by the admin) is the user's change, not something to drop
+// silently.
+// With meta, mode and owner count as well as content.
+func userChangedSince(s Step, cur FileState, meta bool) bool {
 	if !cur.Exists {
 		return false
 	}
-	if s.After.Exists && cur.SHA256 == s.After.SHA256 {
+	if s.After.Exists && sameFile(cur, s.After, meta) {
 		return false
 	}
-	if s.Before.Exists && cur.SHA256 == s.Before.SHA256 {
+	if s.Before.Exists && sameFile(cur, s.Before, meta) {
 		return false
 	}
 	return true
+}
+
+// sameFile compares what a rollback restores and a user sees: content,
+// and with meta the permission bits and owner.
+func sameFile(a, b FileState, meta bool) bool {
+	return a.SHA256 == b.SHA256 && (!meta || a.Mode == b.Mode && a.UID == b.UID && a.GID == b.GID)
 }
 
 // finishRollback restores every file from the backups and forgets the
@@ -199,7 +217,11 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 		if err != nil {
 			return err
 		}
-		if userChangedSince(s, cur) {
+		// Content only here: a crash in the middle of restoring a file's
+		// metadata must not make the restore of the rest impossible; a
+		// mode or owner change was refused (or accepted with --force)
+		// by checkRollback before the commit point.
+		if userChangedSince(s, cur, false) {
 			if !j.begin.Force {
 				return fmt.Errorf("%s changed since the patch was applied", s.Target)
 			}
@@ -251,4 +273,20 @@ func (e *Engine) clearTraces(ap *Applied, touched []string, restoredStep string)
 	}
 	hook("forgotten")
 	return nil
+}
+
+// ErrUnfinished is in the chain of an error that stopped a transaction
+// past its commit point: something was changed, and clp recover finishes
+// it. It is never a refusal ("nothing was changed").
+var ErrUnfinished = errors.New("transaction unfinished")
+
+// UnfinishedError is a transaction that failed past its commit point.
+type UnfinishedError struct{ Err error }
+
+func (e *UnfinishedError) Error() string   { return e.Err.Error() }
+func (e *UnfinishedError) Unwrap() []error { return []error{e.Err, ErrUnfinished} }
+
+// NextStep is the hint under the error.
+func (e *UnfinishedError) NextStep() string {
+	return "the rollback passed its point of no return; fix the cause above, then run 'clp recover' to finish it"
 }

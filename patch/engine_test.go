@@ -608,14 +608,15 @@ func TestRecoverNothingToDo(t *testing.T) {
 		t.Fatalf("Recover = %v, %v", got, err)
 	}
 	sameTree(t, "after empty recover", pre, snapshot(t, root))
-	// A torn journal (no complete begin record) means nothing was done.
+	// The begin record is written whole (atomically) before anything
+	// else, so a journal without a complete one is damage, not a crash:
+	// it is kept and not acted on (it used to be deleted silently).
 	os.MkdirAll(e.journalDir(), 0o700)
 	os.WriteFile(e.journalPath(), []byte(`{"rec":"begin","begin":{"kind":"ap`), 0o600)
-	if _, err := e.Recover(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(e.journalPath()); !os.IsNotExist(err) {
-		t.Fatal("torn journal not removed")
+	_, err = e.Recover(context.Background())
+	mustContain(t, err, "is damaged", "it has no begin record")
+	if _, err := os.Stat(e.journalPath()); err != nil {
+		t.Fatal("damaged journal removed")
 	}
 }
 

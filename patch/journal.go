@@ -1,7 +1,6 @@
 package patch
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -77,83 +76,285 @@ type journal struct {
 
 // createJournal writes the begin record atomically and durably: until it is
 // on disk nothing else is touched, so a crash before it leaves nothing to do.
-func createJournal(path string, b *txBegin) (*journal, error) {
+//
+// It is written, and later appended to, through an os.Root of the target
+// root (anchor.go): a symlink at <root>/var/lib/clp/journal cannot lead it
+// out of the root.
+func (e *Engine) createJournal(b *txBegin) (*journal, error) {
+	path := e.journalPath()
 	line, err := json.Marshal(txRecord{Rec: "begin", Begin: b})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create journal directory: %w", err)
-	}
-	if err := fsx.WriteFile(path, append(line, '\n'), 0o600); err != nil {
+	if err := e.writeAnchored(path, sealLine(line), 0o700, 0o600); err != nil {
 		return nil, fmt.Errorf("write journal: %w", err)
 	}
-	return openJournalAppend(path, b, map[string]bool{})
+	return e.openJournalAppend(path, b, map[string]bool{})
 }
 
-func openJournalAppend(path string, b *txBegin, phases map[string]bool) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+// openJournalAppend opens the journal to add records. A last line torn by
+// a crash (no newline, checksum not holding) is cut off first, so every
+// complete line in the journal is one that was written whole; a last line
+// that is whole but lost its newline gets it back.
+func (e *Engine) openJournalAppend(path string, b *txBegin, phases map[string]bool) (*journal, error) {
+	r, name, err := e.anchor(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.OpenFile(name, os.O_RDWR|os.O_APPEND, 0)
+	r.Close()
 	if err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	// Start on a fresh line after a record torn by a crash.
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		buf := make([]byte, 1)
-		if r, err := os.Open(path); err == nil {
-			r.ReadAt(buf, st.Size()-1)
-			r.Close()
-			if buf[0] != '\n' {
-				f.Write([]byte("\n"))
-			}
-		}
+	if err := repairTail(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	return &journal{path: path, f: f, begin: b, phases: phases}, nil
 }
 
-// readJournal loads a journal left by an interrupted transaction. It returns
-// nil, nil when there is none, and nil with no error when the file holds no
-// complete begin record (nothing was done before it was written).
-func readJournal(path string) (*journal, error) {
-	data, err := os.ReadFile(path)
+func repairTail(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	n := min(st.Size(), maxJournalSize)
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, st.Size()-n); err != nil {
+		return err
+	}
+	if buf[len(buf)-1] == '\n' {
+		return nil
+	}
+	cut := bytes.LastIndexByte(buf, '\n') + 1
+	tail := buf[cut:]
+	if _, ok := openSealed(tail); ok || tail[0] == '{' {
+		// Whole (or written by an older clp, which never cut): end it.
+		_, err := f.Write([]byte("\n"))
+		return err
+	}
+	if err := f.Truncate(st.Size() - n + int64(cut)); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// maxJournalSize bounds what clp reads of a journal: the begin record of
+// the largest patch (10,000 files, each with its before and after states)
+// is a few MiB.
+const maxJournalSize = 64 << 20
+
+// JournalLine is one line of the journal as read (clp recover --show).
+type JournalLine struct {
+	N int `json:"line"`
+	// Status is "ok", "unsealed" (an older clp's line, no checksum),
+	// "torn" (the last line, cut short by a crash: ignored) or "damaged".
+	Status string          `json:"status"`
+	Record json.RawMessage `json:"record,omitempty"`
+	Raw    string          `json:"raw,omitempty"`
+}
+
+// JournalReport is the journal of an interrupted transaction as read,
+// whether or not it can be trusted.
+type JournalReport struct {
+	Path  string        `json:"path"`
+	Lines []JournalLine `json:"lines"`
+	// Damage says why the journal cannot be acted on ("" when it can).
+	Damage string `json:"damage,omitempty"`
+	// Sealed says the journal carries checksums (false: an older clp's).
+	Sealed  bool     `json:"sealed"`
+	Kind    string   `json:"kind,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Version string   `json:"version,omitempty"`
+	TxID    string   `json:"txid,omitempty"`
+	Phases  []string `json:"phases,omitempty"`
+	Cause   string   `json:"cause,omitempty"`
+
+	begin  *txBegin
+	phases map[string]bool
+}
+
+var knownPhases = map[string]bool{phaseStage: true, phaseBackup: true, phaseCommit: true, phaseUnpack: true,
+	phasePackages: true, phaseScript: true, phaseScriptDone: true, phaseRestore: true, phaseUndo: true,
+	phaseUndoScript: true, phaseUndoPackage: true}
+
+// inspectJournal reads the journal at path without changing it. It
+// returns nil, nil when there is none.
+func inspectJournal(path string) (*JournalReport, error) {
+	data, err := fsx.ReadFileCapped(path, maxJournalSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
-	var b *txBegin
-	phases := map[string]bool{}
-	cause := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
-		var r txRecord
-		if json.Unmarshal(sc.Bytes(), &r) != nil {
-			continue // a torn record
-		}
-		switch r.Rec {
-		case "begin":
-			if b == nil {
-				b = r.Begin
+	r := &JournalReport{Path: path, phases: map[string]bool{}}
+	r.Damage = r.parse(data)
+	if r.Damage == "" && r.begin != nil {
+		r.Kind, r.Name, r.Version, r.TxID = r.begin.Kind, r.begin.Name, r.begin.Version, r.begin.TxID
+	}
+	return r, nil
+}
+
+// parse reads the lines of data and returns why they cannot be trusted
+// ("" when they can).
+func (r *JournalReport) parse(data []byte) string {
+	if len(data) == 0 {
+		return "the file is empty (a journal always starts with its begin record)"
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	r.Sealed = data[0] != '{'
+	damage := ""
+	for i, raw := range lines {
+		n := i + 1
+		whole := bytes.HasSuffix(raw, []byte("\n"))
+		line := bytes.TrimSuffix(raw, []byte("\n"))
+		jl := JournalLine{N: n}
+		var rec []byte
+		if r.Sealed {
+			var ok bool
+			rec, ok = openSealed(line)
+			switch {
+			case ok:
+				jl.Status = "ok"
+			case !whole:
+				jl.Status = "torn"
+			default:
+				jl.Status = "damaged"
+				if damage == "" {
+					damage = fmt.Sprintf("line %d: its checksum does not match its content", n)
+				}
 			}
-		case recPhase:
-			phases[r.Phase] = true
-		case "cause":
-			cause = r.Note
+		} else {
+			rec = line
+			jl.Status = "unsealed"
+			if !json.Valid(rec) {
+				// An older clp's journal: a line torn by a crash was
+				// followed by a newline, and skipped.
+				jl.Status = "torn"
+			}
 		}
+		if jl.Status == "ok" || jl.Status == "unsealed" {
+			if json.Valid(rec) {
+				jl.Record = append(json.RawMessage{}, rec...)
+			}
+			if d := r.record(n, rec); d != "" && damage == "" {
+				damage = d
+			}
+		} else {
+			jl.Raw = string(line)
+			if len(jl.Raw) > 512 {
+				jl.Raw = jl.Raw[:512] + "..."
+			}
+		}
+		r.Lines = append(r.Lines, jl)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read journal %s: %w", path, err)
+	if damage == "" && r.begin == nil {
+		damage = "it has no begin record (clp writes it whole before anything else)"
 	}
-	if b == nil || b.Applied == nil {
-		return &journal{path: path}, nil
+	return damage
+}
+
+// record takes in one checked line and returns why it cannot be trusted.
+func (r *JournalReport) record(n int, rec []byte) string {
+	var t txRecord
+	dec := json.NewDecoder(bytes.NewReader(rec))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return fmt.Sprintf("line %d: %v", n, err)
 	}
-	j, err := openJournalAppend(path, b, phases)
+	switch t.Rec {
+	case "begin":
+		if r.begin != nil || n != 1 {
+			return fmt.Sprintf("line %d: a begin record that is not the first line", n)
+		}
+		if t.Begin == nil {
+			return fmt.Sprintf("line %d: a begin record without its plan", n)
+		}
+		if err := validateBegin(t.Begin); err != nil {
+			return fmt.Sprintf("line %d: %v", n, err)
+		}
+		r.begin = t.Begin
+	case recPhase:
+		if !knownPhases[t.Phase] {
+			return fmt.Sprintf("line %d: unknown phase %q", n, t.Phase)
+		}
+		if !r.phases[t.Phase] {
+			r.Phases = append(r.Phases, t.Phase)
+		}
+		r.phases[t.Phase] = true
+	case recStep:
+	case "cause":
+		if len(t.Note) > 64<<10 {
+			return fmt.Sprintf("line %d: a cause longer than 64 KiB", n)
+		}
+		r.Cause = t.Note
+	default:
+		return fmt.Sprintf("line %d: unknown record %q", n, t.Rec)
+	}
+	if r.begin == nil {
+		return fmt.Sprintf("line %d: a record before the begin record", n)
+	}
+	return ""
+}
+
+// validateBegin checks a begin record as strictly as a patch.
+func validateBegin(b *txBegin) error {
+	if b.Kind != txApply && b.Kind != txRollback {
+		return fmt.Errorf("unknown transaction kind %q", b.Kind)
+	}
+	if !txIDRE.MatchString(b.TxID) {
+		return fmt.Errorf("transaction id %q is not one clp makes", b.TxID)
+	}
+	if b.Applied == nil {
+		return errors.New("the begin record holds no plan")
+	}
+	if err := validateApplied(b.Applied); err != nil {
+		return err
+	}
+	if b.Name != b.Applied.Name || b.Version != b.Applied.Version {
+		return fmt.Errorf("the begin record names %s %s but its plan is %s %s", b.Name, b.Version, b.Applied.Name, b.Applied.Version)
+	}
+	if b.Kind == txApply && b.Applied.TxID != b.TxID {
+		return fmt.Errorf("the plan's transaction id %q is not the apply's (%s)", b.Applied.TxID, b.TxID)
+	}
+	return nil
+}
+
+func (r *JournalReport) damagedError() error {
+	return &DamagedError{Path: r.Path, Problem: "the journal of an interrupted transaction: " + r.Damage, Journal: true}
+}
+
+// readJournal loads a journal left by an interrupted transaction. It
+// returns nil, nil when there is none, and a *DamagedError (keeping the
+// file) when it cannot be trusted.
+func (e *Engine) readJournal(path string) (*journal, error) {
+	r, err := inspectJournal(path)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	if r.Damage != "" {
+		return nil, r.damagedError()
+	}
+	j, err := e.openJournalAppend(path, r.begin, r.phases)
 	if err != nil {
 		return nil, err
 	}
-	j.cause = cause
+	j.cause = r.Cause
 	return j, nil
+}
+
+// ShowJournal reads the journal of an interrupted transaction as it is,
+// without acting on it or taking the lock (clp recover --show). It
+// returns nil when there is none.
+func (e *Engine) ShowJournal() (*JournalReport, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return inspectJournal(e.journalPath())
 }
 
 // phase records that a phase starts, durably: recovery relies on it.
@@ -173,7 +374,7 @@ func (j *journal) append(r txRecord, sync bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(append(line, '\n')); err != nil {
+	if _, err := j.f.Write(sealLine(line)); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	if sync {

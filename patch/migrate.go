@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -77,7 +78,7 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	if !fi.Mode().IsRegular() || fi.Size() > DefaultLimits().MaxManifestSize {
 		return nil, fmt.Errorf("adopt %s: %s is not a regular file of a sane size", name, meta)
 	}
-	data, err := os.ReadFile(meta)
+	data, err := fsx.ReadFileCapped(meta, DefaultLimits().MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}

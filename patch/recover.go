@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/child"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Recover finishes a transaction a crash interrupted (power cut, kill -9):
@@ -20,7 +23,11 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	if err := e.check(); err != nil {
 		return false, err
 	}
-	if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+	left, err := child.Leftovers(e.StateDir)
+	if err != nil {
+		return false, err
+	}
+	if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
 		return false, nil
 	}
 	l, err := e.lock(ctx)
@@ -31,18 +38,44 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	return e.recoverLocked(ctx)
 }
 
+// leftoverWait bounds how long recovery waits for the processes a killed
+// clp left to end after SIGKILL (they end at once unless stuck in the
+// kernel, on a hung mount for instance).
+var leftoverWait = 30 * time.Second
+
+// endLeftovers ends what a killed clp left running (pacman, its hooks, a
+// script and their children) and releases the db.lck such a pacman held,
+// before anything is decided: recovery must not run beside a pacman that
+// is still changing packages or a script that is still writing.
+func (e *Engine) endLeftovers() error {
+	left, err := child.Leftovers(e.StateDir)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	n, err := child.EndLeftovers(e.StateDir, leftoverWait)
+	if err != nil {
+		return fmt.Errorf("end what the interrupted clp left running: %w", err)
+	}
+	if n > 0 {
+		var what []string
+		for _, r := range left {
+			what = append(what, r.What)
+		}
+		e.rep().Warn(fmt.Sprintf("ended %d process(es) an interrupted clp left running (%s)", n, strings.Join(what, ", ")))
+	}
+	return nil
+}
+
 // recoverLocked is Recover with the lock already held.
 func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
-	j, err := readJournal(e.journalPath())
+	if err := e.endLeftovers(); err != nil {
+		return false, err
+	}
+	j, err := e.readJournal(e.journalPath())
 	if err != nil || j == nil {
 		return false, err
 	}
 	defer j.close()
-	if j.begin == nil {
-		// The begin record is written atomically before anything else,
-		// so a journal without one means nothing was done.
-		return false, j.remove()
-	}
 	ctx = context.WithoutCancel(ctx)
 	b := j.begin
 	switch b.Kind {

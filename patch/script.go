@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/child"
 	"io"
 	"os"
 	"os/exec"
@@ -52,6 +53,10 @@ type scriptCommand struct {
 	Timeout time.Duration
 	// Output receives stdout and stderr, interleaved.
 	Output io.Writer
+	// Children is the state directory where the running script is
+	// recorded (internal/child), so a clp killed mid-script leaves it
+	// findable by the next one.
+	Children string
 }
 
 // errScriptTimeout is wrapped by runCommand's error when the time limit
@@ -77,14 +82,14 @@ func execCommand(ctx context.Context, c *scriptCommand) error {
 	cmd.Env = c.Env
 	cmd.Stdout = c.Output
 	cmd.Stderr = c.Output
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Chroot: c.Chroot}
-	// Kill the whole group: a script's children (a sleep, a pacman) must
-	// not outlive it.
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: c.Chroot}
 	// A daemon the script left behind could hold the output pipe open
 	// forever; stop waiting for it shortly after the script ended.
 	cmd.WaitDelay = 2 * time.Second
-	err = cmd.Run()
+	// Its own process group, killed whole on cancel and when it ends (a
+	// script's children, a sleep or a pacman, must not outlive it), and
+	// killed with clp (internal/child).
+	err = child.Run(c.Children, child.Record{What: "script " + c.Argv[len(c.Argv)-1]}, cmd)
 	if err != nil && tctx.Err() != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted: %w", ctx.Err())
@@ -147,14 +152,15 @@ func (e *Engine) runScript(ctx context.Context, name, which, entry string) error
 	return nil
 }
 
+// openLog opens the script log for appending, anchored to the root
+// (anchor.go): a symlink at <root>/var/log/CLP.log or <root>/var/log
+// cannot make script output land outside the root.
 func (e *Engine) openLog() (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(e.LogPath), 0o755); err != nil {
-		return nil, fmt.Errorf("create log directory: %w", err)
-	}
-	f, err := os.OpenFile(e.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, r, err := e.openAppendAnchored(e.LogPath, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
+	r.Close()
 	return f, nil
 }
 
@@ -177,7 +183,7 @@ func (e *Engine) scriptCommand(name, hostDir, hostScript string) (*scriptCommand
 	if err != nil {
 		return nil, err
 	}
-	c := &scriptCommand{}
+	c := &scriptCommand{Children: e.StateDir}
 	dir, script, root := hostDir, hostScript, filepath.Clean(e.Root)
 	if e.useChroot() {
 		c.Chroot = root

@@ -19,6 +19,7 @@ import (
 	"aead.dev/minisign"
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 )
 
@@ -60,9 +61,21 @@ func WritePublicKey(path string, pub PublicKey) error {
 	return fsx.WriteFile(path, append(text, '\n'), 0o644)
 }
 
+// Caps on what clp reads of a key or a signature: a minisign key is about
+// 100 bytes and a signature about 300 (with its trusted comment, up to a
+// few KiB); anything bigger is not one.
+const (
+	maxKeyFile = 64 << 10
+	maxSigFile = 64 << 10
+)
+
+// ReadSigFile reads a .minisig file: a regular file of a signature's size
+// at most.
+func ReadSigFile(path string) ([]byte, error) { return fsx.ReadFileCapped(path, maxSigFile) }
+
 // ReadPublicKey reads a minisign public key file.
 func ReadPublicKey(path string) (PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, maxKeyFile)
 	if err != nil {
 		return PublicKey{}, err
 	}
@@ -134,7 +147,7 @@ func unencryptedKeyText(priv PrivateKey) ([]byte, error) {
 // ReadPrivateKey reads a minisign secret key file, decrypting it with
 // password when it is encrypted.
 func ReadPrivateKey(path, password string) (PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, maxKeyFile)
 	if err != nil {
 		return PrivateKey{}, err
 	}
@@ -158,7 +171,10 @@ func ReadPrivateKey(path, password string) (PrivateKey, error) {
 
 // LoadTrustedKeys reads every *.pub in dir (the caller joins /etc/clp/keys
 // with --root). A missing dir means no trusted keys; an unreadable or
-// malformed key file is an error, so a broken key is never silently ignored.
+// malformed key file is an error, so a broken key is never silently ignored;
+// so is a key that someone other than root could have put there or changed
+// (fsx.CheckTrusted: the file or a folder above it not owned by root, or
+// writable by group or others).
 func LoadTrustedKeys(dir string) ([]PublicKey, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -173,8 +189,16 @@ func LoadTrustedKeys(dir string) ([]PublicKey, error) {
 		if !strings.HasSuffix(e.Name(), ".pub") || e.IsDir() {
 			continue
 		}
-		k, err := ReadPublicKey(filepath.Join(dir, e.Name()))
+		kp := filepath.Join(dir, e.Name())
+		k, err := ReadPublicKey(kp)
 		if err != nil {
+			return nil, fmt.Errorf("trusted key: %w", err)
+		}
+		if err := fsx.CheckTrusted(kp); err != nil {
+			var unsafe *fsx.UnsafeError
+			if errors.As(err, &unsafe) {
+				return nil, fail.Verify(fmt.Errorf("trusted key: %w", err), unsafe.NextStep())
+			}
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 		if !seen[k.ID()] {
@@ -240,15 +264,17 @@ func Verify(r io.Reader, sig []byte, name string, keys []PublicKey) (Verified, e
 }
 
 func readSig(sigPath string) ([]byte, error) {
-	sig, err := os.ReadFile(sigPath)
+	sig, err := ReadSigFile(sigPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrNoSignature, sigPath)
 	}
+	var big *fsx.TooLargeError
+	var odd *fsx.NotRegularError
+	if errors.As(err, &big) || errors.As(err, &odd) {
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if len(sig) > 64<<10 {
-		return nil, fmt.Errorf("%w: %s is not a minisign signature (too large)", ErrBadSignature, sigPath)
 	}
 	return sig, nil
 }

@@ -6,22 +6,29 @@ package patch
 //	<StateDir>/lock                     flock held by the one clp that writes (internal/lock);
 //	                                    it holds the pid of the holder for error messages
 //	<StateDir>/journal/current          the journal of the transaction in flight, if any:
-//	                                    JSON lines; the first ("begin") carries the whole
+//	                                    JSON lines, each sealed as "<sha256 of the JSON> <JSON>"
+//	                                    (seal.go); the first ("begin") carries the whole
 //	                                    plan (every file's before and after state: sha256,
 //	                                    mode, uid/gid, xattrs, backup and staging paths),
 //	                                    later lines record progress. It is created
 //	                                    atomically (fsx.WriteFile) so a torn begin never
-//	                                    exists; a torn last progress line is ignored.
+//	                                    exists; a torn last line (no newline, checksum not
+//	                                    holding) is ignored, any other bad line makes the
+//	                                    journal damaged: kept, never acted on (exit 7)
 //	<StateDir>/patches/<name>/applied.json   the record of an applied patch: its plan
 //	                                    (as journalled), package plan, scripts, time and
-//	                                    sequence number; writing it is the commit point
-//	                                    of an apply
+//	                                    sequence number, sealed with a "checksum" field;
+//	                                    writing it is the commit point of an apply
 //	<StateDir>/patches/<name>/backup/<target path>   what the patch replaced or removed:
 //	                                    a hard link to the old file when it is on the
 //	                                    same file system (the old inode is never written,
 //	                                    so the link is an exact copy for free), else a
 //	                                    copy; mode/owner/xattrs are restored from the
 //	                                    plan, not from the backup file
+//	<StateDir>/children                 scripts and pacman runs in flight (internal/child):
+//	                                    the marker each carries in its environment, so the
+//	                                    next clp ends what a killed one left before it
+//	                                    recovers anything
 //	<StateDir>/history.jsonl            one JSON line per event (applied, apply-failed,
 //	                                    rolled-back, rollback-failed), append-only
 //	<OptDir>/<name>/                    the unpacked patch, for scripts written for the
@@ -87,6 +94,9 @@ type Applied struct {
 	// adopted (AdoptLegacy): clp has no backups of it, so rolling it back
 	// is its remove script alone.
 	Legacy bool `json:"legacy,omitempty"`
+	// Checksum is the sha256 of the record without it (see seal.go); a
+	// record an older clp wrote has none.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // Event is one line of the history.
@@ -122,9 +132,12 @@ func (e *Engine) now() time.Time {
 	return time.Now().UTC()
 }
 
-// readApplied returns the applied record of name, or nil if it is not applied.
+// readApplied returns the applied record of name, or nil if it is not
+// applied. A record whose checksum does not hold, or that names what no
+// apply writes, is a *DamagedError: it is kept and never acted on.
 func (e *Engine) readApplied(name string) (*Applied, error) {
-	data, err := os.ReadFile(e.appliedPath(name))
+	path := e.appliedPath(name)
+	data, err := fsx.ReadFileCapped(path, fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -133,22 +146,32 @@ func (e *Engine) readApplied(name string) (*Applied, error) {
 	}
 	var a Applied
 	if err := json.Unmarshal(data, &a); err != nil {
-		return nil, fmt.Errorf("read %s: %w", e.appliedPath(name), err)
+		return nil, damaged(path, "not a record clp wrote: %v", err)
+	}
+	if _, ok := appliedChecksumHolds(&a); !ok {
+		return nil, damaged(path, "its checksum does not match its content")
+	}
+	if err := validateApplied(&a); err != nil {
+		return nil, damaged(path, "%v", err)
+	}
+	if a.Name != name {
+		return nil, damaged(path, "it records patch %s in the folder of %s", a.Name, name)
 	}
 	return &a, nil
 }
 
 func (e *Engine) writeApplied(a *Applied) error {
-	data, err := json.MarshalIndent(a, "", "  ")
+	sealed, err := sealApplied(a)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(sealed, "", "  ")
 	if err != nil {
 		return err
 	}
 	// A patch that only adds files has no backups, so nothing before
-	// this made its state folder.
-	if err := os.MkdirAll(e.patchDir(a.Name), 0o700); err != nil {
-		return err
-	}
-	return fsx.WriteFile(e.appliedPath(a.Name), append(data, '\n'), 0o600)
+	// this made its state folder. Anchored to the root (anchor.go).
+	return e.writeAnchored(e.appliedPath(a.Name), append(data, '\n'), 0o700, 0o600)
 }
 
 // List returns the applied patches, oldest first.
@@ -180,7 +203,7 @@ func (e *Engine) List() ([]Applied, error) {
 // History returns every recorded event, oldest first. A torn last line (a
 // crash while appending) is skipped.
 func (e *Engine) History() ([]Event, error) {
-	data, err := os.ReadFile(e.historyPath())
+	data, err := fsx.ReadFileCapped(e.historyPath(), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -221,23 +244,19 @@ func (e *Engine) addEvent(ev Event) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(e.StateDir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(e.historyPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	// Anchored to the root (anchor.go): a symlink at the history's
+	// place cannot make clp append outside the root.
+	f, r, err := e.openAppendAnchored(e.historyPath(), 0o644)
 	if err != nil {
 		return fmt.Errorf("open history: %w", err)
 	}
+	defer r.Close()
 	// A previous append torn by a crash would glue this line to its
 	// remains; start on a fresh line if the file does not end with one.
 	if st, err := f.Stat(); err == nil && st.Size() > 0 {
 		last := make([]byte, 1)
-		if r, err := os.Open(e.historyPath()); err == nil {
-			r.ReadAt(last, st.Size()-1)
-			r.Close()
-			if last[0] != '\n' {
-				line = append([]byte{'\n'}, line...)
-			}
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
 		}
 	}
 	_, err = f.Write(append(line, '\n'))

@@ -112,6 +112,13 @@ func cleanEntryName(name string) (clean string, isDir bool, err error) {
 	return clean, isDir, nil
 }
 
+// ValidPackageName says whether s is a pacman package name.
+func ValidPackageName(s string) bool { return pkgNameRE.MatchString(s) }
+
+// ValidPackageVersion says whether s is a pacman version, with or without
+// its pkgrel ("560.35.03-2", "1:2.0", "560").
+func ValidPackageVersion(s string) bool { return pkgVersionLooseRE.MatchString(s) }
+
 // validSHA256 reports whether s is a lower-case hex sha256.
 func validSHA256(s string) bool { return sha256RE.MatchString(s) }
 

@@ -275,7 +275,7 @@ func decodeState(p *patch.PackagePlan) (actorState, error) {
 	if err := json.Unmarshal(p.State, &st); err != nil {
 		return st, fmt.Errorf("package plan state: %w", err)
 	}
-	if st.Patch == "" || strings.ContainsAny(st.Patch, "/\x00") || st.Patch == "." || st.Patch == ".." {
+	if st.Patch == "" || strings.ContainsAny(st.Patch, "/\x00\n") || st.Patch == "." || st.Patch == ".." || strings.HasPrefix(st.Patch, ".") {
 		return st, fmt.Errorf("package plan state names no usable patch (%q)", st.Patch)
 	}
 	return st, nil
@@ -502,6 +502,33 @@ func (a *Actor) addPins(p *patch.PackagePlan, st actorState) error {
 	return err
 }
 
+// checkState refuses undo data that points where Apply never writes: a
+// kept copy outside the patch's keep folder, or for a package the plan
+// does not downgrade, or a pin to put back on a package it does not touch
+// (the plan itself is checked by the engine when it reads the journal).
+func (a *Actor) checkState(p *patch.PackagePlan, st actorState) error {
+	touched := map[string]bool{}
+	down := map[string]bool{}
+	for _, act := range p.Actions {
+		touched[act.Name] = true
+		if act.Op == patch.OpDowngrade {
+			down[act.Name] = true
+		}
+	}
+	for name, k := range st.Keep {
+		base := filepath.Base(k)
+		if !down[name] || k != filepath.Join(a.keepDir(st.Patch), base) || base == ".." || base == "." {
+			return fmt.Errorf("package plan state keeps %q for %s: not a copy this patch keeps", k, name)
+		}
+	}
+	for _, pin := range st.ReplacedPins {
+		if !touched[pin.Name] {
+			return fmt.Errorf("package plan state puts back a pin on %q, which the patch does not touch", pin.Name)
+		}
+	}
+	return nil
+}
+
 // Revert removes the patch's pins (putting back those it replaced), then
 // reinstalls the versions installed before from the kept copies in one
 // pacman -U, and removes what the patch did not find installed. It is
@@ -509,6 +536,9 @@ func (a *Actor) addPins(p *patch.PackagePlan, st actorState) error {
 func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	st, err := decodeState(p)
 	if err != nil {
+		return err
+	}
+	if err := a.checkState(p, st); err != nil {
 		return err
 	}
 	// Pins go first: the guard hook would refuse taking a pinned package

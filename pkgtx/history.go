@@ -5,8 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
-	"os"
+	"math"
 )
 
 // History reads pacman's log and returns, for each of names, every version
@@ -20,7 +21,9 @@ func History(logPath string, names ...string) (map[string]map[string]bool, error
 		want[n] = true
 		out[n] = map[string]bool{}
 	}
-	f, err := os.Open(logPath)
+	// pacman.log grows for years: no size cap, but a regular file only
+	// (a FIFO would hang, /dev/zero would never end); lines are capped.
+	f, err := fsx.OpenRegular(logPath, math.MaxInt64)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}

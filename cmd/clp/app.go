@@ -275,6 +275,12 @@ func (e *Env) setup() error {
 		return err
 	}
 	e.Root = abs
+	// A root that is a file (or a device) is no installation: every
+	// command would fail on a path under it with a confusing "not a
+	// directory"; say so once, as for a missing root.
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		return withCode(withHint(fmt.Errorf("root %s is not a directory", abs), "check --root: it must be an existing directory holding an installation"), ExitNoSystem)
+	}
 	return nil
 }
 

@@ -199,5 +199,9 @@ func refusal(err error, hint string) error {
 	if code := exitCode(err); code != ExitError {
 		return err
 	}
+	if errors.Is(err, patch.ErrUnfinished) {
+		// Past the commit point something did change: not exit 5.
+		return err
+	}
 	return withCode(withHint(err, hint), ExitRefused)
 }

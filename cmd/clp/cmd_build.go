@@ -69,7 +69,7 @@ func runBuild(ctx context.Context, env *Env, opts buildOptions, args []string) e
 		return withHint(fmt.Errorf("%s is not a folder", dir), "give the folder that holds PKGINFO.meta and the payloads, not a file")
 	}
 	metaPath := filepath.Join(dir, patch.ManifestName)
-	meta, err := os.ReadFile(metaPath)
+	meta, err := fsx.ReadFileCapped(metaPath, patch.DefaultLimits().MaxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return withCode(withHint(fmt.Errorf("%s has no %s", dir, patch.ManifestName),
 			"write PKGINFO.meta first: docs/clp-format.md and clp-format(5) describe it"), ExitVerify)

@@ -95,7 +95,7 @@ func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
 	if e.JSON {
 		out = e.Stderr
 	}
-	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr,
+	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr, Children: e.State(),
 		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) },
 		// A db.lck older than this boot belongs to no running pacman: it
 		// was left by a crash, or came back with a rolled-back snapshot.
@@ -150,6 +150,11 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 		if !strings.HasPrefix(p.Constraint, "=") {
 			exact = false
 		}
+	}
+	// A name read from the command line ends up in messages and in
+	// pacman's arguments: no newline may forge a line.
+	if err := checkPackageNames(names); err != nil {
+		return err
 	}
 	choose := len(picks) > 0 || exact
 	if env.NoConfirm && !choose && !env.JSON {

@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/patch"
 )
@@ -24,13 +28,23 @@ func init() {
 		Args:    noArgs,
 		Run:     runHistory,
 	})
+	var recoverOpts recoverOptions
 	register(&command{
 		Name:    "recover",
 		Summary: "finish a transaction a crash interrupted",
 		Usage:   usageText("recover"),
-		Args:    noArgs,
-		Run:     runRecover,
+		Flags: func(fs *pflag.FlagSet) {
+			fs.BoolVar(&recoverOpts.Show, "show", false, "print the journal of the interrupted transaction as read, and whether its checksums hold; change nothing")
+		},
+		Args: noArgs,
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			return runRecover(ctx, env, recoverOpts)
+		},
 	})
+}
+
+type recoverOptions struct {
+	Show bool
 }
 
 func runList(ctx context.Context, env *Env, args []string) error {
@@ -101,10 +115,13 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func runRecover(ctx context.Context, env *Env, args []string) error {
+func runRecover(ctx context.Context, env *Env, o recoverOptions) error {
 	eng, _, err := env.openEngine(ctx, false)
 	if err != nil {
 		return err
+	}
+	if o.Show {
+		return showJournal(env, eng)
 	}
 	recovered, err := eng.Recover(ctx)
 	if err != nil {
@@ -173,4 +190,52 @@ func listView(a patch.Applied) listEntry {
 		}
 	}
 	return e
+}
+
+// showJournal prints the journal of an interrupted transaction as read,
+// trusted or not, and changes nothing.
+func showJournal(env *Env, eng *patch.Engine) error {
+	r, err := eng.ShowJournal()
+	if err != nil {
+		return err
+	}
+	if env.JSON {
+		if r == nil {
+			return printJSON(env.Stdout, map[string]any{"journal": nil})
+		}
+		return printJSON(env.Stdout, r)
+	}
+	if r == nil {
+		fmt.Fprintln(env.Stdout, "no interrupted transaction (no journal)")
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "journal: %s\n", r.Path)
+	switch {
+	case r.Damage != "":
+		fmt.Fprintf(env.Stdout, "checksums: DAMAGED: %s\n", r.Damage)
+		fmt.Fprintln(env.Stdout, "clp will not act on this journal; check the system by hand, then move the file away")
+	case r.Sealed:
+		fmt.Fprintln(env.Stdout, "checksums: hold")
+	default:
+		fmt.Fprintln(env.Stdout, "checksums: none (written by an older clp)")
+	}
+	if r.Damage == "" {
+		fmt.Fprintf(env.Stdout, "transaction: %s of %s %s (id %s)\n", r.Kind, r.Name, r.Version, r.TxID)
+		phases := strings.Join(r.Phases, ", ")
+		if phases == "" {
+			phases = "none"
+		}
+		fmt.Fprintf(env.Stdout, "phases: %s\n", phases)
+		if r.Cause != "" {
+			fmt.Fprintf(env.Stdout, "cause: %s\n", r.Cause)
+		}
+	}
+	for _, l := range r.Lines {
+		body := string(l.Record)
+		if body == "" {
+			body = strconv.Quote(l.Raw)
+		}
+		fmt.Fprintf(env.Stdout, "line %d (%s): %s\n", l.N, l.Status, body)
+	}
+	return nil
 }

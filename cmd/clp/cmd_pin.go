@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/vincentos/clp/patch"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
+	if err := checkPackageNames(names); err != nil {
+		return err
+	}
 	h, err := env.openDB()
 	if err != nil {
 		return err
@@ -70,10 +74,16 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		if !ok {
 			return withHint(fmt.Errorf("%s is not installed: nothing to pin", n), "'clp downgrade "+n+" --pin' installs a version and pins it")
 		}
+		if o.Until != "" && !patch.ValidPackageVersion(o.Until) {
+			return usageErrorf("--until %q is not a package version (like 560.35.03-2)", o.Until)
+		}
 		if o.Until != "" && alpm.VerCmp(o.Until, p.Version) <= 0 {
 			return usageErrorf("--until %s is not newer than the installed %s %s", o.Until, n, p.Version)
 		}
 		add = append(add, hooks.Pin{Name: n, Version: p.Version, Until: o.Until, Created: time.Now().UTC().Round(time.Second)})
+	}
+	if err := hooks.CheckPinsConf(h.Paths); err != nil {
+		return err
 	}
 	l, err := env.stateLock(ctx)
 	if err != nil {
@@ -112,6 +122,9 @@ func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
+	if err := checkPackageNames(names); err != nil {
+		return err
+	}
 	p, err := env.System().Paths()
 	if err != nil {
 		return err
@@ -234,4 +247,16 @@ func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
 	}
 	defer h.Close()
 	return hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
+}
+
+// checkPackageNames refuses a name pacman would not accept before it is
+// used anywhere, quoted, so that a newline in it cannot split clp's error
+// into a second forged line.
+func checkPackageNames(names []string) error {
+	for _, n := range names {
+		if !patch.ValidPackageName(n) {
+			return usageErrorf("%q is not a package name", n)
+		}
+	}
+	return nil
 }

@@ -92,7 +92,7 @@ func runShow(ctx context.Context, env *Env, opts showOptions, args []string) err
 // of the system under --root, never failing: what is wrong goes in Detail.
 func checkSignature(env *Env, file string) sigStatus {
 	sigPath := file + patch.SigSuffix
-	raw, err := os.ReadFile(sigPath)
+	raw, err := patch.ReadSigFile(sigPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return sigStatus{Status: "unsigned", Detail: sigPath + " is missing"}
 	}

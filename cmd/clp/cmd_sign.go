@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
 	"os"
 	"strings"
@@ -53,7 +54,7 @@ func runSign(ctx context.Context, env *Env, opts signOptions, args []string) err
 	if _, err := os.Stat(file); err != nil {
 		return fmt.Errorf("patch %s: %w", file, errors.Unwrap(err))
 	}
-	keyData, err := os.ReadFile(opts.Key)
+	keyData, err := fsx.ReadFileCapped(opts.Key, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return withHint(fmt.Errorf("secret key %s does not exist", opts.Key), "give the key with -k KEY, or make one with 'clp keygen'")
 	}
@@ -88,7 +89,7 @@ func runSign(ctx context.Context, env *Env, opts signOptions, args []string) err
 	if !ok {
 		return fmt.Errorf("sign %s: secret key has no minisign public key", file)
 	}
-	sig, err := os.ReadFile(sigPath)
+	sig, err := patch.ReadSigFile(sigPath)
 	if err != nil {
 		return err
 	}

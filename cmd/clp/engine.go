@@ -8,6 +8,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
@@ -20,6 +21,9 @@ var lockWait = 10 * time.Second
 // loadConfig reads <root>/etc/clp/clp.conf (defaults when it is missing).
 func (e *Env) loadConfig() (*config.Config, error) {
 	c, err := e.System().Config()
+	if err != nil && domainHint(err) != "" {
+		return nil, err
+	}
 	if err != nil {
 		return nil, withHint(err, "fix clp.conf; 'man 5 clp.conf' lists the settings")
 	}
@@ -90,6 +94,10 @@ func (e *Env) openEngine(ctx context.Context, recover bool) (*patch.Engine, *con
 	if errors.Is(err, lock.ErrHeld) {
 		e.Debugf("another clp holds the lock; not checking for an interrupted transaction")
 		return eng, cfg, nil
+	}
+	if errors.Is(err, fail.ErrDamaged) {
+		// The damaged file's own hint says how to inspect it.
+		return nil, nil, err
 	}
 	if err != nil {
 		return nil, nil, withHint(fmt.Errorf("recover the interrupted transaction: %w", err), "run 'clp recover' for details")

@@ -18,6 +18,8 @@ func domainExitCode(err error) int {
 		return ExitRefused
 	case errors.Is(err, fail.ErrVerify):
 		return ExitVerify
+	case errors.Is(err, fail.ErrDamaged):
+		return ExitNoSystem
 	}
 	return ExitError
 }

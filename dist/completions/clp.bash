@@ -213,6 +213,7 @@ _clp()
             migrate) flags+=' --dry-run -n' ;;
             pin) flags+=' --until' ;;
             pins) flags+=' --check --remove-include' ;;
+            recover) flags+=' --show' ;;
             rollback|uninstall) flags+=' --force' ;;
             show) flags+=' --diff' ;;
             sign) flags+=' --key -k' ;;

@@ -10,8 +10,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -99,7 +99,12 @@ func Default() *Config {
 
 // Load reads the file at path; a missing file yields the defaults.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
+	if err == nil {
+		// clp.conf says which paths patches may change and which
+		// feeds to trust: only root may have written it.
+		err = fsx.CheckTrusted(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return Default(), nil
 	}

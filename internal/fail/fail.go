@@ -15,6 +15,10 @@ var (
 	ErrRefused = errors.New("refused")
 	// ErrVerify: a signature, hash or archive check failed.
 	ErrVerify = errors.New("verification failed")
+	// ErrDamaged: a state file clp wrote (the journal, an applied record)
+	// fails its checksum or holds what clp never writes; it is kept and
+	// not acted on.
+	ErrDamaged = errors.New("damaged state")
 )
 
 // Error is a failure with its kind (nil for none) and the next step a

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -72,5 +73,87 @@ func TestSHA256(t *testing.T) {
 	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 	if err != nil || h != want || SHA256Bytes([]byte("abc")) != want {
 		t.Fatalf("got %s %v", h, err)
+	}
+}
+
+func TestReadFileCapped(t *testing.T) {
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "ok")
+	os.WriteFile(ok, []byte("hello"), 0o600)
+	big := filepath.Join(dir, "big")
+	f, _ := os.Create(big)
+	f.Truncate(20 << 30) // sparse: no disk used
+	f.Close()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ReadFileCapped(ok, 5); err != nil || string(data) != "hello" {
+		t.Fatalf("ReadFileCapped(ok) = %q, %v", data, err)
+	}
+	cases := []struct {
+		path, want string
+	}{
+		{ok + "-missing", "no such file"},
+		{dir, "is a directory, not a file"},
+		{"/dev/zero", "/dev/zero is a device, not a regular file"},
+		{fifo, "is a FIFO, not a regular file"}, // and it does not block
+		{big, "is too large (21474836480 bytes; clp reads at most 4)"},
+	}
+	for _, c := range cases {
+		_, err := ReadFileCapped(c.path, 4)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ReadFileCapped(%s) = %v, want %q", c.path, err, c.want)
+		}
+	}
+	if _, err := ReadFileCapped(ok, 4); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("a 5-byte file read with a cap of 4: %v", err)
+	}
+	if _, err := ReadFileCapped(ok+"-missing", 4); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file does not keep fs.ErrNotExist: %v", err)
+	}
+}
+
+func TestCheckTrusted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: files owned by nobody")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	keys := filepath.Join(dir, "keys")
+	os.Mkdir(keys, 0o755)
+	key := filepath.Join(keys, "k.pub")
+	os.WriteFile(key, []byte("k"), 0o644)
+	if err := CheckTrusted(key); err != nil {
+		t.Fatalf("a root-owned key in root-owned folders: %v", err)
+	}
+	if err := CheckTrusted(filepath.Join(keys, "missing.pub")); err != nil {
+		t.Fatalf("a file to be written in safe folders: %v", err)
+	}
+	steps := []struct {
+		do, undo func()
+		want     string
+	}{
+		{func() { os.Chown(key, 65534, 65534) }, func() { os.Chown(key, 0, 0) }, "it is owned by uid 65534, not root"},
+		{func() { os.Chmod(key, 0o666) }, func() { os.Chmod(key, 0o644) }, "it is writable by group or others (mode 0666)"},
+		{func() { os.Chmod(keys, 0o775) }, func() { os.Chmod(keys, 0o755) }, "folder " + keys + " is writable by group or others (mode 0775)"},
+		// sticky does not excuse the file's own folder
+		{func() { syscall.Chmod(keys, 0o1777) }, func() { os.Chmod(keys, 0o755) }, "folder " + keys + " is writable by group or others (mode 1777)"},
+		{func() { os.Chown(dir, 65534, 65534) }, func() { os.Chown(dir, 0, 0) }, "folder " + dir + " is owned by uid 65534, not root"},
+	}
+	for _, s := range steps {
+		s.do()
+		err := CheckTrusted(key)
+		s.undo()
+		var ue *UnsafeError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), s.want) {
+			t.Errorf("CheckTrusted = %v, want %q", err, s.want)
+		}
+	}
+	// A root-owned sticky folder higher up (like /tmp) is fine.
+	syscall.Chmod(dir, 0o1777)
+	defer os.Chmod(dir, 0o755)
+	if err := CheckTrusted(key); err != nil {
+		t.Fatalf("under a root-owned sticky folder: %v", err)
 	}
 }

@@ -1,0 +1,311 @@
+// Package child makes sure nothing clp starts (pacman, a patch's scripts,
+// and whatever they start in turn) outlives clp unnoticed.
+//
+// A child runs in its own process group with a parent-death signal
+// (SIGKILL when clp dies), and carries a marker in its environment that
+// its own children inherit. Before it starts, the marker is recorded
+// durably in <state>/children; when it ends, the record goes. A clp killed
+// mid-way leaves the record: the next clp (EndLeftovers, called before any
+// recovery) finds every process that still carries the marker, ends it
+// and its process group, and waits until none is left, so recovery never
+// runs beside a pacman hook or a script that is still writing.
+//
+// It must not decide what to recover: it only ends what was left running.
+package child
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vincentos/clp/internal/fsx"
+)
+
+// EnvVar is the environment variable that marks a child and its
+// descendants.
+const EnvVar = "CLP_CHILD"
+
+// FileName is the record file in clp's state directory.
+const FileName = "children"
+
+// Record is one running child as recorded.
+type Record struct {
+	Token string `json:"token"`
+	What  string `json:"what"`
+	// Lock is a lock file the child holds while it runs (pacman's
+	// db.lck): once the child and its group are ended, a Lock no live
+	// process has open is theirs, and is removed.
+	Lock string `json:"lock,omitempty"`
+}
+
+var mu sync.Mutex
+
+// Prepare readies cmd to run as a tracked child: its own process group,
+// SIGKILL when clp dies, the marker in its environment (which it sets from
+// os.Environ when cmd.Env is nil). It keeps the SysProcAttr fields already
+// set (a chroot). cmd must come from exec.CommandContext (Prepare sets
+// its Cancel to kill the whole group). It returns the marker's token.
+func Prepare(cmd *exec.Cmd) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	token := hex.EncodeToString(b)
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env[:len(env):len(env)], EnvVar+"="+token)
+	// Ending the child ends its group: a hook's or a script's own
+	// children must not be left behind.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return token
+}
+
+// Run runs cmd as a tracked child: Prepare, record it (rec, with its
+// token filled in) in stateDir ("" records nothing), run, then drop the
+// record. When it ends, whatever it left in its process group is ended too.
+func Run(stateDir string, rec Record, cmd *exec.Cmd) error {
+	token := Prepare(cmd)
+	if stateDir != "" {
+		rec.Token = token
+		if err := add(stateDir, rec); err != nil {
+			return err
+		}
+	}
+	// The parent-death signal fires when the thread that started the
+	// child ends, not the process: keep this goroutine on its thread for
+	// the child's whole life so the Go scheduler cannot retire it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := cmd.Start()
+	if err == nil {
+		pgid := cmd.Process.Pid
+		err = cmd.Wait()
+		// The group outlives its leader when a child of it was left
+		// behind (a daemon a hook started): end it with the leader.
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	if stateDir != "" {
+		if rerr := remove(stateDir, token); err == nil && rerr != nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+func path(stateDir string) string { return filepath.Join(stateDir, FileName) }
+
+func load(stateDir string) ([]Record, error) {
+	data, err := fsx.ReadFileCapped(path(stateDir), fsx.SmallFileMax)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		var r Record
+		if json.Unmarshal(sc.Bytes(), &r) == nil && validToken(r.Token) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func validToken(t string) bool {
+	if len(t) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(t)
+	return err == nil
+}
+
+func save(stateDir string, recs []Record) error {
+	if len(recs) == 0 {
+		err := os.Remove(path(stateDir))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	var b bytes.Buffer
+	for _, r := range recs {
+		line, _ := json.Marshal(r)
+		b.Write(append(line, '\n'))
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return err
+	}
+	return fsx.WriteFile(path(stateDir), b.Bytes(), 0o600)
+}
+
+func add(stateDir string, r Record) error {
+	mu.Lock()
+	defer mu.Unlock()
+	recs, err := load(stateDir)
+	if err != nil {
+		return fmt.Errorf("record child process: %w", err)
+	}
+	if err := save(stateDir, append(recs, r)); err != nil {
+		return fmt.Errorf("record child process: %w", err)
+	}
+	return nil
+}
+
+func remove(stateDir, token string) error {
+	mu.Lock()
+	defer mu.Unlock()
+	recs, err := load(stateDir)
+	if err != nil {
+		return err
+	}
+	var keep []Record
+	for _, r := range recs {
+		if r.Token != token {
+			keep = append(keep, r)
+		}
+	}
+	return save(stateDir, keep)
+}
+
+// Leftovers returns the recorded children of a clp that did not finish
+// (empty when there are none).
+func Leftovers(stateDir string) ([]Record, error) { return load(stateDir) }
+
+// EndLeftovers ends every process still carrying the marker of a child
+// recorded in stateDir (and the process group it leads), waits until none
+// is left (up to wait), then drops the records. It returns the number of
+// processes it ended. Call it with clp's state lock held.
+func EndLeftovers(stateDir string, wait time.Duration) (int, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	recs, err := load(stateDir)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	tokens := map[string]bool{}
+	for _, r := range recs {
+		tokens[r.Token] = true
+	}
+	ended := map[int]bool{}
+	deadline := time.Now().Add(wait)
+	for {
+		pids := Marked(tokens)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+			syscall.Kill(pid, syscall.SIGKILL)
+			ended[pid] = true
+		}
+		if time.Now().After(deadline) {
+			return len(ended), fmt.Errorf("processes left by an interrupted clp are still running after %s: %v", wait, pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, r := range recs {
+		if r.Lock == "" || !filepath.IsAbs(r.Lock) || filepath.Base(r.Lock) != "db.lck" {
+			continue
+		}
+		if _, err := os.Lstat(r.Lock); err == nil && !HeldOpen(r.Lock) {
+			if err := os.Remove(r.Lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return len(ended), fmt.Errorf("remove the lock %s left by %s: %w", r.Lock, r.What, err)
+			}
+		}
+	}
+	return len(ended), save(stateDir, nil)
+}
+
+// Marked lists the live processes whose environment carries one of the
+// tokens. Zombies (already dead, waiting for their parent) are not listed.
+func Marked(tokens map[string]bool) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			v, ok := bytes.CutPrefix(kv, []byte(EnvVar+"="))
+			if ok && tokens[string(v)] && !zombie(pid) {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func zombie(pid int) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return false
+	}
+	return data[i+2] == 'Z'
+}
+
+// HeldOpen says whether a live process has path open (pacman keeps its
+// db.lck open while it holds the lock; a db.lck no process has open was
+// left by a pacman that died).
+func HeldOpen(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return true
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		fdDir := filepath.Join("/proc", e.Name(), "fd")
+		fds, err := os.ReadDir(fdDir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && strings.TrimSuffix(l, " (deleted)") == abs {
+				return true
+			}
+		}
+	}
+	return false
+}
