@@ -315,6 +315,16 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 			m.Withdrawn = &w
 		}
 		m.Description = printable(m.Description)
+		// Shown as lines under the patch: bounded, whoever signed them.
+		if len(m.Changes) > maxChanges {
+			m.Changes = append(m.Changes[:maxChanges:maxChanges], fmt.Sprintf("(%d more)", len(m.Changes)-maxChanges))
+		}
+		for i, c := range m.Changes {
+			if r := []rune(c); len(r) > 200 {
+				c = string(r[:199]) + "…"
+			}
+			m.Changes[i] = printable(c)
+		}
 		t := Target{Path: p, TargetMeta: *m, Length: tf.Length, SHA256: hex.EncodeToString(sum), info: tf}
 		if sig, ok := all[p+".minisig"]; ok {
 			t.Minisig, t.sigInfo = p+".minisig", sig
@@ -456,6 +466,9 @@ func (c *Client) fetchTarget(ctx context.Context, name string, info *metadata.Ta
 	}
 	return nil, &RefreshError{Failures: failures}
 }
+
+// maxChanges is how many of a target's change lines a client shows.
+const maxChanges = 50
 
 // printable replaces control characters (C0, DEL, C1) with '?'.
 func printable(s string) string {

@@ -598,6 +598,10 @@ func TestWithdrawnReasonSanitized(t *testing.T) {
 		}
 		m.Withdrawn = &Withdrawal{Reason: "bad\x1b[2J\npatch\u009b"}
 		m.Description = "fix\x1b]0;owned\x07 it"
+		m.Changes = []string{"add /etc/x\x1b[2J"}
+		for i := 0; i < 60; i++ {
+			m.Changes = append(m.Changes, strings.Repeat("y", 300))
+		}
 		return setCustom(tf, m)
 	}); err != nil {
 		t.Fatal(err)
@@ -605,5 +609,11 @@ func TestWithdrawnReasonSanitized(t *testing.T) {
 	all, err := f.client(t).Targets(t.Context())
 	if err != nil || len(all) != 1 || all[0].Description != "fix?]0;owned? it" || all[0].Withdrawn == nil || all[0].Withdrawn.Reason != "bad?[2J?patch?" {
 		t.Fatalf("targets = %+v, %v", all, err)
+	}
+	// The change lines: control characters replaced, at most 50 shown
+	// (and a count of the rest), none longer than 200 characters.
+	ch := all[0].Changes
+	if len(ch) != 51 || ch[0] != "add /etc/x?[2J" || ch[50] != "(11 more)" || len([]rune(ch[1])) != 200 {
+		t.Fatalf("changes: %d lines, first %q, last %q, second %d long", len(ch), ch[0], ch[len(ch)-1], len([]rune(ch[1])))
 	}
 }

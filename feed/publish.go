@@ -77,6 +77,10 @@ type TargetMeta struct {
 	// that 'clp update --check' can say what a patch is for before
 	// downloading it.
 	Description string `json:"description,omitempty"`
+	// Changes says what the patch will change, one action a line ("add
+	// /etc/x.conf", "downgrade nvidia-utils to 550.78-1"), from its
+	// PKGINFO.meta, for the same purpose.
+	Changes []string `json:"changes,omitempty"`
 	// Architectures the patch applies to; empty or "any" means all.
 	Architectures []string `json:"architectures,omitempty"`
 	// Requires lists conditions on the system (for example installed

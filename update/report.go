@@ -23,7 +23,9 @@ type Entry struct {
 	Severity string `json:"severity,omitempty"`
 	// Description is what the patch is for, as its publisher signed it.
 	Description string `json:"description,omitempty"`
-	Source      string `json:"source"` // "feed" or "legacy"
+	// Changes is what the patch will change, as its publisher signed it.
+	Changes []string `json:"changes,omitempty"`
+	Source  string   `json:"source"` // "feed" or "legacy"
 	// Action is "apply", "applied", "skip" or "failed"; for an applied
 	// patch the feed withdrew, "roll back" (to do), "rolled back" or
 	// "withdrawn" (kept: WithdrawnPatches = report).

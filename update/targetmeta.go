@@ -12,7 +12,7 @@ import (
 // downloads: "NAME", "NAME<op>VERSION" or "!NAME" (must not be installed);
 // ParseRequirement reads them back.
 func TargetMeta(m *patch.Manifest) feed.TargetMeta {
-	t := feed.TargetMeta{Name: m.Name, Description: m.Description, Severity: feedSeverity(m.Severity)}
+	t := feed.TargetMeta{Name: m.Name, Description: m.Description, Severity: feedSeverity(m.Severity), Changes: changesOf(m)}
 	t.Architectures = append(t.Architectures, m.AppliesTo.Architectures...)
 	if len(t.Architectures) == 0 && m.Architecture != "" {
 		t.Architectures = []string{m.Architecture}
@@ -35,4 +35,31 @@ func feedSeverity(s string) string {
 		return "normal"
 	}
 	return s
+}
+
+// changesOf lists what a patch will change, one action a line, in the
+// words of its PKGINFO.meta: file actions, then package actions.
+func changesOf(m *patch.Manifest) []string {
+	var out []string
+	for _, f := range m.Files {
+		out = append(out, f.Op+" "+f.Target)
+	}
+	for _, p := range m.Packages {
+		switch p.Op {
+		case patch.OpDowngrade:
+			out = append(out, "downgrade "+p.Name+" to "+p.Version)
+		case patch.OpPin:
+			line := "pin " + p.Name
+			if p.Until != "" {
+				line += " until " + p.Until
+			}
+			out = append(out, line)
+		default:
+			out = append(out, p.Op+" "+p.Name)
+		}
+	}
+	if m.InstallScript != "" {
+		out = append(out, "run its install script")
+	}
+	return out
 }

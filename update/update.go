@@ -244,7 +244,7 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		if !applied[t.Name] {
 			continue
 		}
-		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: feed.Severity(t.Severity), Description: t.Description, Source: "feed", Action: "roll back", Reason: "withdrawn: " + t.Withdrawn.Reason, Withdrawn: t.Withdrawn.Reason}
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: feed.Severity(t.Severity), Description: t.Description, Changes: t.Changes, Source: "feed", Action: "roll back", Reason: "withdrawn: " + t.Withdrawn.Reason, Withdrawn: t.Withdrawn.Reason}
 		if u.Config.WithdrawnPatches == "report" || (!u.Check && u.Config.UpdatePolicy == "none") {
 			e.Action = "withdrawn"
 		}
@@ -262,7 +262,7 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 			continue // listed above, to be undone
 		}
 		rollout := t.Rollout()
-		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: feed.Severity(t.Severity), Description: t.Description, Source: "feed", Action: "apply", Rollout: &rollout}
+		e := Entry{Name: t.Name, File: t.Path, Sequence: t.Sequence, Severity: feed.Severity(t.Severity), Description: t.Description, Changes: t.Changes, Source: "feed", Action: "apply", Rollout: &rollout}
 		switch {
 		case t.Withdrawn != nil:
 			e.Action, e.Reason, e.Withdrawn = "skip", "withdrawn: "+t.Withdrawn.Reason, t.Withdrawn.Reason

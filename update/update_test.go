@@ -53,10 +53,14 @@ func TestLastUpdateSummary(t *testing.T) {
 }
 
 func TestTargetMetaOf(t *testing.T) {
-	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant,
-		AppliesTo: patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}}}
+	m := &patch.Manifest{Name: "CLP1", Architecture: "x86_64", Severity: patch.SeverityImportant, Description: "the fix",
+		AppliesTo:     patch.AppliesTo{Packages: []patch.PackageCondition{{Name: "nvidia-utils", Constraint: ">=560"}, {Name: "nvidia-open", Absent: true}}},
+		Files:         []patch.FileAction{{Op: patch.OpAdd, Target: "/etc/modprobe.d/nvidia-clp.conf"}},
+		Packages:      []patch.PackageAction{{Op: patch.OpDowngrade, Name: "nvidia-utils", Version: "550.78-1"}, {Op: patch.OpPin, Name: "nvidia-utils", Until: "560.35.03-2"}},
+		InstallScript: "install.sh"}
 	got := TargetMeta(m)
-	want := feed.TargetMeta{Name: "CLP1", Description: m.Description, Severity: "important", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"}}
+	want := feed.TargetMeta{Name: "CLP1", Description: "the fix", Severity: "important", Architectures: []string{"x86_64"}, Requires: []string{"nvidia-utils>=560", "!nvidia-open"},
+		Changes: []string{"add /etc/modprobe.d/nvidia-clp.conf", "downgrade nvidia-utils to 550.78-1", "pin nvidia-utils until 560.35.03-2", "run its install script"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("TargetMeta = %+v, want %+v", got, want)
 	}

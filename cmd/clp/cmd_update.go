@@ -181,6 +181,9 @@ func (p updatePrinter) Listed(rep *update.Report, source, from string) {
 		if e.Description != "" {
 			line += "\n      " + e.Description
 		}
+		for _, c := range e.Changes {
+			line += "\n        " + c
+		}
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
