@@ -34,7 +34,7 @@ func init() {
 		Summary: "finish a transaction a crash interrupted",
 		Usage:   usageText("recover"),
 		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&recoverOpts.Show, "show", false, "print the journal of the interrupted transaction as read, and whether its checksums hold; change nothing")
+			fs.BoolVar(&recoverOpts.Show, "show", false, "print the journal of the interrupted transaction as read (each line with whether its checksum holds, the transaction and the phases it reached); change nothing")
 		},
 		Args: noArgs,
 		Run: func(ctx context.Context, env *Env, args []string) error {

@@ -198,7 +198,7 @@ complete -c clp -n '__clp_using pins' -l check -d 'lift every pin whose --until 
 complete -c clp -n '__clp_using pins' -l remove-include -d 'take clp\'s Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again'
 
 # clp recover
-complete -c clp -n '__clp_using recover' -l show -d 'print the journal of the interrupted transaction as read, and whether its checksums hold; change nothing'
+complete -c clp -n '__clp_using recover' -l show -d 'print the journal of the interrupted transaction as read (each line with whether its checksum holds, the transaction and the phases it reached); change nothing'
 
 # clp rollback
 complete -c clp -n '__clp_using rollback uninstall' -l force -d 'restore over files you changed, keeping your copy as FILE.clpsave'
