@@ -94,6 +94,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Stdin: bytes.NewReader(in),
 		Say:   func(msg string) { fmt.Fprintln(stdout, msg) },
 		Warnf: func(format string, a ...any) { fmt.Fprintf(stderr, "clp: warning: "+format+"\n", a...) },
+		// The handlers' own warnings (a pin dropped, snapper or
+		// retention trouble) reach pacman's output too.
+		Reporter: hookReporter{stdout: stdout, stderr: stderr},
 		Debugf: func(format string, a ...any) {
 			if dbg {
 				fmt.Fprintf(stderr, "clp: debug: "+format+"\n", a...)
@@ -149,3 +152,11 @@ func handOn(argv []string, targets []byte, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// hookReporter prints what the hook handlers report: pacman shows a hook's
+// output among its own lines. Progress is not drawn.
+type hookReporter struct{ stdout, stderr io.Writer }
+
+func (r hookReporter) Step(msg string)               { fmt.Fprintln(r.stdout, ":: "+msg) }
+func (r hookReporter) Warn(msg string)               { fmt.Fprintln(r.stderr, "clp: warning: "+msg) }
+func (r hookReporter) Progress(string, int64, int64) {}
