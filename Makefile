@@ -35,12 +35,12 @@ LDFLAGS      := -s -w -X main.version=$(VERSION)
 DEBIAN_PKGS := libalpm-dev libarchive-dev pacman-package-manager makepkg \
 	libarchive-tools fakeroot zstd xz-utils gzip minisign pkg-config gcc \
 	btrfs-progs snapper scdoc systemd util-linux curl ca-certificates man-db \
-	bash-completion zsh fish systemd-container mmdebstrap jq
+	bash-completion zsh fish systemd-container mmdebstrap jq patch
 ARCH_PKGS   := pacman go gcc pkgconf libarchive fakeroot zstd xz minisign \
-	btrfs-progs snapper scdoc curl man-db jq
+	btrfs-progs snapper scdoc curl man-db jq patch
 NEEDED_CMDS := pacman pacman-conf makepkg repo-add bsdtar fakeroot zstd minisign \
 	pkg-config gcc mkfs.btrfs snapper scdoc systemd-analyze losetup curl man \
-	systemd-nspawn mmdebstrap jq
+	systemd-nspawn mmdebstrap jq patch
 
 .PHONY: all build deps deps-check test test-short vet demo bench install man completions clean fmt dist
 
