@@ -161,7 +161,6 @@ func (e *Engine) applyPhases(ctx context.Context, j *journal, a Archive, ap *App
 		e.rep().Warn(fmt.Sprintf("patch %s is applied; %v (clp recover will clean up)", ap.Name, err))
 	}
 	hook("done")
-	e.rep().Step(fmt.Sprintf("patch %s %s applied", ap.Name, ap.Version))
 	return nil
 }
 

@@ -248,7 +248,6 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 		return err
 	}
 	hook("done")
-	e.rep().Step(fmt.Sprintf("patch %s %s rolled back", ap.Name, ap.Version))
 	return nil
 }
 

@@ -108,7 +108,12 @@ func (a *updateApplier) Rollback(ctx context.Context, name, reason string) error
 	}
 	for i := range applied {
 		if applied[i].Name == name {
-			return rollbackPatch(ctx, a.env, eng, &applied[i], patch.RollbackOptions{Reason: reason})
+			if err := rollbackPatch(ctx, a.env, eng, &applied[i], patch.RollbackOptions{Reason: reason}); err != nil {
+				return err
+			}
+			// clp rollback prints its own line; here the update says it.
+			a.env.Reporter().Step(fmt.Sprintf("patch %s %s rolled back", name, applied[i].Version))
+			return nil
 		}
 	}
 	return fmt.Errorf("patch %s is not applied", name)
