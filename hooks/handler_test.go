@@ -88,20 +88,22 @@ func TestSnapshotNamesCommandAndSaysID(t *testing.T) {
 // commandOf reads a real process's command line; ParentCommand names only
 // a pacman parent.
 func TestCommandOf(t *testing.T) {
-	cmd := exec.Command("sleep", "30", "x\ty")
+	// A shell that stays (two commands) with a tab in its $0: every
+	// argument a real process was started with.
+	cmd := exec.Command("sh", "-c", "sleep 30; :", "x\ty")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	// Until the child has exec'd sleep, /proc shows the forked copy of the
+	// Until the child has exec'd sh, /proc shows the forked copy of the
 	// test; the deadline only stops a broken test from hanging.
 	var got string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if got = commandOf(cmd.Process.Pid); strings.HasPrefix(got, "sleep") {
+		if got = commandOf(cmd.Process.Pid); strings.HasPrefix(got, "sh ") {
 			break
 		}
 	}
-	if got != "sleep 30 x?y" {
+	if got != "sh -c sleep 30; : x?y" {
 		t.Fatalf("commandOf = %q", got)
 	}
 	if got := ParentCommand(); got != "" {
