@@ -103,21 +103,8 @@ func (e *Engine) openAppendAnchored(p string, perm os.FileMode) (*os.File, *os.R
 
 // copyFileIn is copyFile through an os.Root: a new file name (which must
 // not exist) in r, mode 0600 until the caller sets it.
-func copyFileIn(r *os.Root, name string, src io.Reader) (err error) {
-	f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			r.Remove(name)
-		}
-	}()
-	if _, err := io.Copy(f, src); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
+func copyFileIn(r *os.Root, name string, src io.Reader) error {
+	return copyNew(name, src,
+		func() (*os.File, error) { return r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) },
+		func() { r.Remove(name) })
 }

@@ -190,8 +190,17 @@ func setMeta(path string, s FileState) error {
 // copyFile copies src to a new file dst (which must not exist) with mode
 // 0600; the caller sets the final metadata. It does not fsync: callers sync
 // whole file systems once per phase (see syncFS).
-func copyFile(dst string, src io.Reader) (err error) {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+func copyFile(dst string, src io.Reader) error {
+	return copyNew(dst, src,
+		func() (*os.File, error) { return os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) },
+		func() { os.Remove(dst) })
+}
+
+// copyNew writes src into the new file open creates, and removes it with
+// remove when anything fails: copyFile and copyFileIn (through an os.Root)
+// differ only in how the file is opened and removed.
+func copyNew(name string, src io.Reader, open func() (*os.File, error), remove func()) (err error) {
+	f, err := open()
 	if err != nil {
 		return err
 	}
@@ -200,11 +209,11 @@ func copyFile(dst string, src io.Reader) (err error) {
 			err = cerr
 		}
 		if err != nil {
-			os.Remove(dst)
+			remove()
 		}
 	}()
 	if _, err := io.Copy(f, src); err != nil {
-		return fmt.Errorf("write %s: %w", dst, err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }
