@@ -311,10 +311,10 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 		// terminal and journal: no escape sequences, whoever signed them.
 		if m.Withdrawn != nil {
 			w := *m.Withdrawn
-			w.Reason = printable(w.Reason)
+			w.Reason = report.Printable(w.Reason)
 			m.Withdrawn = &w
 		}
-		m.Description = printable(m.Description)
+		m.Description = report.Printable(m.Description)
 		// Shown as lines under the patch: bounded, whoever signed them.
 		if len(m.Changes) > maxChanges {
 			m.Changes = append(m.Changes[:maxChanges:maxChanges], fmt.Sprintf("(%d more)", len(m.Changes)-maxChanges))
@@ -323,7 +323,7 @@ func (c *Client) Targets(ctx context.Context) ([]Target, error) {
 			if r := []rune(c); len(r) > 200 {
 				c = string(r[:199]) + "…"
 			}
-			m.Changes[i] = printable(c)
+			m.Changes[i] = report.Printable(c)
 		}
 		t := Target{Path: p, TargetMeta: *m, Length: tf.Length, SHA256: hex.EncodeToString(sum), info: tf}
 		if sig, ok := all[p+".minisig"]; ok {
@@ -469,13 +469,3 @@ func (c *Client) fetchTarget(ctx context.Context, name string, info *metadata.Ta
 
 // maxChanges is how many of a target's change lines a client shows.
 const maxChanges = 50
-
-// printable replaces control characters (C0, DEL, C1) with '?'.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}

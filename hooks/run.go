@@ -190,12 +190,7 @@ func commandOf(pid int) string {
 	buf := make([]byte, 4096)
 	n, _ := io.ReadFull(f, buf)
 	args := strings.Split(strings.TrimRight(string(buf[:n]), "\x00"), "\x00")
-	cmd := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, strings.Join(args, " "))
+	cmd := report.Printable(strings.Join(args, " "))
 	if r := []rune(cmd); len(r) > 120 {
 		cmd = string(r[:119]) + "…"
 	}

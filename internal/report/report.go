@@ -3,6 +3,8 @@
 // becomes a line on stderr, a progress bar, JSON, or nothing (hooks, timer).
 package report
 
+import "strings"
+
 // Reporter receives progress from long operations. Implementations must be
 // safe to call from one goroutine at a time; callers never call concurrently.
 type Reporter interface {
@@ -28,4 +30,16 @@ func Or(r Reporter) Reporter {
 		return Nop{}
 	}
 	return r
+}
+
+// Printable replaces control characters (C0, DEL, C1) with '?': text that
+// others wrote (a feed's signed reason, a process's command line) is shown
+// on terminals and in the journal without escape sequences.
+func Printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
