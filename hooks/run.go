@@ -53,7 +53,7 @@ func (r *Run) Do(ctx context.Context, which string) error {
 	h := &Handler{
 		Root: r.Sys.Root, Pacman: r.Sys.Pacman, StateDir: r.Sys.StateDir, Patch: os.Getenv(EnvPatch),
 		Retention: Retention(r.Sys), Reporter: r.Reporter, Debugf: r.Debugf,
-		Command: ParentCommand(), Say: r.Say,
+		Say: r.Say,
 		AfterPost: func(post snapshot.Snapshot, targets []string) {
 			tx := boot.Transaction{Source: "pacman", Snapshot: post.PairID, Patch: post.Patch, Packages: targets}
 			crit, err := ArmBootGuard(r.Sys, tx)
@@ -77,6 +77,9 @@ func (r *Run) Do(ctx context.Context, which string) error {
 		// huge store make the hook grow.
 		debug.SetGCPercent(-1)
 		debug.SetMemoryLimit(256 << 20)
+		// Only a snapshot is described: the guard, which runs on every
+		// transaction too, reads nothing it does not need.
+		h.Command = ParentCommand()
 		if err := h.Snapshot(ctx, which, targets); err != nil {
 			// A snapshot is worth less than the user's transaction:
 			// never fail it.
