@@ -441,12 +441,18 @@ func TestPKGBUILD(t *testing.T) {
 		}
 	}
 
-	// The installed clp runs, against the root it was installed in.
-	ver, err := exec.Command(filepath.Join(root.Dir, "usr/bin/clp"), "--version").CombinedOutput()
+	// The installed clp runs, against the root it was installed in (its
+	// cache of pacman's version in a temporary directory, not the user's).
+	clpCmd := func(args ...string) *exec.Cmd {
+		c := exec.Command(filepath.Join(root.Dir, "usr/bin/clp"), args...)
+		c.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+		return c
+	}
+	ver, err := clpCmd("--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(ver), "clp 0.") || !strings.Contains(string(ver), "libalpm") {
 		t.Errorf("clp --version: %v: %s", err, ver)
 	}
-	st, err := exec.Command(filepath.Join(root.Dir, "usr/bin/clp"), "--root", root.Dir, "--noconfirm", "status").CombinedOutput()
+	st, err := clpCmd("--root", root.Dir, "--noconfirm", "status").CombinedOutput()
 	if err != nil || !strings.Contains(string(st), "clp") {
 		t.Errorf("clp --root ROOT status: %v: %s", err, st)
 	}

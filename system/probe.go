@@ -10,7 +10,9 @@ import (
 )
 
 // What clp status shows of the host: the pacman binary's version and the
-// update timer's state. Probing only reads; it never changes the host.
+// update timer's state. Probing only reads the host; the one thing it may
+// write is clp's own cache of a pacman binary's version, in the user's cache
+// directory (see versionCache).
 
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 
@@ -30,11 +32,16 @@ func PacmanVersion() (version, path string) {
 			return v, path
 		}
 	}
+	key := binaryKey(path)
+	if v := readVersionCache(key); v != "" {
+		return v, path
+	}
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
 		return "unknown", path
 	}
 	if m := pacmanVersionRE.FindSubmatch(out); m != nil {
+		writeVersionCache(key, string(m[1]))
 		return string(m[1]), path
 	}
 	return "unknown", path

@@ -18,6 +18,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// clp status and --version keep pacman's version in the user's cache
+	// directory; the tests write nowhere outside their temporary
+	// directories, so they get none (a file is no directory to create one
+	// under). system's tests check the cache.
+	os.Setenv("XDG_CACHE_HOME", "/dev/null/clp-tests")
 	testscript.Main(m, map[string]func(){
 		"clp": func() {
 			os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
