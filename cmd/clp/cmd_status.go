@@ -59,7 +59,7 @@ type statusPkgEntry struct {
 // installedState is what status reads from the local database.
 type installedState struct {
 	paths *pacman.Paths
-	pkgs  []alpm.Package // --json only
+	pkgs  []alpm.Package
 	count int
 	err   error
 }
@@ -70,24 +70,15 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// libalpm reads the database while this goroutine gathers the rest:
-	// status runs often, and on two cores the overlap is most of its cost.
+	// The database is read while this goroutine gathers the rest: status
+	// runs often, and on two cores the overlap is most of its cost.
 	installed := make(chan installedState, 1)
 	go func() {
 		var st installedState
-		h, err := env.openDB()
-		if err != nil {
-			st.err = err
-			installed <- st
-			return
-		}
-		defer h.Close()
-		st.paths = h.Paths
-		if env.JSON {
-			st.pkgs, st.err = h.InstalledVersions()
+		st.paths, st.err = env.System().Paths()
+		if st.err == nil {
+			st.pkgs, st.err = alpm.InstalledVersionsAt(st.paths)
 			st.count = len(st.pkgs)
-		} else {
-			st.count, st.err = h.CountInstalled()
 		}
 		installed <- st
 	}()
