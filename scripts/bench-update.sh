@@ -21,6 +21,10 @@ fi
 go build -o "$work/benchcmp" "$here/testkit/benchcmp"
 go build -o "$work/fileserver" "$here/scripts/fileserver"
 go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
+# clp keeps an unvouched pacman binary's version in the user's cache
+# directory: this run's own, filled by the first (untimed) run. Set after
+# the builds: go keeps its build cache there too.
+export XDG_CACHE_HOME=$work/cache
 runs=${BENCH_RUNS:-30}
 
 # A feed with one published patch.

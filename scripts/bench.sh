@@ -8,6 +8,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/clp-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/benchcmp" "$here/testkit/benchcmp"
 go build -o "$work/mksynth" "$here/testkit/sandbox/mksynth"
+# clp keeps an unvouched pacman binary's version in the user's cache
+# directory: this run's own, filled by the first (untimed) run. Set after
+# the builds: go keeps its build cache there too.
+export XDG_CACHE_HOME=$work/cache
 runs=${BENCH_RUNS:-30}
 
 root=$work/synth
