@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strings"
 )
@@ -137,13 +138,21 @@ func OpenReader(r io.ReaderAt, size int64, lim Limits) (Archive, error) {
 }
 
 func openReader(r io.ReaderAt, size int64, lim Limits) (*archive, error) {
+	return openReaderMode(r, size, lim, false)
+}
+
+// openReaderMode is openReader; with checkOnly, a tar.gz payload that would
+// be spilled is hashed and dropped instead (the archive is checked exactly
+// as openReader checks it, but such an entry cannot be opened afterwards):
+// for CheckVerified, whose caller reads nothing but the manifest.
+func openReaderMode(r io.ReaderAt, size int64, lim Limits, checkOnly bool) (*archive, error) {
 	lim = lim.withDefaults()
 	if size > lim.MaxArchiveSize {
 		return nil, formatErr("", "archive is %d bytes, over the %d byte cap", size, lim.MaxArchiveSize)
 	}
 	var magic [4]byte
 	n, _ := r.ReadAt(magic[:], 0)
-	a := &archive{entries: map[string]*entry{}, lim: lim, folded: map[string]string{}}
+	a := &archive{entries: map[string]*entry{}, lim: lim, folded: map[string]string{}, checkOnly: checkOnly}
 	var err error
 	switch {
 	case n >= 4 && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06"):
@@ -180,16 +189,20 @@ type archive struct {
 	spill    *os.File
 	spillOff int64
 	memTotal int64
+	// checkOnly: see openReaderMode.
+	checkOnly bool
 }
 
 type entry struct {
 	name   string
 	size   int64
 	sha256 string
-	data   []byte      // small tar.gz entries
-	ra     io.ReaderAt // spilled tar.gz entries (at off)
-	off    int64
-	zf     *zip.File
+	// dropped: a tar.gz entry checked and not kept (see openReaderMode).
+	dropped bool
+	data    []byte      // small tar.gz entries
+	ra      io.ReaderAt // spilled tar.gz entries (at off)
+	off     int64
+	zf      *zip.File
 }
 
 func (a *archive) Manifest() *Manifest { return a.man }
@@ -202,6 +215,8 @@ func (a *archive) Open(name string) (io.ReadCloser, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	switch {
+	case e.dropped:
+		return nil, &FormatError{Entry: name, Problem: "not kept: the archive was opened only to be checked"}
 	case e.data != nil || e.size == 0:
 		return io.NopCloser(bytes.NewReader(e.data)), nil
 	case e.ra != nil:
@@ -516,6 +531,13 @@ func (a *archive) readTarGz(r io.Reader, size int64) error {
 			}
 			e.data = buf.Bytes()
 			a.memTotal += hdr.Size
+		} else if a.checkOnly && !(hdr.Size <= a.lim.MaxManifestSize && path.Base(name) == ManifestName) {
+			// Hashed as it streams by, as a spilled entry is; nothing is
+			// kept (the manifest is, whatever its size: finish reads it).
+			if _, err := io.Copy(h, tr); err != nil {
+				return streamErr(hdr.Name, err)
+			}
+			e.dropped = true
 		} else {
 			if err := a.openSpill(); err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"aead.dev/minisign"
@@ -344,26 +345,71 @@ func verifyStreamSig(r io.Reader, copyTo io.Writer, name string, sigText []byte,
 const hashBuf = 1 << 20
 
 // hashCopy streams r once into h and, when copyTo is not nil, copyTo: one
-// read, one hash, one write per block, with no MultiWriter in between.
+// read, one hash, one write per block, with no MultiWriter in between. With
+// copyTo, the writes run in a goroutine of their own, beside the hash of
+// the next blocks (on a large patch each takes about as long as the other);
+// a failed write stops the reading at once, as it stops the loop without
+// one (a capped copy must not read an endless file to its end), and is the
+// error returned, before any read error.
 func hashCopy(h hash.Hash, copyTo io.Writer, r io.Reader) error {
-	buf := make([]byte, hashBuf)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
+	if copyTo == nil {
+		buf := make([]byte, hashBuf)
+		for {
+			n, err := r.Read(buf)
 			h.Write(buf[:n])
-			if copyTo != nil {
-				if _, werr := copyTo.Write(buf[:n]); werr != nil {
-					return werr
-				}
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
 			}
 		}
+	}
+	const blocks = 4
+	free := make(chan []byte, blocks)
+	for range blocks {
+		free <- make([]byte, hashBuf)
+	}
+	full := make(chan []byte, blocks)
+	var failed atomic.Bool
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				if _, err = copyTo.Write(b); err != nil {
+					failed.Store(true)
+				}
+			}
+			free <- b[:cap(b)]
+		}
+		werr <- err
+	}()
+	var rerr error
+	for !failed.Load() {
+		buf := <-free
+		n, err := r.Read(buf)
+		if n > 0 {
+			// The writer and the hash only read the block; it is
+			// reused once the writer hands it back.
+			full <- buf[:n]
+			h.Write(buf[:n])
+		} else {
+			free <- buf
+		}
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return err
+			rerr = err
+			break
 		}
 	}
+	close(full)
+	if err := <-werr; err != nil {
+		return err
+	}
+	return rerr
 }
 
 // OpenVerified checks the signature of the .clp at path and only then opens
@@ -372,6 +418,28 @@ func hashCopy(h hash.Hash, copyTo io.Writer, r io.Reader) error {
 // happens to path meanwhile, the archive returned is the one that was
 // signed. Nothing of the patch is parsed before the signature checks out.
 func OpenVerified(path, sigPath string, keys []PublicKey, lim Limits) (Archive, Verified, error) {
+	a, v, err := openVerified(path, sigPath, keys, lim, false)
+	if err != nil {
+		return nil, v, err
+	}
+	return a, v, nil
+}
+
+// CheckVerified checks what OpenVerified checks, in the same order and
+// with the same errors, for a caller that wants the verdict and the
+// manifest, not the archive (clp verify): a tar.gz payload OpenVerified
+// would spill to a second file in lim.TempDir is hashed and dropped.
+func CheckVerified(path, sigPath string, keys []PublicKey, lim Limits) (*Manifest, Verified, error) {
+	a, v, err := openVerified(path, sigPath, keys, lim, true)
+	if err != nil {
+		return nil, v, err
+	}
+	m := a.Manifest()
+	a.Close()
+	return m, v, nil
+}
+
+func openVerified(path, sigPath string, keys []PublicKey, lim Limits, checkOnly bool) (*archive, Verified, error) {
 	lim = lim.withDefaults()
 	sig, err := readSig(sigPath)
 	if err != nil {
@@ -390,7 +458,7 @@ func OpenVerified(path, sigPath string, keys []PublicKey, lim Limits) (Archive, 
 		priv.Close()
 		return nil, Verified{}, fmt.Errorf("unlink private copy: %w", err)
 	}
-	fail := func(err error) (Archive, Verified, error) {
+	fail := func(err error) (*archive, Verified, error) {
 		priv.Close()
 		return nil, Verified{}, err
 	}
@@ -402,7 +470,7 @@ func OpenVerified(path, sigPath string, keys []PublicKey, lim Limits) (Archive, 
 	if err != nil {
 		return fail(err)
 	}
-	a, err := openReader(priv, cw.n, lim)
+	a, err := openReaderMode(priv, cw.n, lim, checkOnly)
 	if err != nil {
 		return fail(err)
 	}

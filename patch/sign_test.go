@@ -1,12 +1,15 @@
 package patch
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -202,6 +205,13 @@ func TestVerifyRefusals(t *testing.T) {
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("left %d files in TempDir", len(left))
 			}
+			m, _, err2 := CheckVerified(f, f+SigSuffix, c.keys, Limits{TempDir: tmp})
+			if m != nil || err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("CheckVerified: %v; OpenVerified: %v", err2, err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("CheckVerified left %d files in TempDir", len(left))
+			}
 			ents, _ := os.ReadDir(d)
 			if got, _ := os.ReadFile(f); !bytes.Equal(got, c.file) || len(ents) > 2 {
 				t.Errorf("patch folder changed: %d entries", len(ents))
@@ -380,6 +390,121 @@ func TestHashCopy(t *testing.T) {
 	boom := errors.New("disk full")
 	if err := hashCopy(h, errWriter{boom}, bytes.NewReader(data)); !errors.Is(err, boom) {
 		t.Fatalf("write error: %v", err)
+	}
+}
+
+// A failed write of the private copy stops the reading at once: a capped
+// copy must not read an endless file to its end.
+func TestHashCopyStopsOnWriteError(t *testing.T) {
+	boom := errors.New("archive over size cap")
+	r := &endless{max: 1000}
+	h, _ := blake2b.New512(nil)
+	if err := hashCopy(h, &failAfter{n: 3 * hashBuf, err: boom}, r); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the write error", err)
+	}
+	// Three blocks were written, the fourth failed; the reader may be a
+	// few blocks ahead (the ones in flight), not more.
+	if r.reads > 12 {
+		t.Fatalf("%d blocks read after the copy failed at the fourth", r.reads)
+	}
+}
+
+// endless is a file that never ends (reads fail after max, so a test
+// cannot hang).
+type endless struct{ reads, max int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	e.reads++
+	if e.reads > e.max {
+		return 0, errors.New("read past the test's bound")
+	}
+	return len(p), nil
+}
+
+// failAfter accepts n bytes, then fails.
+type failAfter struct {
+	n   int
+	err error
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, w.err
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// CheckVerified (clp verify) checks a tar.gz whose payloads OpenVerified
+// would spill without keeping them, and says what OpenVerified says: the
+// same manifest for a good patch, the same refusal for a payload that
+// does not match it. A manifest larger than the in-memory limit is read
+// all the same.
+func TestCheckVerified(t *testing.T) {
+	dir := t.TempDir()
+	pub, priv := newKeys(t, dir, "k")
+	big := make([]byte, 3<<20) // incompressible, within the ratio cap
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rnd.Uint32())
+	}
+	bigFiles := goodFiles + `
+    <Add target="/etc/big.conf" payload="files/big.conf" sha256="` + sum(string(big)) + `" mode="0644"/>`
+	longMeta := strings.Replace(metaXML(bigFiles), "<Files>", "<!-- "+strings.Repeat("x", 3<<19)+" -->\n  <Files>", 1)
+	for _, c := range []struct {
+		name string
+		meta string
+		body []byte
+		want string
+	}{
+		{"good", metaXML(bigFiles), big, ""},
+		{"long manifest", longMeta, big, ""},
+		{"payload changed", metaXML(bigFiles), append(append([]byte{}, big[:len(big)-1]...), 'X'), "sha256 is "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "CLP0250101.clp")
+			if err := os.WriteFile(p, mkTarGz(t, withMeta(c.meta, tarEnt{name: "files/big.conf", typ: tar.TypeReg, body: c.body})...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := SignFile(p, priv); err != nil {
+				t.Fatal(err)
+			}
+			lim := Limits{TempDir: t.TempDir(), MaxManifestSize: 4 << 20}
+			a, v, err := OpenVerified(p, p+SigSuffix, []PublicKey{pub}, lim)
+			m, v2, err2 := CheckVerified(p, p+SigSuffix, []PublicKey{pub}, lim)
+			if c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), c.want) || err2 == nil || err2.Error() != err.Error() {
+					t.Fatalf("OpenVerified: %v\nCheckVerified: %v\nwant both to say %q", err, err2, c.want)
+				}
+				return
+			}
+			if err != nil || err2 != nil {
+				t.Fatalf("OpenVerified: %v; CheckVerified: %v", err, err2)
+			}
+			defer a.Close()
+			if v != v2 || !reflect.DeepEqual(m, a.Manifest()) || len(m.Files) != 2 {
+				t.Fatalf("CheckVerified: %+v %+v\nOpenVerified: %+v %+v", m, v2, a.Manifest(), v)
+			}
+			if left, _ := os.ReadDir(lim.TempDir); len(left) != 0 {
+				t.Errorf("left %d files in TempDir", len(left))
+			}
+		})
+	}
+	// What CheckVerified drops cannot be opened (rather than read as
+	// empty); the manifest can.
+	data := mkTarGz(t, withMeta(metaXML(bigFiles), tarEnt{name: "files/big.conf", typ: tar.TypeReg, body: big})...)
+	a, err := openReaderMode(bytes.NewReader(data), int64(len(data)), Limits{TempDir: t.TempDir()}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Open("files/big.conf"); err == nil || !strings.Contains(err.Error(), "not kept") {
+		t.Fatalf("open a dropped entry: %v", err)
+	}
+	if rc, err := a.Open(ManifestName); err != nil {
+		t.Fatalf("open the manifest: %v", err)
+	} else {
+		rc.Close()
 	}
 }
 

@@ -422,6 +422,14 @@ func TestCorpus(t *testing.T) {
 			if _, err2 := OpenReader(bytes.NewReader(before), int64(len(before)), lim); err2 == nil || err2.Error() != err.Error() {
 				t.Errorf("OpenReader: %v, OpenFile: %v", err2, err)
 			}
+			// Opened only to be checked (clp verify, CheckVerified): the
+			// same refusal.
+			if a3, err3 := openReaderMode(bytes.NewReader(before), int64(len(before)), lim, true); err3 == nil || err3.Error() != err.Error() {
+				if a3 != nil {
+					a3.Close()
+				}
+				t.Errorf("checkOnly: %v, OpenFile: %v", err3, err)
+			}
 		})
 	}
 }

@@ -97,12 +97,10 @@ func runVerify(ctx context.Context, env *Env, opts verifyOptions, args []string)
 	if err != nil {
 		return err
 	}
-	a, v, err := patch.OpenVerified(file, file+patch.SigSuffix, keys, lim)
+	m, v, err := patch.CheckVerified(file, file+patch.SigSuffix, keys, lim)
 	if err != nil {
 		return signatureError(err, file, from, len(keys))
 	}
-	m := a.Manifest()
-	a.Close()
 	res := verifyResult{File: file, Signature: file + patch.SigSuffix, KeyID: v.KeyID, TrustedComment: v.TrustedComment,
 		SignedAt: signedAt(v.TrustedComment), Name: m.Name, Version: m.Version, Format: m.Format}
 	if env.JSON {
