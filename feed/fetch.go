@@ -43,6 +43,11 @@ func get(ctx context.Context, hc *http.Client, url string, max int64) ([]byte, e
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		// A short error page is read to its end so that the connection
+		// is kept for the next request: every update asks for the next
+		// root.json first, which is a 404 but for a rotation, and a new
+		// connection (a TLS handshake on https) would follow it.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyMax))
 		return nil, &metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: url}
 	}
 	if cl := resp.Header.Get("Content-Length"); cl != "" {
@@ -62,6 +67,10 @@ func get(ctx context.Context, hc *http.Client, url string, max int64) ([]byte, e
 	}
 	return data, nil
 }
+
+// errorBodyMax is how much of an error response get reads (and drops) to
+// keep its connection.
+const errorBodyMax = 4 << 10
 
 // tufFetcher is the go-tuf Fetcher clp uses: the capped get above, bound to
 // the caller's context, remembering the last URL and body so that a refusal
