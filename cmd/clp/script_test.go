@@ -21,7 +21,13 @@ func TestMain(m *testing.M) {
 	// clp status and --version keep pacman's version in the user's cache
 	// directory; the tests write nowhere outside their temporary
 	// directories, so they get none (a file is no directory to create one
-	// under). system's tests check the cache.
+	// under). system's tests check the cache. go build, which some tests
+	// run, keeps its own cache where it did (its default, spelt out).
+	if os.Getenv("GOCACHE") == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			os.Setenv("GOCACHE", filepath.Join(d, "go-build"))
+		}
+	}
 	os.Setenv("XDG_CACHE_HOME", "/dev/null/clp-tests")
 	testscript.Main(m, map[string]func(){
 		"clp": func() {
