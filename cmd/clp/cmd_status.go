@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"strings"
 
 	"github.com/vincentos/clp/alpm"
@@ -108,7 +111,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		for _, p := range st.pkgs {
 			rep.Packages.Installed = append(rep.Packages.Installed, statusPkgEntry{p.Name, p.Version})
 		}
-		return printJSON(env.Stdout, rep)
+		return printStatusJSON(env.Stdout, rep)
 	}
 	env.field("clp", "%s", rep.Version)
 	env.field("pacman", "%s", system.PacmanLine(rep.PacmanVersion, rep.PacmanPath, rep.LibalpmVersion))
@@ -163,4 +166,69 @@ func fillState(env *Env, eng *patch.Engine, rep *statusReport) error {
 		rep.Pins = append(rep.Pins, s)
 	}
 	return nil
+}
+
+// installedKey is the one line printJSON writes for an empty-marked
+// Packages.Installed (null, at its depth): the only place where a line
+// holds exactly this (a string cannot hold a line break).
+const installedKey = "\n    \"installed\": null\n"
+
+// printStatusJSON prints rep as printJSON does, byte for byte, but writes
+// the installed packages' list itself: through encoding/json, reflection
+// and the re-indentation of 2,000 entries cost more than the rest of clp
+// status --json. Each name and version is still quoted by encoding/json.
+func printStatusJSON(w io.Writer, rep statusReport) error {
+	pkgs := rep.Packages.Installed
+	if len(pkgs) == 0 {
+		return printJSON(w, rep)
+	}
+	rep.Packages.Installed = nil
+	var head bytes.Buffer
+	if err := printJSON(&head, rep); err != nil {
+		return err
+	}
+	out := head.Bytes()
+	i := bytes.Index(out, []byte(installedKey))
+	if i < 0 || bytes.Count(out, []byte(installedKey)) != 1 {
+		rep.Packages.Installed = pkgs
+		return printJSON(w, rep)
+	}
+	buf := make([]byte, 0, len(out)+len(pkgs)*96)
+	buf = append(buf, out[:i]...)
+	buf = append(buf, "\n    \"installed\": ["...)
+	for k, p := range pkgs {
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, "\n      {\n        \"name\": "...)
+		buf = appendJSONString(buf, p.Name)
+		buf = append(buf, ",\n        \"version\": "...)
+		buf = appendJSONString(buf, p.Version)
+		buf = append(buf, "\n      }"...)
+	}
+	buf = append(buf, "\n    ]\n"...)
+	buf = append(buf, out[i+len(installedKey):]...)
+	_, err := w.Write(buf)
+	return err
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it (HTML
+// characters escaped, as printJSON's encoder does); plain ASCII, what
+// package names and versions are made of, is quoted without it.
+func appendJSONString(buf []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(buf, q...)
 }

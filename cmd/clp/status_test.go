@@ -14,7 +14,7 @@ import (
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
-// TestStatusJSONMatchesPacmanQ: what clp reads through libalpm is exactly
+// TestStatusJSONMatchesPacmanQ: what clp reads of the local database is exactly
 // what the real pacman reports for the same root.
 func TestStatusJSONMatchesPacmanQ(t *testing.T) {
 	r, _ := sandbox.NewNVIDIA(t)
@@ -72,5 +72,29 @@ func TestPacmanVersionMatchesBinary(t *testing.T) {
 	code, stdout, _ := runClp(t, "--version")
 	if code != 0 || !strings.Contains(stdout, "pacman "+got+" ("+path+", libalpm "+alpm.LibalpmVersion()+")") {
 		t.Errorf("clp --version (exit %d):\n%s\nwant pacman %s at %s, libalpm %s", code, stdout, got, path, alpm.LibalpmVersion())
+	}
+}
+
+// clp status --json writes the installed list itself: byte for byte what
+// encoding/json writes, for plain names and for strings it must escape.
+func TestStatusJSONPrintedAsEncoder(t *testing.T) {
+	rep := statusReport{Version: "0.1", Root: "/r<oot>", Patches: []string{}, Pins: []string{"a & b"}, CacheDirs: []string{"/c"}}
+	for _, pkgs := range [][]statusPkgEntry{
+		nil,
+		{},
+		{{"a", "1-1"}},
+		{{"glibc", "2.41+r6+gcf88351b685d-1"}, {"lib32-gcc-libs", "1:14.2.1-3"}, {"x<y", "1\"2"}, {"y>z", "2\\3"}, {"u&v", "w"}, {"é\u2028", "\x7f"}, {"ctl\x01", "1"}, {"bad\xff", "v"}},
+	} {
+		rep.Packages = statusPkgs{Count: len(pkgs), Installed: pkgs}
+		var want, got bytes.Buffer
+		if err := printJSON(&want, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := printStatusJSON(&got, rep); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("printStatusJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
+		}
 	}
 }
