@@ -68,7 +68,7 @@ printf '1\n' >"$root/var/lib/clp/feed-applied"
 	exit 1
 }
 
-echo "== clp update --check, nothing new, against one curl GET of timestamp.json (goal: a few x)"
+echo "== clp update --check, nothing new, against one curl GET of timestamp.json (goal: at most 1.5x)"
 "$work/benchcmp" -n "$runs" \
 	"@curl GET timestamp.json" curl -sf -o /dev/null "$url/metadata/timestamp.json" ::: \
 	"@clp update --check" "$clp" --root "$root" update --check
