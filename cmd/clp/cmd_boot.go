@@ -16,7 +16,6 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
-	"github.com/vincentos/clp/snapshot"
 )
 
 type bootOptions struct {
@@ -216,13 +215,4 @@ func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, e
 func (r *guardRestorer) RestoreSnapshot(ctx context.Context, id int) error {
 	_, err := restoreSnapshot(ctx, r.env, id, "the boot guard")
 	return err
-}
-
-// changedNames are the packages a list of changes names.
-func changedNames(cs []snapshot.Change) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Name
-	}
-	return out
 }

@@ -49,7 +49,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return nil
 	}
 	if !env.JSON {
-		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapTime(r.Target.Time), r.Target.Description)
+		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapshot.Time(r.Target.Time), r.Target.Description)
 		printChanges(env, rep.Changes, true)
 		if n := r.FromArchive(); n > 0 {
 			fmt.Fprintf(env.Stdout, "\n%d package file(s) to download from the archive:\n", n)
@@ -70,7 +70,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return err
 	}
 	rep.Done = true
-	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: r.Pre, Packages: changedNames(rep.Changes)})
+	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: r.Pre, Packages: snapshot.Names(rep.Changes)})
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
