@@ -23,19 +23,14 @@ type bootOptions struct {
 }
 
 func init() {
-	var o bootOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "boot",
 		Summary: "the boot guard: status, disarm, mark-good",
 		Usage:   usageText("boot"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
-		},
-		Args: exactArgs(1, "an action: status, disarm or mark-good"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runBoot(ctx, env, o, args[0])
-		},
-	})
+		Args:    exactArgs(1, "an action: status, disarm or mark-good"),
+	}, func(fs *pflag.FlagSet, o *bootOptions) {
+		fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
+	}, runBoot)
 }
 
 // bootGuard is the guard of the root clp works on.
@@ -43,7 +38,8 @@ func (e *Env) bootGuard(cfg *config.Config) *boot.Guard {
 	return hooks.BootGuard(e.System(), cfg)
 }
 
-func runBoot(ctx context.Context, env *Env, o bootOptions, action string) error {
+func runBoot(ctx context.Context, env *Env, o bootOptions, args []string) error {
+	action := args[0]
 	cfg, err := env.loadConfig()
 	if err != nil {
 		return err

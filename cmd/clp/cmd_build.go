@@ -17,23 +17,16 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var buildOpts buildOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "build",
 		Summary: "make a .clp patch from a folder (for maintainers)",
 		Usage:   usageText("build"),
-		Flags: func(fs *pflag.FlagSet) {
-			buildOpts = buildOptions{flags: fs}
-			fs.StringVarP(&buildOpts.Output, "output", "o", "", "write the patch to `FILE` (default: <Name>.clp)")
-			fs.BoolVar(&buildOpts.Zip, "zip", false, "write a zip archive instead of tar.gz")
-		},
-		Args: exactArgs(1, "one folder"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runBuild(ctx, env, buildOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one folder"),
+	}, func(fs *pflag.FlagSet, o *buildOptions) {
+		o.flags = fs
+		fs.StringVarP(&o.Output, "output", "o", "", "write the patch to `FILE` (default: <Name>.clp)")
+		fs.BoolVar(&o.Zip, "zip", false, "write a zip archive instead of tar.gz")
+	}, runBuild)
 }
 
 type buildOptions struct {

@@ -14,27 +14,20 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var downgradeOpts downgradeOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "downgrade",
 		Summary: "install older versions of packages from the cache or the archive",
 		Usage:   usageText("downgrade"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&downgradeOpts.To, "to", "", "install `VERSION` of every PKG (no menu)")
-			fs.BoolVar(&downgradeOpts.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
-			fs.BoolVar(&downgradeOpts.Pin, "pin", false, "pin the packages at the new version afterwards")
-			fs.BoolVar(&downgradeOpts.CacheOnly, "cache-only", false, "do not ask the archive servers")
-			fs.BoolVar(&downgradeOpts.Latest, "latest", false, "the newest version that matches (not the installed one), no menu")
-			fs.BoolVar(&downgradeOpts.Oldest, "oldest", false, "the oldest version that matches, no menu")
-			fs.BoolVarP(&downgradeOpts.DryRun, "dry-run", "n", false, "show the plan, change nothing")
-		},
-		Args: minArgs(1, "at least one package name"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runDowngrade(ctx, env, downgradeOpts, args)
-		},
-	})
+		Args:    minArgs(1, "at least one package name"),
+	}, func(fs *pflag.FlagSet, o *downgradeOptions) {
+		fs.StringVar(&o.To, "to", "", "install `VERSION` of every PKG (no menu)")
+		fs.BoolVar(&o.LatestCached, "latest-cached", false, "the newest cached version older than the installed one")
+		fs.BoolVar(&o.Pin, "pin", false, "pin the packages at the new version afterwards")
+		fs.BoolVar(&o.CacheOnly, "cache-only", false, "do not ask the archive servers")
+		fs.BoolVar(&o.Latest, "latest", false, "the newest version that matches (not the installed one), no menu")
+		fs.BoolVar(&o.Oldest, "oldest", false, "the oldest version that matches, no menu")
+		fs.BoolVarP(&o.DryRun, "dry-run", "n", false, "show the plan, change nothing")
+	}, runDowngrade)
 }
 
 type downgradeOptions struct {

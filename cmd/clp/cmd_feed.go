@@ -24,26 +24,18 @@ type feedOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var feedOpts feedOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "feed",
 		Summary: "publish patches in a signed feed (for maintainers)",
 		Usage:   usageText("feed"),
-		Flags: func(fs *pflag.FlagSet) {
-			feedOpts = feedOptions{}
-			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
-			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, important, normal or low, as in the patch format (default: the patch's)")
-			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
-			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
-			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
-		},
-		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runFeed(ctx, env, feedOpts, args)
-		},
-	})
+		Args:    minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
+	}, func(fs *pflag.FlagSet, o *feedOptions) {
+		fs.Uint64Var(&o.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
+		fs.StringVar(&o.Severity, "severity", "", "severity `S` for add: critical, important, normal or low, as in the patch format (default: the patch's)")
+		fs.StringVar(&o.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
+		fs.StringVar(&o.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
+		fs.IntVar(&o.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
+	}, runFeed)
 }
 
 func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {

@@ -15,19 +15,14 @@ type hooksOptions struct {
 }
 
 func init() {
-	var o hooksOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "hooks",
 		Summary: "install, remove or check clp's pacman hooks",
 		Usage:   usageText("hooks"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
-		},
-		Args: exactArgs(1, "install, remove or status"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runHooks(ctx, env, o, args)
-		},
-	})
+		Args:    exactArgs(1, "install, remove or status"),
+	}, func(fs *pflag.FlagSet, o *hooksOptions) {
+		fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
+	}, runHooks)
 }
 
 func hookDir(env *Env, o hooksOptions) (string, error) {

@@ -13,23 +13,15 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var keygenOpts keygenOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "keygen",
 		Summary: "make a minisign key pair for signing patches (for maintainers)",
 		Usage:   usageText("keygen"),
-		Flags: func(fs *pflag.FlagSet) {
-			keygenOpts = keygenOptions{}
-			fs.StringVarP(&keygenOpts.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
-			fs.BoolVar(&keygenOpts.NoPassword, "no-password", false, "store the secret key unencrypted (tests, throwaway keys)")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runKeygen(ctx, env, keygenOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *keygenOptions) {
+		fs.StringVarP(&o.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
+		fs.BoolVar(&o.NoPassword, "no-password", false, "store the secret key unencrypted (tests, throwaway keys)")
+	}, runKeygen)
 }
 
 type keygenOptions struct {
@@ -45,7 +37,7 @@ type keygenResult struct {
 	Encrypted bool   `json:"encrypted"`
 }
 
-func runKeygen(ctx context.Context, env *Env, opts keygenOptions) error {
+func runKeygen(ctx context.Context, env *Env, opts keygenOptions, _ []string) error {
 	if opts.Base == "" {
 		return usageErrorf("-o needs a file name")
 	}

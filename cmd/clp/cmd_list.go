@@ -26,19 +26,14 @@ func init() {
 		Args:    noArgs,
 		Run:     runHistory,
 	})
-	var recoverOpts recoverOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "recover",
 		Summary: "finish a transaction a crash interrupted",
 		Usage:   usageText("recover"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&recoverOpts.Show, "show", false, "print the journal of the interrupted transaction as read (each line with whether its checksum holds, the transaction and the phases it reached); change nothing")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runRecover(ctx, env, recoverOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *recoverOptions) {
+		fs.BoolVar(&o.Show, "show", false, "print the journal of the interrupted transaction as read (each line with whether its checksum holds, the transaction and the phases it reached); change nothing")
+	}, runRecover)
 }
 
 type recoverOptions struct {
@@ -98,7 +93,7 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-func runRecover(ctx context.Context, env *Env, o recoverOptions) error {
+func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) error {
 	eng, _, err := env.openEngine(ctx, false)
 	if err != nil {
 		return err

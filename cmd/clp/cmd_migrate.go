@@ -18,22 +18,14 @@ type migrateOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var migrateOpts migrateOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "migrate",
 		Summary: "take over a machine that ran the original clpctl",
 		Usage:   usageText("migrate"),
-		Flags: func(fs *pflag.FlagSet) {
-			migrateOpts = migrateOptions{}
-			fs.BoolVarP(&migrateOpts.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runMigrate(ctx, env, migrateOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *migrateOptions) {
+		fs.BoolVarP(&o.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
+	}, runMigrate)
 }
 
 // migrateReport is clp migrate's JSON.
@@ -46,7 +38,7 @@ type migrateReport struct {
 	LegacyAllowed  bool     `json:"legacy_feed_allowed"`
 }
 
-func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
+func runMigrate(ctx context.Context, env *Env, o migrateOptions, _ []string) error {
 	eng, cfg, err := env.openEngine(ctx, !o.DryRun)
 	if err != nil {
 		return err

@@ -15,22 +15,14 @@ import (
 )
 
 func init() {
-	var (
-		pinOpts  pinOptions
-		pinsOpts pinsOptions
-	)
-	register(&command{
+	registerOpts(&command{
 		Name:    "pin",
 		Summary: "hold packages at their installed version",
 		Usage:   usageText("pin"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&pinOpts.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
-		},
-		Args: minArgs(1, "at least one package name"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runPin(ctx, env, pinOpts, args)
-		},
-	})
+		Args:    minArgs(1, "at least one package name"),
+	}, func(fs *pflag.FlagSet, o *pinOptions) {
+		fs.StringVar(&o.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
+	}, runPin)
 	register(&command{
 		Name:    "unpin",
 		Summary: "release pinned packages",
@@ -38,19 +30,15 @@ func init() {
 		Args:    minArgs(1, "at least one package name"),
 		Run:     runUnpin,
 	})
-	register(&command{
+	registerOpts(&command{
 		Name:    "pins",
 		Summary: "list pins, lift those whose fixed version shipped",
 		Usage:   usageText("pins"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&pinsOpts.Check, "check", false, "lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)")
-			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "take clp's Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runPins(ctx, env, pinsOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *pinsOptions) {
+		fs.BoolVar(&o.Check, "check", false, "lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)")
+		fs.BoolVar(&o.RemoveInclude, "remove-include", false, "take clp's Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again")
+	}, runPins)
 }
 
 type pinOptions struct{ Until string }
@@ -165,7 +153,7 @@ type pinsReport struct {
 	IncludeRemoved bool           `json:"include_removed,omitempty"`
 }
 
-func runPins(ctx context.Context, env *Env, o pinsOptions) error {
+func runPins(ctx context.Context, env *Env, o pinsOptions, _ []string) error {
 	rep := pinsReport{}
 	if o.Check || o.RemoveInclude {
 		l, err := env.stateLock(ctx)

@@ -17,27 +17,20 @@ type rollbackOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var rollbackOpts rollbackOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "rollback",
 		Aliases: []string{"uninstall"},
 		Summary: "undo an applied patch exactly",
 		Usage:   usageText("rollback"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&rollbackOpts.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
-		},
 		Args: func(args []string) error {
 			if len(args) > 1 {
 				return usageErrorf("expected at most one patch name")
 			}
 			return nil
 		},
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runRollback(ctx, env, rollbackOpts, args)
-		},
-	})
+	}, func(fs *pflag.FlagSet, o *rollbackOptions) {
+		fs.BoolVar(&o.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
+	}, runRollback)
 }
 
 func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string) error {

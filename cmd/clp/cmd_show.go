@@ -13,22 +13,14 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var showOpts showOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "show",
 		Summary: "show what a patch holds and, with --diff, what it would change",
 		Usage:   usageText("show"),
-		Flags: func(fs *pflag.FlagSet) {
-			showOpts = showOptions{}
-			fs.BoolVar(&showOpts.Diff, "diff", false, "dry run against --root: check each target and show the diffs")
-		},
-		Args: exactArgs(1, "one patch file"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runShow(ctx, env, showOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one patch file"),
+	}, func(fs *pflag.FlagSet, o *showOptions) {
+		fs.BoolVar(&o.Diff, "diff", false, "dry run against --root: check each target and show the diffs")
+	}, runShow)
 }
 
 type showOptions struct {

@@ -19,22 +19,14 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var signOpts signOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "sign",
 		Summary: "sign a .clp patch with a minisign key (for maintainers)",
 		Usage:   usageText("sign"),
-		Flags: func(fs *pflag.FlagSet) {
-			signOpts = signOptions{}
-			fs.StringVarP(&signOpts.Key, "key", "k", "clp.key", "the secret key `FILE`")
-		},
-		Args: exactArgs(1, "one patch file"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runSign(ctx, env, signOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one patch file"),
+	}, func(fs *pflag.FlagSet, o *signOptions) {
+		fs.StringVarP(&o.Key, "key", "k", "clp.key", "the secret key `FILE`")
+	}, runSign)
 }
 
 type signOptions struct {

@@ -21,20 +21,15 @@ type snapshotOptions struct {
 }
 
 func init() {
-	var o snapshotOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "snapshot",
 		Summary: "list, compare, create, delete and restore package-state snapshots",
 		Usage:   usageText("snapshot"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVarP(&o.Desc, "description", "d", "", "describe the snapshot (create)")
-			fs.DurationVar(&o.LockWait, "lock-wait", time.Minute, "how long restore waits for pacman's database lock")
-		},
-		Args: minArgs(1, "an action: list, show, diff, create, delete or restore"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runSnapshot(ctx, env, o, args)
-		},
-	})
+		Args:    minArgs(1, "an action: list, show, diff, create, delete or restore"),
+	}, func(fs *pflag.FlagSet, o *snapshotOptions) {
+		fs.StringVarP(&o.Desc, "description", "d", "", "describe the snapshot (create)")
+		fs.DurationVar(&o.LockWait, "lock-wait", time.Minute, "how long restore waits for pacman's database lock")
+	}, runSnapshot)
 }
 
 func runSnapshot(ctx context.Context, env *Env, o snapshotOptions, args []string) error {

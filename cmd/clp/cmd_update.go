@@ -19,24 +19,18 @@ type updateOptions struct {
 }
 
 func init() {
-	var o updateOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "update",
 		Summary: "fetch and apply new patches from the signed feed",
 		Usage:   usageText("update"),
-		Flags: func(fs *pflag.FlagSet) {
-			o = updateOptions{}
-			fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")
-			fs.BoolVar(&o.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runUpdate(ctx, env, o)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *updateOptions) {
+		fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")
+		fs.BoolVar(&o.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
+	}, runUpdate)
 }
 
-func runUpdate(ctx context.Context, env *Env, o updateOptions) error {
+func runUpdate(ctx context.Context, env *Env, o updateOptions, _ []string) error {
 	if !o.Check {
 		if err := preflight(ctx, env); err != nil {
 			return err
