@@ -2,6 +2,7 @@ package patch
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -123,4 +124,66 @@ func (r *JournalReport) Text() []string {
 		out = append(out, fmt.Sprintf("line %d (%s): %s", l.N, l.Status, body))
 	}
 	return out
+}
+
+// UndoText is what rolling a back will change, as clp rollback lists it
+// before it asks (as pacman lists its targets): each file and what happens
+// to it, each package and the version it goes back to, each pin lifted.
+func (a Applied) UndoText() string {
+	var b strings.Builder
+	if len(a.Steps) > 0 {
+		fmt.Fprintf(&b, "\nFiles (%d)\n", len(a.Steps))
+		for _, s := range a.Steps {
+			fmt.Fprintf(&b, "  %-14s %s\n", undoVerb(s.Op), s.Target)
+		}
+	}
+	p := a.Packages
+	if p == nil || len(p.Actions) == 0 {
+		return b.String() + "\n"
+	}
+	var lines []string
+	now := map[string]string{}
+	for _, act := range p.Actions {
+		if act.Op == OpDowngrade {
+			now[act.Name] = act.Version
+		}
+	}
+	names := make([]string, 0, len(p.Previous))
+	for n := range p.Previous {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch before := p.Previous[n]; {
+		case before == "":
+			lines = append(lines, fmt.Sprintf("  %-14s %s %s", "remove", n, now[n]))
+		default:
+			version := now[n]
+			if version == "" {
+				version = "?"
+			}
+			lines = append(lines, fmt.Sprintf("  %-14s %s %s -> %s", "reinstall", n, version, before))
+		}
+	}
+	for _, n := range p.Pins {
+		lines = append(lines, fmt.Sprintf("  %-14s %s", "unpin", n))
+	}
+	fmt.Fprintf(&b, "\nPackages (%d)\n%s\n\n", len(lines), strings.Join(lines, "\n"))
+	return b.String()
+}
+
+// undoVerb says what rolling back a file action does to the file.
+func undoVerb(op string) string {
+	switch op {
+	case OpAdd:
+		return "remove"
+	case OpRemove:
+		return "put back"
+	case OpMode:
+		return "restore mode"
+	case OpOwner:
+		return "restore owner"
+	default:
+		return "restore"
+	}
 }

@@ -65,3 +65,27 @@ func TestJournalReportText(t *testing.T) {
 		t.Errorf("damaged Text() = %q", got)
 	}
 }
+
+func TestUndoText(t *testing.T) {
+	a := Applied{Steps: []Step{{Op: OpAdd, Target: "/etc/a"}, {Op: OpRemove, Target: "/etc/b"}, {Op: OpReplace, Target: "/etc/c"}},
+		Packages: &PackagePlan{
+			Actions:  []PackageAction{{Op: OpDowngrade, Name: "x", Version: "1-1"}, {Op: OpDowngrade, Name: "y", Version: "3-1"}},
+			Previous: map[string]string{"x": "2-1", "y": "", "z": "5-1"},
+			Pins:     []string{"x"},
+		}}
+	want := "\nFiles (3)\n" +
+		"  remove         /etc/a\n" +
+		"  put back       /etc/b\n" +
+		"  restore        /etc/c\n" +
+		"\nPackages (4)\n" +
+		"  reinstall      x 1-1 -> 2-1\n" +
+		"  remove         y 3-1\n" +
+		"  reinstall      z ? -> 5-1\n" +
+		"  unpin          x\n\n"
+	if got := a.UndoText(); got != want {
+		t.Errorf("UndoText =\n%q\nwant\n%q", got, want)
+	}
+	if got := (Applied{}).UndoText(); got != "\n" {
+		t.Errorf("empty UndoText = %q", got)
+	}
+}
