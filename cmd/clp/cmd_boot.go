@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -112,36 +111,8 @@ func bootStatus(env *Env, g *boot.Guard) error {
 	if rep.Damaged != "" {
 		return withHint(errors.New(rep.Damaged), "'clp boot disarm' moves it aside (kept as boot-guard.json.damaged) and starts a disarmed guard")
 	}
-	st := rep.State
-	env.field("boot guard", "%s", rep.Summary)
-	if len(st.Transactions) > 0 {
-		env.field("armed by", "%s", boot.DescribeTransactions(st.Transactions))
-	}
-	for _, b := range st.Boots {
-		v := b.Verdict
-		if v == "" {
-			v = "being judged"
-		}
-		if b.Reason != "" {
-			v += ": " + b.Reason
-		}
-		env.field("boot "+b.ID[:8], "%s %s", b.Started.Local().Format("2006-01-02 15:04"), v)
-	}
-	if r := st.Restore; r != nil {
-		what := "ok"
-		if !r.OK {
-			what = "FAILED: " + r.Error
-		}
-		if len(r.Patches) > 0 {
-			what += "; patches rolled back: " + strings.Join(r.Patches, ", ")
-		}
-		env.field("restore", "snapshot %d in boot %s: %s", r.Snapshot, r.Boot[:8], what)
-	}
-	if st.Last != "" {
-		env.field("last", "%s", st.Last)
-	}
-	if rep.Rollback {
-		env.field("command line", "clp.rollback=1")
+	for _, f := range rep.Fields() {
+		env.field(f.Name, "%s", f.Value)
 	}
 	return nil
 }
