@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -41,33 +37,19 @@ func runKeygen(ctx context.Context, env *Env, opts keygenOptions, _ []string) er
 	if opts.Base == "" {
 		return usageErrorf("-o needs a file name")
 	}
-	secPath, pubPath := opts.Base+".key", opts.Base+".pub"
-	for _, p := range []string{secPath, pubPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return withHint(fmt.Errorf("%s already exists; not overwriting a key", p), "give another -o KEYBASE, or move the old key away first")
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	secPath, pubPath, err := patch.NewKeyPairPaths(opts.Base)
+	if err != nil {
+		return err
 	}
 	password := ""
 	if !opts.NoPassword {
-		var err error
 		if password, err = keyPassword(env, "password for the new secret key", true); err != nil {
 			return err
 		}
 	}
-	pub, priv, err := patch.GenerateKey()
+	pub, err := patch.WriteKeyPair(secPath, pubPath, password)
 	if err != nil {
 		return err
-	}
-	if err := patch.WritePrivateKey(secPath, priv, password); err != nil {
-		return fmt.Errorf("write secret key: %w", err)
-	}
-	if err := patch.WritePublicKey(pubPath, pub); err != nil {
-		// A secret key without its public key is of no use, and a second
-		// keygen would refuse to overwrite it: take it back.
-		os.Remove(secPath)
-		return fmt.Errorf("write public key: %w", err)
 	}
 	res := keygenResult{SecretKey: secPath, PublicKey: pubPath, KeyID: patch.KeyID(pub.ID()), Encrypted: password != ""}
 	if !res.Encrypted {

@@ -71,28 +71,9 @@ func runSign(ctx context.Context, env *Env, opts signOptions, args []string) err
 	if err != nil {
 		return err
 	}
-	sigPath, err := patch.SignFile(file, priv)
-	if err != nil {
-		return fmt.Errorf("sign %s: %w", file, err)
-	}
-	// Check the new signature at once, with the key's own public half: it
-	// also yields the trusted comment to show.
-	pub, ok := priv.Public().(minisign.PublicKey)
-	if !ok {
-		return fmt.Errorf("sign %s: secret key has no minisign public key", file)
-	}
-	sig, err := patch.ReadSigFile(sigPath)
+	sigPath, v, err := patch.SignChecked(file, priv)
 	if err != nil {
 		return err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	v, err := patch.Verify(f, sig, file, []patch.PublicKey{pub})
-	if err != nil {
-		return fmt.Errorf("the new signature does not verify: %w", err)
 	}
 	res := signResult{File: file, Signature: sigPath, KeyID: v.KeyID, TrustedComment: v.TrustedComment}
 	if env.JSON {
