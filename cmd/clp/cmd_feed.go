@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -108,7 +107,7 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		}
 		return nil
 	case "timestamp":
-		d, err := parseDays(o.Expires)
+		d, err := feed.ParseLifetime(o.Expires)
 		if err != nil {
 			return usageErrorf("--expires: %v", err)
 		}
@@ -164,24 +163,4 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %d, severity %s, rollout %d%%)\n", meta.Name, dir, meta.Sequence, meta.Severity, phase)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
-}
-
-// parseDays reads a Go duration or a whole number of days ("7d"); "" is 0
-// (the library's default).
-func parseDays(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err := strconv.Atoi(n)
-		if err != nil || d <= 0 {
-			return 0, fmt.Errorf("%q is not a positive number of days", s)
-		}
-		return time.Duration(d) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration (e.g. 36h or 2d)", s)
-	}
-	return d, nil
 }
