@@ -86,27 +86,13 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, pinsOrEmpty(pins))
+		return printJSON(env.Stdout, hooks.OrEmpty(pins))
 	}
 	for _, a := range add {
-		fmt.Fprintf(env.Stdout, ":: pinned %s at %s%s\n", a.Name, a.Version, untilText(a.Until))
+		fmt.Fprintln(env.Stdout, a.PinnedLine())
 	}
 	fmt.Fprintf(env.Stdout, "   IgnorePkg in %s; clp's guard hook refuses transactions that move a pinned package\n", hooks.PinsConfFile(h.Paths))
 	return nil
-}
-
-func untilText(u string) string {
-	if u == "" {
-		return ""
-	}
-	return " until " + u + " is offered"
-}
-
-func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
-	if p == nil {
-		return []hooks.Pin{}
-	}
-	return p
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
@@ -140,7 +126,7 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, pinsOrEmpty(pins))
+		return printJSON(env.Stdout, hooks.OrEmpty(pins))
 	}
 	fmt.Fprintf(env.Stdout, ":: unpinned %s\n", strings.Join(names, ", "))
 	return nil
@@ -184,12 +170,12 @@ func runPins(ctx context.Context, env *Env, o pinsOptions, _ []string) error {
 	if err != nil {
 		return err
 	}
-	rep.Pins = pinsOrEmpty(pins)
+	rep.Pins = hooks.OrEmpty(pins)
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
 	for _, l := range rep.Lifted {
-		fmt.Fprintf(env.Stdout, ":: pin lifted: %s (%s offers %s, at or above %s)\n", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until)
+		fmt.Fprintln(env.Stdout, l.Line())
 	}
 	if o.RemoveInclude {
 		if rep.IncludeRemoved {
@@ -206,23 +192,9 @@ func runPins(ctx context.Context, env *Env, o pinsOptions, _ []string) error {
 		return nil
 	}
 	for _, p := range pins {
-		line := fmt.Sprintf("%s %s", p.Name, orAnyVersion(p.Version))
-		if p.Until != "" {
-			line += " until " + p.Until
-		}
-		if p.Patch != "" {
-			line += " (patch " + p.Patch + ")"
-		}
-		fmt.Fprintln(env.Stdout, line)
+		fmt.Fprintln(env.Stdout, p.Line())
 	}
 	return nil
-}
-
-func orAnyVersion(v string) string {
-	if v == "" {
-		return "(installed version)"
-	}
-	return v
 }
 
 // checkPins lifts every pin whose Until version the sync databases offer,
