@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/patch"
 )
 
 // Arg is one PKG argument of clp downgrade: a name and an optional
@@ -47,6 +48,39 @@ func ParseArgs(args []string) ([]Arg, error) {
 		}
 		seen[name] = true
 		out = append(out, Arg{name, c})
+	}
+	return out, nil
+}
+
+// CheckNames refuses a name pacman would not accept before it is used
+// anywhere, quoted, so that a newline in it cannot split clp's error into
+// a second forged line (a fail.ErrUsage).
+func CheckNames(names []string) error {
+	for _, n := range names {
+		if !patch.ValidPackageName(n) {
+			return fail.Usage(fmt.Errorf("%q is not a package name", n))
+		}
+	}
+	return nil
+}
+
+// Listings are the versions of each package that match its constraint,
+// as 'clp downgrade --json' lists them without choosing (never a nil
+// Versions). A constraint that cannot be compared is a fail.ErrUsage.
+func (d *Downgrader) Listings(ctx context.Context, args []Arg) ([]*Listing, error) {
+	var out []*Listing
+	for _, a := range args {
+		l, err := d.List(ctx, a.Name, true)
+		if err != nil {
+			return nil, ArchiveHint(err)
+		}
+		if l.Versions, err = l.Match(a.Constraint); err != nil {
+			return nil, fail.Usage(fmt.Errorf("%s%s: %v", a.Name, a.Constraint, err))
+		}
+		if l.Versions == nil {
+			l.Versions = []Version{}
+		}
+		out = append(out, l)
 	}
 	return out, nil
 }

@@ -105,3 +105,13 @@ func TestChoose(t *testing.T) {
 		t.Errorf("a bad constraint is not a usage error: %v", err)
 	}
 }
+
+func TestCheckNames(t *testing.T) {
+	if err := CheckNames([]string{"nvidia-utils", "lib32-foo", "a+b"}); err != nil {
+		t.Errorf("good names refused: %v", err)
+	}
+	err := CheckNames([]string{"ok", "evil\nclp: error: forged"})
+	if err == nil || err.Error() != `"evil\nclp: error: forged" is not a package name` || !errors.Is(err, fail.ErrUsage) {
+		t.Errorf("a name with a newline: %v", err)
+	}
+}

@@ -77,7 +77,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 	}
 	// A name read from the command line ends up in messages and in
 	// pacman's arguments: no newline may forge a line.
-	if err := checkPackageNames(names); err != nil {
+	if err := pkgtx.CheckNames(names); err != nil {
 		return err
 	}
 	choose := len(picks) > 0 || exact
@@ -99,19 +99,9 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 	}
 
 	if env.JSON && !choose {
-		var out []*pkgtx.Listing
-		for _, p := range pkgs {
-			l, err := d.List(ctx, p.Name, true)
-			if err != nil {
-				return pkgtx.ArchiveHint(err)
-			}
-			if l.Versions, err = l.Match(p.Constraint); err != nil {
-				return usageErrorf("%s%s: %v", p.Name, p.Constraint, err)
-			}
-			if l.Versions == nil {
-				l.Versions = []pkgtx.Version{}
-			}
-			out = append(out, l)
+		out, err := d.Listings(ctx, pkgs)
+		if err != nil {
+			return err
 		}
 		return printJSON(env.Stdout, out)
 	}

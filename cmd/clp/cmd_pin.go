@@ -12,6 +12,7 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pkgtx"
 )
 
 func init() {
@@ -45,7 +46,7 @@ type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
-	if err := checkPackageNames(names); err != nil {
+	if err := pkgtx.CheckNames(names); err != nil {
 		return err
 	}
 	h, err := env.openDB()
@@ -96,7 +97,7 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 }
 
 func runUnpin(ctx context.Context, env *Env, names []string) error {
-	if err := checkPackageNames(names); err != nil {
+	if err := pkgtx.CheckNames(names); err != nil {
 		return err
 	}
 	p, err := env.System().Paths()
@@ -207,16 +208,4 @@ func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
 	}
 	defer h.Close()
 	return hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
-}
-
-// checkPackageNames refuses a name pacman would not accept before it is
-// used anywhere, quoted, so that a newline in it cannot split clp's error
-// into a second forged line.
-func checkPackageNames(names []string) error {
-	for _, n := range names {
-		if !patch.ValidPackageName(n) {
-			return usageErrorf("%q is not a package name", n)
-		}
-	}
-	return nil
 }
