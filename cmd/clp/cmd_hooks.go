@@ -36,15 +36,6 @@ func hookDir(env *Env, o hooksOptions) (string, error) {
 	return p.HookDirs[0], nil
 }
 
-// hooksStatus is `clp hooks status --json`.
-type hooksStatus struct {
-	HookDir    string             `json:"hookdir"`
-	Files      []hooks.FileStatus `json:"files"`
-	PackageDir string             `json:"package_dir"`
-	Package    []hooks.FileStatus `json:"package_files"`
-	Active     map[string]string  `json:"active"` // file name -> path pacman runs ("" none)
-}
-
 func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) error {
 	dir, err := hookDir(env, o)
 	if err != nil {
@@ -97,21 +88,16 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under(hooks.PackageHookDir)}
-	var err error
-	if rep.Files, rep.Package, rep.Active, err = hooks.Active(dir, rep.PackageDir); err != nil {
+	rep, err := hooks.ReadReport(dir, env.System().Under(hooks.PackageHookDir))
+	if err != nil {
 		return err
 	}
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
 	t := newTable("Hook", "HookDir", "Package", "Runs")
-	for i, f := range rep.Files {
-		runs := rep.Active[f.Name]
-		if runs == "" {
-			runs = "none"
-		}
-		t.row(f.Name, string(f.State), string(rep.Package[i].State), runs)
+	for _, r := range rep.Rows() {
+		t.row(r...)
 	}
 	t.write(env)
 	return nil
