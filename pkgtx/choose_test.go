@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/snapshot"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -113,5 +114,29 @@ func TestCheckNames(t *testing.T) {
 	err := CheckNames([]string{"ok", "evil\nclp: error: forged"})
 	if err == nil || err.Error() != `"evil\nclp: error: forged" is not a package name` || !errors.Is(err, fail.ErrUsage) {
 		t.Errorf("a name with a newline: %v", err)
+	}
+}
+
+func TestRestoreReportAndLines(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r := &Restore{Target: snapshot.Snapshot{ID: 4, Time: at, Description: "before nvidia"},
+		Plan:    snapshot.Plan{Remove: []string{"c"}, AsDeps: []string{"d"}},
+		Changes: []snapshot.Change{{Name: "a", From: "2", To: "1", Kind: snapshot.Downgraded}, {Name: "c", From: "1", Kind: snapshot.Removed}},
+		Files:   []RestoreFile{{URL: "http://arch/a-1.pkg.tar.zst"}, {}}}
+	rep := r.Report(4)
+	if rep.Snapshot != 4 || len(rep.Changes) != 2 || len(rep.Install) != 2 || rep.Remove[0] != "c" || rep.AsDeps[0] != "d" || rep.Done {
+		t.Errorf("Report = %+v", rep)
+	}
+	want := []string{
+		"Restoring snapshot 4 (" + at.Local().Format("2006-01-02 15:04:05") + ", before nvidia):",
+		"downgrade   a 2 -> 1",
+		"remove      c 1",
+		"",
+		"1 package file(s) to download from the archive:",
+		"  http://arch/a-1.pkg.tar.zst",
+		"",
+	}
+	if got := r.Lines(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Lines =\n%q\nwant\n%q", got, want)
 	}
 }
