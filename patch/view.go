@@ -187,3 +187,13 @@ func undoVerb(op string) string {
 		return "restore"
 	}
 }
+
+// FindApplied is the record of patch name in applied (List's), or nil.
+func FindApplied(applied []Applied, name string) *Applied {
+	for i := range applied {
+		if applied[i].Name == name {
+			return &applied[i]
+		}
+	}
+	return nil
+}

@@ -89,3 +89,13 @@ func TestUndoText(t *testing.T) {
 		t.Errorf("empty UndoText = %q", got)
 	}
 }
+
+func TestFindApplied(t *testing.T) {
+	applied := []Applied{{Name: "a", Version: "1"}, {Name: "b", Version: "2"}}
+	if got := FindApplied(applied, "b"); got != &applied[1] {
+		t.Errorf("FindApplied(b) = %p, want %p", got, &applied[1])
+	}
+	if got := FindApplied(applied, "c"); got != nil {
+		t.Errorf("FindApplied(c) = %+v", got)
+	}
+}

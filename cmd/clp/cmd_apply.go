@@ -141,10 +141,7 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	if err != nil {
 		return nil, err
 	}
-	for _, ap := range applied {
-		if ap.Name != m.Name {
-			continue
-		}
+	if ap := patch.FindApplied(applied, m.Name); ap != nil {
 		if o.Needed && ap.Version == m.Version {
 			// As pacman -S --needed: a warning, nothing done, success.
 			env.Warnf("%s %s is already applied -- skipping", m.Name, m.Version)

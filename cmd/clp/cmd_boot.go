@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -173,7 +172,7 @@ func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	if !slices.ContainsFunc(applied, func(a patch.Applied) bool { return a.Name == name }) {
+	if patch.FindApplied(applied, name) == nil {
 		return false, nil
 	}
 	return true, runRollback(ctx, r.env, rollbackOptions{}, []string{name})

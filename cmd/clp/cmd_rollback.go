@@ -49,12 +49,7 @@ func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string
 		}
 		name = applied[len(applied)-1].Name
 	}
-	var rec *patch.Applied
-	for i := range applied {
-		if applied[i].Name == name {
-			rec = &applied[i]
-		}
-	}
+	rec := patch.FindApplied(applied, name)
 	if rec == nil {
 		return withCode(withHint(fmt.Errorf("patch %s is not applied", name), "'clp list' shows the applied patches"), ExitRefused)
 	}

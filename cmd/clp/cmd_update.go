@@ -98,17 +98,16 @@ func (a *updateApplier) Rollback(ctx context.Context, name, reason string) error
 	if err != nil {
 		return err
 	}
-	for i := range applied {
-		if applied[i].Name == name {
-			if err := rollbackPatch(ctx, a.env, eng, &applied[i], patch.RollbackOptions{Reason: reason}); err != nil {
-				return err
-			}
-			// clp rollback prints its own line; here the update says it.
-			a.env.Reporter().Step(fmt.Sprintf("patch %s %s rolled back", name, applied[i].Version))
-			return nil
-		}
+	rec := patch.FindApplied(applied, name)
+	if rec == nil {
+		return fmt.Errorf("patch %s is not applied", name)
 	}
-	return fmt.Errorf("patch %s is not applied", name)
+	if err := rollbackPatch(ctx, a.env, eng, rec, patch.RollbackOptions{Reason: reason}); err != nil {
+		return err
+	}
+	// clp rollback prints its own line; here the update says it.
+	a.env.Reporter().Step(fmt.Sprintf("patch %s %s rolled back", name, rec.Version))
+	return nil
 }
 
 func (a *updateApplier) OpenSigned(path string) (patch.Archive, string, error) {
