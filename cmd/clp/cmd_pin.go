@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/vincentos/clp/patch"
-	"slices"
 	"strings"
 	"time"
 
@@ -54,22 +52,9 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	defer h.Close()
-	var add []hooks.Pin
-	for _, n := range names {
-		p, ok, err := h.Installed1(n)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return withHint(fmt.Errorf("%s is not installed: nothing to pin", n), "'clp downgrade "+n+" --pin' installs a version and pins it")
-		}
-		if o.Until != "" && !patch.ValidPackageVersion(o.Until) {
-			return usageErrorf("--until %q is not a package version (like 560.35.03-2)", o.Until)
-		}
-		if o.Until != "" && alpm.VerCmp(o.Until, p.Version) <= 0 {
-			return usageErrorf("--until %s is not newer than the installed %s %s", o.Until, n, p.Version)
-		}
-		add = append(add, hooks.Pin{Name: n, Version: p.Version, Until: o.Until, Created: time.Now().UTC().Round(time.Second)})
+	add, err := hooks.NewPins(h, alpm.VerCmp, names, o.Until, time.Now())
+	if err != nil {
+		return err
 	}
 	if err := hooks.CheckPinsConf(h.Paths); err != nil {
 		return err
@@ -108,11 +93,8 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range names {
-		i := slices.IndexFunc(cur, func(p hooks.Pin) bool { return p.Name == n })
-		if i < 0 {
-			return withHint(fmt.Errorf("%s is not pinned: nothing changed", n), "'clp pins' lists the pins")
-		}
+	if err := hooks.CheckPinned(cur, names); err != nil {
+		return err
 	}
 	l, err := env.stateLock(ctx)
 	if err != nil {
