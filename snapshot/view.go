@@ -3,6 +3,7 @@ package snapshot
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -80,4 +81,31 @@ func Names(cs []Change) []string {
 		out[i] = c.Name
 	}
 	return out
+}
+
+// Field is one "name: value" line of clp snapshot show.
+type Field struct{ Name, Value string }
+
+// Fields are the lines clp snapshot show prints above s's packages.
+func (s Snapshot) Fields() []Field {
+	out := []Field{{"ID", strconv.Itoa(s.ID)}, {"Date", Time(s.Time)}, {"Kind", s.Kind}}
+	if s.Orphan {
+		out = append(out, Field{"Orphan", "yes (no post followed: the transaction failed or was interrupted)"})
+	}
+	if s.PairID != 0 {
+		out = append(out, Field{"Pre", strconv.Itoa(s.PairID)})
+	}
+	return append(out,
+		Field{"Description", orNone(s.Description)},
+		Field{"Patch", orNone(s.Patch)},
+		Field{"Targets", orNone(strings.Join(s.Targets, "  "))},
+		Field{"Snapper", strings.Replace(s.SnapperLabel(), "-", "None", 1)},
+		Field{"Packages", strconv.Itoa(s.Count)})
+}
+
+func orNone(s string) string {
+	if s == "" || s == "-" {
+		return "None"
+	}
+	return s
 }

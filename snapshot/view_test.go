@@ -42,3 +42,21 @@ func TestViewLines(t *testing.T) {
 		t.Errorf("Names = %q", got)
 	}
 }
+
+func TestSnapshotFields(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := Snapshot{ID: 8, Time: at, Kind: "post", PairID: 7, Orphan: true, Targets: []string{"a", "b"}, Count: 3}
+	want := []Field{
+		{"ID", "8"}, {"Date", Time(at)}, {"Kind", "post"},
+		{"Orphan", "yes (no post followed: the transaction failed or was interrupted)"},
+		{"Pre", "7"}, {"Description", "None"}, {"Patch", "None"}, {"Targets", "a  b"}, {"Snapper", "None"}, {"Packages", "3"},
+	}
+	if got := s.Fields(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Fields =\n%q\nwant\n%q", got, want)
+	}
+	s = Snapshot{ID: 1, Kind: KindManual, Description: "mine", Patch: "CLP1", Snapper: &SnapperRef{Config: "root", Number: 5}}
+	got := s.Fields()
+	if len(got) != 8 || got[3] != (Field{"Description", "mine"}) || got[4] != (Field{"Patch", "CLP1"}) || got[6] != (Field{"Snapper", "root:5"}) {
+		t.Errorf("Fields = %q", got)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -124,32 +123,14 @@ func snapshotShow(env *Env, st *snapshot.Store, id int) error {
 	if env.JSON {
 		return printJSON(env.Stdout, s)
 	}
-	env.field("ID", "%d", s.ID)
-	env.field("Date", "%s", snapshot.Time(s.Time))
-	env.field("Kind", "%s", s.Kind)
-	if s.Orphan {
-		env.field("Orphan", "yes (no post followed: the transaction failed or was interrupted)")
+	for _, f := range s.Fields() {
+		env.field(f.Name, "%s", f.Value)
 	}
-	if s.PairID != 0 {
-		env.field("Pre", "%d", s.PairID)
-	}
-	env.field("Description", "%s", orNone(s.Description))
-	env.field("Patch", "%s", orNone(s.Patch))
-	env.field("Targets", "%s", orNone(strings.Join(s.Targets, "  ")))
-	env.field("Snapper", "%s", strings.Replace(s.SnapperLabel(), "-", "None", 1))
-	env.field("Packages", "%d", s.Count)
 	fmt.Fprintln(env.Stdout)
 	for _, p := range s.Packages {
 		fmt.Fprintln(env.Stdout, p.Line())
 	}
 	return nil
-}
-
-func orNone(s string) string {
-	if s == "" || s == "-" {
-		return "None"
-	}
-	return s
 }
 
 // installedNow reads the installed packages as a snapshot package set.
