@@ -164,11 +164,7 @@ func newGuardRestorer(env *Env) *guardRestorer {
 }
 
 func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, error) {
-	eng, _, err := r.env.openEngine(ctx, true)
-	if err != nil {
-		return false, err
-	}
-	applied, err := eng.List()
+	_, applied, err := r.env.appliedPatches(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -41,11 +41,7 @@ type recoverOptions struct {
 }
 
 func runList(ctx context.Context, env *Env, args []string) error {
-	eng, _, err := env.openEngine(ctx, true)
-	if err != nil {
-		return err
-	}
-	applied, err := eng.List()
+	_, applied, err := env.appliedPatches(ctx)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,7 @@ func init() {
 }
 
 func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string) error {
-	eng, _, err := env.openEngine(ctx, true)
-	if err != nil {
-		return err
-	}
-	applied, err := eng.List()
+	eng, applied, err := env.appliedPatches(ctx)
 	if err != nil {
 		return err
 	}

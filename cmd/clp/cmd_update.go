@@ -90,11 +90,7 @@ func (a *updateApplier) Apply(ctx context.Context, ar patch.Archive, trust, path
 // Rollback rolls back an applied patch exactly as 'clp rollback NAME
 // --noconfirm' does, recording reason in the history.
 func (a *updateApplier) Rollback(ctx context.Context, name, reason string) error {
-	eng, _, err := a.env.openEngine(ctx, true)
-	if err != nil {
-		return err
-	}
-	applied, err := eng.List()
+	eng, applied, err := a.env.appliedPatches(ctx)
 	if err != nil {
 		return err
 	}

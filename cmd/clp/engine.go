@@ -111,6 +111,17 @@ func (e *Env) openEngine(ctx context.Context, recover bool) (*patch.Engine, *con
 	return eng, cfg, nil
 }
 
+// appliedPatches opens the engine (finishing an interrupted transaction
+// first) and lists the applied patches.
+func (e *Env) appliedPatches(ctx context.Context) (*patch.Engine, []patch.Applied, error) {
+	eng, _, err := e.openEngine(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := eng.List()
+	return eng, applied, err
+}
+
 // installedQuery answers a patch's package conditions from libalpm, opening
 // the database only when a patch asks.
 type installedQuery struct {
