@@ -61,27 +61,16 @@ func CheckSignature(file, keysDir string) SigStatus {
 // (Check.Matches) is the caller's to print.
 func (f FileDescription) Lines() []string {
 	out := []string{fmt.Sprintf("%-8s %s", f.Op, f.Target)}
-	if f.Payload != "" {
-		out = append(out, "    payload "+f.Payload)
-	}
-	if f.Expect != "" {
-		out = append(out, "    expect  "+f.Expect)
-	}
-	if f.SHA256 != "" {
-		out = append(out, "    new     "+f.SHA256)
-	}
 	var meta []string
-	if f.Mode != "" {
-		meta = append(meta, "mode "+f.Mode)
+	for _, m := range [][2]string{{"mode", f.Mode}, {"owner", f.Owner}, {"group", f.Group}} {
+		if m[1] != "" {
+			meta = append(meta, m[0]+" "+m[1])
+		}
 	}
-	if f.Owner != "" {
-		meta = append(meta, "owner "+f.Owner)
-	}
-	if f.Group != "" {
-		meta = append(meta, "group "+f.Group)
-	}
-	if len(meta) > 0 {
-		out = append(out, "    set     "+strings.Join(meta, ", "))
+	for _, l := range [][2]string{{"payload", f.Payload}, {"expect", f.Expect}, {"new", f.SHA256}, {"set", strings.Join(meta, ", ")}} {
+		if l[1] != "" {
+			out = append(out, fmt.Sprintf("    %-7s %s", l[0], l[1]))
+		}
 	}
 	c := f.Check
 	if c == nil {
@@ -93,7 +82,7 @@ func (f FileDescription) Lines() []string {
 	} else if c.Exists {
 		now = "present"
 	}
-	return append(out, "    now     "+now)
+	return append(out, fmt.Sprintf("    %-7s %s", "now", now))
 }
 
 // Lines is p as clp show prints it.
