@@ -3,7 +3,9 @@
 // its command registry: the scripts cannot fall behind the commands.
 //
 // It must not know clp's commands itself (they come in the Model), read
-// flags (cmd/clp turns its flag sets into the Model), print or exit.
+// flags (cmd/clp turns its flag sets into the Model), print or exit. It
+// knows what the shells offer for the value names clp's flags use
+// (ValueKind) and how a synopsis names a command's actions (Actions).
 package completion
 
 import (
