@@ -192,8 +192,11 @@ func chooseVersion(ctx context.Context, env *Env, d *pkgtx.Downgrader, o downgra
 	if c != nil && c.Listing != nil && c.Listing.ArchiveNone {
 		fmt.Fprintf(env.Stderr, ":: the archive server has no %s (HTTP 404: an AUR or custom package?); listing the cache's versions\n", p.Name)
 	}
-	if err != nil || c.Version != "" {
-		return c.Version, err
+	if err != nil {
+		return "", err
+	}
+	if c.Version != "" {
+		return c.Version, nil
 	}
 	vs := c.Menu
 	fmt.Fprintf(env.Stderr, ":: Versions of %s (installed: %s):\n", env.bold(p.Name), pkgtx.OrNotInstalled(c.Listing.Installed))
