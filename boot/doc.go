@@ -9,7 +9,8 @@
 // boot counting (a boot that never reported counts as failed), the verdict
 // of a boot (default target, display manager, the admin's checks in
 // /etc/clp/boot-checks.d/, a time limit), the kernel command line options
-// clp.guard=off and clp.rollback=1, and the decision to restore.
+// clp.guard=off and clp.rollback=1, the decision to restore, and the
+// report clp boot status and clp status show (Guard.Report, Report.Fields).
 //
 // It must not restore anything itself: the restore goes through a Restorer
 // that the caller hands in (today cmd/clp's snapshot-restore and rollback

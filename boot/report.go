@@ -72,3 +72,47 @@ func DescribeTransactions(txs []Transaction) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Field is one "name: value" line of clp boot status.
+type Field struct{ Name, Value string }
+
+// Fields are the lines of clp boot status for a state that is not
+// damaged: the summary, what armed the guard, each boot judged and its
+// verdict, the restore, the last event and the command line's request.
+func (r Report) Fields() []Field {
+	out := []Field{{"boot guard", r.Summary}}
+	st := r.State
+	if st == nil {
+		return out
+	}
+	if len(st.Transactions) > 0 {
+		out = append(out, Field{"armed by", DescribeTransactions(st.Transactions)})
+	}
+	for _, b := range st.Boots {
+		v := b.Verdict
+		if v == "" {
+			v = "being judged"
+		}
+		if b.Reason != "" {
+			v += ": " + b.Reason
+		}
+		out = append(out, Field{"boot " + b.ID[:8], b.Started.Local().Format("2006-01-02 15:04") + " " + v})
+	}
+	if rs := st.Restore; rs != nil {
+		what := "ok"
+		if !rs.OK {
+			what = "FAILED: " + rs.Error
+		}
+		if len(rs.Patches) > 0 {
+			what += "; patches rolled back: " + strings.Join(rs.Patches, ", ")
+		}
+		out = append(out, Field{"restore", fmt.Sprintf("snapshot %d in boot %s: %s", rs.Snapshot, rs.Boot[:8], what)})
+	}
+	if st.Last != "" {
+		out = append(out, Field{"last", st.Last})
+	}
+	if r.Rollback {
+		out = append(out, Field{"command line", "clp.rollback=1"})
+	}
+	return out
+}

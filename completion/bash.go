@@ -67,19 +67,15 @@ func (m Model) bash(w io.Writer) error {
 
 	// Values of flags.
 	p("    case $prev in\n")
-	for _, f := range m.Globals {
-		if f.TakesArg {
-			p("        %s)\n            %s\n            return\n            ;;\n", bashFlagPattern([]Flag{f}, true), bashAction(f.Kind, f.Values))
-		}
+	for _, f := range valued(m.Globals) {
+		p("        %s)\n            %s\n            return\n            ;;\n", bashFlagPattern([]Flag{f}, true), bashAction(f.Kind, f.Values))
 	}
 	p("    esac\n")
 	p("    case $cmd in\n")
 	for _, c := range m.Commands {
 		var arms []string
-		for _, f := range c.Flags {
-			if f.TakesArg {
-				arms = append(arms, fmt.Sprintf("                %s)\n                    %s\n                    return\n                    ;;\n", bashFlagPattern([]Flag{f}, true), bashAction(f.Kind, f.Values)))
-			}
+		for _, f := range valued(c.Flags) {
+			arms = append(arms, fmt.Sprintf("                %s)\n                    %s\n                    return\n                    ;;\n", bashFlagPattern([]Flag{f}, true), bashAction(f.Kind, f.Values)))
 		}
 		if len(arms) > 0 {
 			p("        %s)\n            case $prev in\n%s            esac\n            ;;\n", strings.Join(c.names(), "|"), strings.Join(arms, ""))

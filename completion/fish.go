@@ -63,12 +63,7 @@ func (m Model) fish(w io.Writer) error {
 	p("# fish completion for clp(1).\n")
 	p("# "+generatedNote+"\n\n", "fish", "#")
 
-	var argFlags []string
-	for _, f := range m.Globals {
-		if f.TakesArg {
-			argFlags = append(argFlags, flagWords([]Flag{f})...)
-		}
-	}
+	argFlags := flagWords(valued(m.Globals))
 	p("# __clp_words prints the command and its positional arguments, skipping\n")
 	p("# flags and the values of the flags that take one.\n")
 	p("function __clp_words\n")
@@ -98,13 +93,7 @@ func (m Model) fish(w io.Writer) error {
 	p("function __clp_takes_arg -a cmd flag\n")
 	p("    switch $cmd\n")
 	for _, c := range m.Commands {
-		var ws []string
-		for _, f := range c.Flags {
-			if f.TakesArg {
-				ws = append(ws, flagWords([]Flag{f})...)
-			}
-		}
-		if len(ws) > 0 {
+		if ws := flagWords(valued(c.Flags)); len(ws) > 0 {
 			p("        case %s\n            contains -- $flag %s\n            return\n", strings.Join(c.names(), " "), strings.Join(ws, " "))
 		}
 	}

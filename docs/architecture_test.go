@@ -149,3 +149,51 @@ func TestPictureFloors(t *testing.T) {
 		t.Fatalf("picture:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// cliOnly are the imports that belong to the command line alone: flags,
+// the terminal and pseudo-terminals. cmd/* parses, asks and prints; the
+// packages below it take values and return values and errors.
+var cliOnly = []string{"flag", "github.com/spf13/pflag", "golang.org/x/term", "github.com/creack/pty"}
+
+// cliConcerns lists the imports of cliOnly among a package's imports
+// (lines of "path import...", as go list prints them) by a package that is
+// not a command: not under cmd/, and not a tool's main under testkit or
+// scripts.
+func cliConcerns(goList string) []string {
+	var bad []string
+	for _, line := range strings.Split(strings.TrimSpace(goList), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		n, ok := strings.CutPrefix(f[0], module)
+		if !ok || strings.HasPrefix(n, "cmd/") || strings.HasPrefix(n, "testkit/") || strings.HasPrefix(n, "scripts/") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			for _, c := range cliOnly {
+				if imp == c {
+					bad = append(bad, n+" imports "+c)
+				}
+			}
+		}
+	}
+	return bad
+}
+
+// TestNoCLIConcernsBelowCmd: no package below cmd reads flags or the
+// terminal.
+func TestNoCLIConcernsBelowCmd(t *testing.T) {
+	if got := cliConcerns(module + "patch fmt github.com/spf13/pflag\n" + module + "cmd/clp golang.org/x/term\n"); len(got) != 1 || got[0] != "patch imports github.com/spf13/pflag" {
+		t.Fatalf("cliConcerns does not see a flag import: %q", got)
+	}
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"...")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, b := range cliConcerns(string(out)) {
+		t.Errorf("%s: flags and the terminal are cmd's (parse, ask and print there; pass values down)", b)
+	}
+}

@@ -162,22 +162,35 @@ func (c *Client) Refresh(ctx context.Context) error {
 	if err := os.MkdirAll(c.MetadataDir, 0o700); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
-	var failures []MirrorFailure
-	for i, m := range c.Mirrors {
+	return c.failover(ctx, c.Mirrors, "feed mirror", "mirror", func(m string) error {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("feed: %w", err)
+			return err
 		}
 		upd, err := c.refreshFrom(ctx, m)
 		if err == nil {
 			c.upd, c.mirror = upd, m
+		}
+		return err
+	})
+}
+
+// failover calls try with each of mirrors in order until one succeeds. A
+// failure is reported, but for the last, as what ("feed mirror", "legacy
+// server") failed and the next one tried; when all fail, the error lists
+// each reason. A cancelled ctx ends it at once.
+func (c *Client) failover(ctx context.Context, mirrors []string, what, next string, try func(m string) error) error {
+	var failures []MirrorFailure
+	for i, m := range mirrors {
+		err := try(m)
+		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("feed: %w", ctx.Err())
 		}
 		failures = append(failures, MirrorFailure{Mirror: m, Err: err})
-		if i < len(c.Mirrors)-1 {
-			c.reporter().Warn(fmt.Sprintf("feed mirror %s failed: %v; trying the next mirror", m, err))
+		if i < len(mirrors)-1 {
+			c.reporter().Warn(fmt.Sprintf("%s %s failed: %v; trying the next %s", what, m, err, next))
 		}
 	}
 	return &RefreshError{Failures: failures}
@@ -441,8 +454,8 @@ func (c *Client) fetchTarget(ctx context.Context, name string, info *metadata.Ta
 	if c.upd.GetTrustedMetadataSet().Root.Signed.ConsistentSnapshot {
 		remote = hex.EncodeToString(info.Hashes["sha256"]) + "." + name
 	}
-	var failures []MirrorFailure
-	for i, m := range mirrors {
+	var got []byte
+	err := c.failover(ctx, mirrors, "feed mirror", "mirror", func(m string) error {
 		u := strings.TrimRight(m, "/") + "/targets/" + url.PathEscape(remote)
 		c.reporter().Step(fmt.Sprintf("downloading %s", name))
 		data, err := get(ctx, c.http(), u, info.Length)
@@ -451,20 +464,14 @@ func (c *Client) fetchTarget(ctx context.Context, name string, info *metadata.Ta
 				err = refuse(ErrTampered, verr, "target hash mismatch for %s (tampered?): %d bytes from %s do not match the signed length and sha256", name, len(data), u)
 			}
 		}
-		if err == nil {
-			c.reporter().Progress(name, int64(len(data)), info.Length)
-			return data, nil
+		if err != nil {
+			return explainHTTP(err)
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("feed: %w", ctx.Err())
-		}
-		err = explainHTTP(err)
-		failures = append(failures, MirrorFailure{Mirror: m, Err: err})
-		if i < len(mirrors)-1 {
-			c.reporter().Warn(fmt.Sprintf("feed mirror %s failed: %v; trying the next mirror", m, err))
-		}
-	}
-	return nil, &RefreshError{Failures: failures}
+		c.reporter().Progress(name, int64(len(data)), info.Length)
+		got = data
+		return nil
+	})
+	return got, err
 }
 
 // maxChanges is how many of a target's change lines a client shows.

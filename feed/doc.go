@@ -2,7 +2,7 @@
 // every machine polls as root, unattended. It owns both sides of it:
 //
 //   - the publisher (Init, Add, SetPhase, Withdraw, Rotate, Resign,
-//     Timestamp): keys, signed metadata (with each patch's rollout
+//     Timestamp, with ParseLifetime for its lifetimes): keys, signed metadata (with each patch's rollout
 //     percentage and withdrawal in its custom metadata) and the targets
 //     folder a static HTTP server or mirror serves;
 //   - the client (Client.Refresh, Client.Pending, Client.Download): the TUF

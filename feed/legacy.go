@@ -126,30 +126,21 @@ func (c *Client) FetchLegacyDB(ctx context.Context, servers []string) (*LegacyDB
 	if len(servers) == 0 {
 		return nil, errors.New("feed: no legacy servers")
 	}
-	var failures []MirrorFailure
-	for i, s := range servers {
+	var db *LegacyDB
+	err := c.failover(ctx, servers, "legacy server", "server", func(s string) error {
 		u := strings.TrimRight(s, "/") + "/CLP.db"
 		data, err := get(ctx, c.http(), u, maxLegacyDBBytes)
-		var names []string
-		if err == nil {
-			names, err = ParseLegacyDB(data)
-			if err != nil {
-				err = fmt.Errorf("%s: %w", u, err)
-			}
+		if err != nil {
+			return explainHTTP(err)
 		}
-		if err == nil {
-			return &LegacyDB{Server: strings.TrimRight(s, "/"), Names: names}, nil
+		names, err := ParseLegacyDB(data)
+		if err != nil {
+			return explainHTTP(fmt.Errorf("%s: %w", u, err))
 		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("feed: %w", ctx.Err())
-		}
-		err = explainHTTP(err)
-		failures = append(failures, MirrorFailure{Mirror: s, Err: err})
-		if i < len(servers)-1 {
-			c.reporter().Warn(fmt.Sprintf("legacy server %s failed: %v; trying the next server", s, err))
-		}
-	}
-	return nil, &RefreshError{Failures: failures}
+		db = &LegacyDB{Server: strings.TrimRight(s, "/"), Names: names}
+		return nil
+	})
+	return db, err
 }
 
 // FetchLegacyPatch downloads <server>/<name>.CLP and its minisign signature

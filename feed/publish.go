@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -609,4 +610,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ParseLifetime reads a metadata lifetime: a Go duration or a whole number
+// of days ("7d"); "" is 0 (Timestamp's default of one day).
+func ParseLifetime(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("%q is not a positive number of days", s)
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (e.g. 36h or 2d)", s)
+	}
+	return d, nil
 }

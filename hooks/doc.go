@@ -3,8 +3,11 @@
 // `clp hooks install|remove|status` into <root>/etc/pacman.d/hooks), the
 // handlers behind `clp hook pre|post|guard` (Handler: the pre/post
 // snapshots with their snapper twins and retention, and the guard), and
-// pins (an IgnorePkg include file plus the pre-transaction guard, and
-// lifting a pin once the sync databases offer its fixed version).
+// pins (an IgnorePkg include file plus the pre-transaction guard, making
+// them from the installed versions (NewPins), and lifting a pin once the
+// sync databases offer its fixed version). It words what clp shows of
+// them (Pin.Line, Lifted.Line, ReadReport and Report.Rows for the hook
+// files); cmd/clp prints it.
 //
 // A hook handler runs while pacman holds the database lock: it must never run
 // pacman or write through libalpm, never prompt, and never fail a

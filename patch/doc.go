@@ -9,14 +9,19 @@
 //     used (entry names and types, duplicates, size and ratio caps, every
 //     payload's sha256, targets against clp.conf's allowed paths), and each
 //     refusal is a *FormatError naming the entry at fault.
-//   - Trust: minisign keys and signatures (GenerateKey, SignFile,
-//     VerifyFile, OpenVerified), compatible with the minisign tool both
-//     ways.
+//   - Trust: minisign keys and signatures (GenerateKey, WriteKeyPair,
+//     SignFile, SignChecked, VerifyFile, OpenVerified, and CheckSignature,
+//     which reports and never fails), compatible with the minisign tool
+//     both ways.
 //   - Inspection: Describe, and UnifiedDiff for its dry run, which read and
-//     never write.
+//     never write; CheckBuild, what clp build checks of a patch folder.
+//   - Views: what the CLI prints, worded as strings and plain structs
+//     (Applied.View, ListRow and UndoText, Event.Line, JournalReport.Text,
+//     FileDescription.Lines, PackageDescription.Lines).
 //   - The apply engine (Engine): plan, journal, stage, commit, run the
 //     scripts, roll back and recover after a crash, so that a patch either
-//     completes or leaves the system exactly as it was.
+//     completes or leaves the system exactly as it was; and the adoption
+//     of the original clpctl's patches (Migrate, AdoptLegacy).
 //
 // What it must not do: print to the terminal or exit (it returns errors,
 // and reports progress through internal/report; the CLI in cmd/clp words

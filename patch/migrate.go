@@ -57,6 +57,52 @@ func (e *Engine) LegacyCandidates() ([]string, error) {
 	return out, nil
 }
 
+// legacyRemoveScript is the remove script in a clpctl patch's folder (""
+// for none).
+func legacyRemoveScript(dir string) string {
+	for _, s := range LegacyRemoveScripts {
+		if fi, err := os.Lstat(filepath.Join(dir, s)); err == nil && fi.Mode().IsRegular() {
+			return s
+		}
+	}
+	return ""
+}
+
+// Migration is what clp migrate records as applied (or, in a dry run,
+// would), and which of those patches have no remove script: clp cannot
+// roll them back.
+type Migration struct {
+	Adopted        []string
+	NoRemoveScript []string
+}
+
+// Migrate adopts every patch of LegacyCandidates (AdoptLegacy); with
+// dryRun it only lists them.
+func (e *Engine) Migrate(ctx context.Context, dryRun bool) (*Migration, error) {
+	names, err := e.LegacyCandidates()
+	if err != nil {
+		return nil, err
+	}
+	m := &Migration{Adopted: []string{}, NoRemoveScript: []string{}}
+	for _, name := range names {
+		script := ""
+		if dryRun {
+			script = legacyRemoveScript(e.optPatchDir(name))
+		} else {
+			ap, err := e.AdoptLegacy(ctx, name)
+			if err != nil {
+				return nil, fmt.Errorf("record %s (installed by clpctl): %w", name, err)
+			}
+			script = ap.RemoveScript
+		}
+		m.Adopted = append(m.Adopted, name)
+		if script == "" {
+			m.NoRemoveScript = append(m.NoRemoveScript, name)
+		}
+	}
+	return m, nil
+}
+
 // AdoptLegacy records the clpctl-installed patch in OptDir/<name>/ as
 // applied (Applied.Legacy), taking its version and description from its
 // PKGINFO.meta and its remove script from the folder. It changes nothing
@@ -97,12 +143,7 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	} else {
 		e.rep().Warn(fmt.Sprintf("%s cannot be read (%v); recording %s with version unknown", meta, err, name))
 	}
-	for _, s := range LegacyRemoveScripts {
-		if fi, err := os.Lstat(filepath.Join(dir, s)); err == nil && fi.Mode().IsRegular() {
-			ap.RemoveScript = s
-			break
-		}
-	}
+	ap.RemoveScript = legacyRemoveScript(dir)
 
 	l, err := e.lock(ctx)
 	if err != nil {

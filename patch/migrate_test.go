@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -149,4 +150,36 @@ func TestAdoptLegacyNoRemoveScript(t *testing.T) {
 	mustContain(t, err, "not usable as a directory name")
 	_, err = e.AdoptLegacy(ctx, "CLP9999999")
 	mustContain(t, err, "adopt CLP9999999", "no such file")
+}
+
+// TestMigrate: a dry run lists what would be adopted and changes nothing;
+// the real run adopts each clpctl patch, and says which have no remove
+// script either way; a second run finds nothing left.
+func TestMigrate(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	e := newEngine(root, &testReporter{})
+	ctx := context.Background()
+	clpctlFolder(t, root, "CLP1", "Remove-Script.ps1")
+	clpctlFolder(t, root, "CLP2", "")
+	for _, dry := range []bool{true, false} {
+		m, err := e.Migrate(ctx, dry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(m.Adopted, " ") != "CLP1 CLP2" || strings.Join(m.NoRemoveScript, " ") != "CLP2" {
+			t.Errorf("dry run %v: %+v", dry, m)
+		}
+		applied, err := e.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 2}[dry]; len(applied) != want {
+			t.Errorf("dry run %v: %d applied, want %d", dry, len(applied), want)
+		}
+	}
+	m, err := e.Migrate(ctx, false)
+	if err != nil || len(m.Adopted) != 0 || m.Adopted == nil || m.NoRemoveScript == nil {
+		t.Errorf("second run: %+v, %v", m, err)
+	}
 }

@@ -496,3 +496,65 @@ func (c *cappedWriter) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// SignChecked signs path (SignFile) and checks the new signature at once
+// with the key's own public half, which also yields the trusted comment
+// to show. It returns the signature's path and what it verified.
+func SignChecked(path string, priv PrivateKey) (string, Verified, error) {
+	sigPath, err := SignFile(path, priv)
+	if err != nil {
+		return "", Verified{}, fmt.Errorf("sign %s: %w", path, err)
+	}
+	pub, ok := priv.Public().(minisign.PublicKey)
+	if !ok {
+		return "", Verified{}, fmt.Errorf("sign %s: secret key has no minisign public key", path)
+	}
+	sig, err := ReadSigFile(sigPath)
+	if err != nil {
+		return "", Verified{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", Verified{}, err
+	}
+	defer f.Close()
+	v, err := Verify(f, sig, path, []PublicKey{pub})
+	if err != nil {
+		return "", Verified{}, fmt.Errorf("the new signature does not verify: %w", err)
+	}
+	return sigPath, v, nil
+}
+
+// NewKeyPairPaths are the files of a new key pair named base: base.key
+// and base.pub, neither of which may exist yet (a key is never
+// overwritten).
+func NewKeyPairPaths(base string) (secPath, pubPath string, err error) {
+	secPath, pubPath = base+".key", base+".pub"
+	for _, p := range []string{secPath, pubPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", "", fail.Hint(fmt.Errorf("%s already exists; not overwriting a key", p), "give another -o KEYBASE, or move the old key away first")
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", "", err
+		}
+	}
+	return secPath, pubPath, nil
+}
+
+// WriteKeyPair makes a new key pair and writes its secret half to secPath
+// (encrypted with password unless it is "") and its public half to
+// pubPath. A secret key whose public half could not be written is taken
+// back: it is of no use, and a second try would refuse to overwrite it.
+func WriteKeyPair(secPath, pubPath, password string) (PublicKey, error) {
+	pub, priv, err := GenerateKey()
+	if err != nil {
+		return PublicKey{}, err
+	}
+	if err := WritePrivateKey(secPath, priv, password); err != nil {
+		return PublicKey{}, fmt.Errorf("write secret key: %w", err)
+	}
+	if err := WritePublicKey(pubPath, pub); err != nil {
+		os.Remove(secPath)
+		return PublicKey{}, fmt.Errorf("write public key: %w", err)
+	}
+	return pub, nil
+}

@@ -511,3 +511,60 @@ func TestCheckVerified(t *testing.T) {
 type errWriter struct{ err error }
 
 func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// SignChecked signs and verifies what it signed with the key's own
+// public half; a file it cannot read is an error and leaves no signature.
+func TestSignChecked(t *testing.T) {
+	dir := t.TempDir()
+	pub, priv := newKeys(t, dir, "clp")
+	p := writeSample(t, dir)
+	sig, v, err := SignChecked(p, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig != p+SigSuffix || v.KeyID != KeyID(pub.ID()) || !strings.Contains(v.TrustedComment, "file:CLP0250101.clp") {
+		t.Errorf("SignChecked = %q, %+v", sig, v)
+	}
+	if _, err := VerifyFile(p, sig, []PublicKey{pub}); err != nil {
+		t.Errorf("the signature does not verify: %v", err)
+	}
+	missing := filepath.Join(dir, "missing.clp")
+	if _, _, err := SignChecked(missing, priv); err == nil || !strings.HasPrefix(err.Error(), "sign "+missing+": ") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := os.Lstat(missing + SigSuffix); !os.IsNotExist(err) {
+		t.Errorf("a signature of a missing file was written: %v", err)
+	}
+}
+
+// A new key pair is written whole, never over an existing key.
+func TestWriteKeyPair(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "k")
+	sec, pubPath, err := NewKeyPairPaths(base)
+	if err != nil || sec != base+".key" || pubPath != base+".pub" {
+		t.Fatalf("NewKeyPairPaths = %q, %q, %v", sec, pubPath, err)
+	}
+	pub, err := WriteKeyPair(sec, pubPath, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadPublicKey(pubPath); err != nil || got.ID() != pub.ID() {
+		t.Errorf("public key read back: %v, %v", got, err)
+	}
+	if _, err := ReadPrivateKey(sec, "pw"); err != nil {
+		t.Errorf("secret key read back: %v", err)
+	}
+	if _, _, err := NewKeyPairPaths(base); err == nil || !strings.Contains(err.Error(), base+".key already exists") {
+		t.Errorf("existing key: %v", err)
+	}
+	// The public half cannot be written (its folder is missing): the
+	// secret half is taken back.
+	sec2 := filepath.Join(dir, "k2.key")
+	if _, err := WriteKeyPair(sec2, filepath.Join(dir, "nowhere", "k2.pub"), ""); err == nil || !strings.HasPrefix(err.Error(), "write public key: ") {
+		t.Errorf("unwritable public key: %v", err)
+	}
+	if _, err := os.Lstat(sec2); !os.IsNotExist(err) {
+		t.Errorf("the secret key stayed: %v", err)
+	}
+}

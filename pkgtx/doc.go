@@ -10,13 +10,17 @@
 // hook pass clp's own call, and runs one pacman transaction through
 // pacman.Runner.
 //
-// Entry points: Downgrader (clp downgrade), Actor (the patch engine's
+// Entry points: Downgrader (clp downgrade: ParseArgs and CheckNames read its
+// arguments, Choose picks a version or returns the menu's, Listings are its
+// --json), Actor (the patch engine's
 // PackageActor: downgrades with pinned sha256, pins, and their undo from
 // package files it keeps in clp's state directory, so that cleaning the
 // pacman cache never makes a rollback impossible), and Restorer (a
 // snapshot's package set: Plan, then Apply; Restore does both unasked).
 // It reads the installed packages through the small Query interface, never
-// a libalpm handle, so it links no cgo.
+// a libalpm handle, so it links no cgo. What clp shows of a transaction is
+// worded here as strings (Plan.Lines, Version.MenuRow, Restore.Lines and
+// Restore.Report); cmd/clp prints them and runs the menu's terminal I/O.
 //
 // It must not: change installed packages other than through pacman.Runner
 // (pacman keeps its own signature, conflict and dependency checks); turn an

@@ -356,3 +356,39 @@ func orAbsent(v string) string {
 	}
 	return v
 }
+
+// Report is 'clp snapshot restore --json': what a restore of a snapshot
+// changes, and whether it is done.
+type Report struct {
+	Snapshot   int               `json:"snapshot"`
+	RestorePre int               `json:"restore_pre,omitempty"`
+	Changes    []snapshot.Change `json:"changes"`
+	Install    []RestoreFile     `json:"install"`
+	Remove     []string          `json:"remove"`
+	AsDeps     []string          `json:"asdeps"`
+	AsExplicit []string          `json:"asexplicit"`
+	Done       bool              `json:"done"`
+}
+
+// Report is r's report, for snapshot id.
+func (r *Restore) Report(id int) Report {
+	return Report{Snapshot: id, RestorePre: r.Pre, Changes: r.Changes, Install: r.Files, Remove: r.Plan.Remove, AsDeps: r.Plan.AsDeps, AsExplicit: r.Plan.AsExplicit}
+}
+
+// Lines are what clp snapshot restore shows before it asks: the snapshot,
+// each change to make, and the files to download from the archive.
+func (r *Restore) Lines() []string {
+	out := []string{fmt.Sprintf("Restoring snapshot %d (%s, %s):", r.Target.ID, snapshot.Time(r.Target.Time), r.Target.Description)}
+	for _, c := range r.Changes {
+		out = append(out, c.Line(true))
+	}
+	if n := r.FromArchive(); n > 0 {
+		out = append(out, "", fmt.Sprintf("%d package file(s) to download from the archive:", n))
+		for _, f := range r.Files {
+			if f.URL != "" {
+				out = append(out, "  "+f.URL)
+			}
+		}
+	}
+	return append(out, "")
+}

@@ -15,7 +15,9 @@
 //     of patches still applied) and the patch-pre/patch-post pair recorded
 //     around every patch transaction (PatchRecord);
 //   - the snapper backend (snapper.go): btrfs detection, snapper pre/post
-//     snapshots linked to clp's, and the stale db.lck rule (dblock.go).
+//     snapshots linked to clp's, and the stale db.lck rule (dblock.go);
+//   - the wording of what clp snapshot shows (view.go: Snapshot.ListRow
+//     and Fields, Pkg.Line, Change.Line), which cmd/clp prints.
 //
 // The hooks (clp hook pre|post) call it on every pacman transaction, so a
 // hook's path must stay cheap: one append and one fdatasync to each of two

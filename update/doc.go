@@ -6,8 +6,9 @@
 // unsigned legacy feed), applying them in sequence order; rolling back (or
 // reporting, per WithdrawnPatches) applied patches the feed withdrew;
 // recording the run in <state>/last-update.json and what clp status
-// reports to a fleet (ReadFleet); and lifting the pins whose fixed version
-// shipped.
+// reports to a fleet (ReadFleet); lifting the pins whose fixed version
+// shipped; whether a feed is configured at all (Configured); and the
+// wording of what a source offers (Report.Listing), which cmd prints.
 //
 // It applies a patch through Applier, which cmd backs with the path of
 // `clp apply`, so a feed patch goes through exactly what a hand-carried one

@@ -94,10 +94,19 @@ func Last(stateDir string) (*Report, error) {
 	}
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {
-		return nil, fmt.Errorf("%s is unreadable: %w", filepath.Join(stateDir, lastName), err)
+		return nil, &unreadableError{path: filepath.Join(stateDir, lastName), err: err}
 	}
 	return &rep, nil
 }
+
+// unreadableError is a last-update.json that is not a report.
+type unreadableError struct {
+	path string
+	err  error
+}
+
+func (e *unreadableError) Error() string { return e.path + " is unreadable: " + e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
 
 // ReadFleet gathers Fleet from the applied patches, the history and the
 // state dir.

@@ -3,7 +3,6 @@ package update
 import (
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,16 +87,15 @@ func Record(stateDir string, rep *Report) error {
 // LastSummary is the "last update" line of clp status: when, how it ended
 // and from where; "never" before the first run.
 func LastSummary(stateDir string) string {
-	data, err := os.ReadFile(filepath.Join(stateDir, lastName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "never"
-	}
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	var rep Report
-	if err := json.Unmarshal(data, &rep); err != nil {
+	rep, err := Last(stateDir)
+	var bad *unreadableError
+	switch {
+	case errors.As(err, &bad):
 		return "unknown (" + lastName + " is unreadable)"
+	case err != nil:
+		return "unknown (" + err.Error() + ")"
+	case rep == nil:
+		return "never"
 	}
 	s := rep.Time.Local().Format("2006-01-02 15:04:05") + ", " + rep.Result
 	if len(rep.Applied) > 0 {

@@ -580,3 +580,13 @@ func (u *Updater) checkPins(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Configured reports whether clp update has a feed to read on sys: a
+// FeedMirror, or the legacy feed allowed and present.
+func Configured(sys *system.System, cfg *config.Config) bool {
+	if len(cfg.FeedMirrors) > 0 {
+		return true
+	}
+	_, err := os.Stat(sys.Under(feed.LegacyMirrorsPath))
+	return cfg.AllowLegacyFeed && err == nil
+}

@@ -22,25 +22,18 @@ type applyOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var applyOpts applyOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "apply",
 		Aliases: []string{"install"},
 		Summary: "apply signed .clp patches",
 		Usage:   usageText("apply"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&applyOpts.AllowUnsigned, "allow-unsigned", false, "apply a patch without a trusted signature (never do this for a patch you did not make)")
-			fs.BoolVar(&applyOpts.Force, "force", false, "replace files you changed, keeping your copy as FILE.clpsave")
-			fs.BoolVarP(&applyOpts.DryRun, "dry-run", "n", false, "check and show the plan, change nothing")
-			fs.BoolVar(&applyOpts.Needed, "needed", false, "skip a patch already applied (same name and version) instead of refusing it")
-		},
-		Args: minArgs(1, "at least one patch file"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runApply(ctx, env, applyOpts, args)
-		},
-	})
+		Args:    minArgs(1, "at least one patch file"),
+	}, func(fs *pflag.FlagSet, o *applyOptions) {
+		fs.BoolVar(&o.AllowUnsigned, "allow-unsigned", false, "apply a patch without a trusted signature (never do this for a patch you did not make)")
+		fs.BoolVar(&o.Force, "force", false, "replace files you changed, keeping your copy as FILE.clpsave")
+		fs.BoolVarP(&o.DryRun, "dry-run", "n", false, "check and show the plan, change nothing")
+		fs.BoolVar(&o.Needed, "needed", false, "skip a patch already applied (same name and version) instead of refusing it")
+	}, runApply)
 }
 
 func runApply(ctx context.Context, env *Env, o applyOptions, files []string) error {
@@ -148,10 +141,7 @@ func applyOpened(ctx context.Context, env *Env, cfg *config.Config, o applyOptio
 	if err != nil {
 		return nil, err
 	}
-	for _, ap := range applied {
-		if ap.Name != m.Name {
-			continue
-		}
+	if ap := patch.FindApplied(applied, m.Name); ap != nil {
 		if o.Needed && ap.Version == m.Version {
 			// As pacman -S --needed: a warning, nothing done, success.
 			env.Warnf("%s %s is already applied -- skipping", m.Name, m.Version)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -16,7 +14,6 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
-	"github.com/vincentos/clp/snapshot"
 )
 
 type bootOptions struct {
@@ -24,19 +21,14 @@ type bootOptions struct {
 }
 
 func init() {
-	var o bootOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "boot",
 		Summary: "the boot guard: status, disarm, mark-good",
 		Usage:   usageText("boot"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
-		},
-		Args: exactArgs(1, "an action: status, disarm or mark-good"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runBoot(ctx, env, o, args[0])
-		},
-	})
+		Args:    exactArgs(1, "an action: status, disarm or mark-good"),
+	}, func(fs *pflag.FlagSet, o *bootOptions) {
+		fs.DurationVar(&o.Settle, "settle", 5*time.Second, "how long the display manager must run without a restart (check)")
+	}, runBoot)
 }
 
 // bootGuard is the guard of the root clp works on.
@@ -44,7 +36,8 @@ func (e *Env) bootGuard(cfg *config.Config) *boot.Guard {
 	return hooks.BootGuard(e.System(), cfg)
 }
 
-func runBoot(ctx context.Context, env *Env, o bootOptions, action string) error {
+func runBoot(ctx context.Context, env *Env, o bootOptions, args []string) error {
+	action := args[0]
 	cfg, err := env.loadConfig()
 	if err != nil {
 		return err
@@ -117,36 +110,8 @@ func bootStatus(env *Env, g *boot.Guard) error {
 	if rep.Damaged != "" {
 		return withHint(errors.New(rep.Damaged), "'clp boot disarm' moves it aside (kept as boot-guard.json.damaged) and starts a disarmed guard")
 	}
-	st := rep.State
-	env.field("boot guard", "%s", rep.Summary)
-	if len(st.Transactions) > 0 {
-		env.field("armed by", "%s", boot.DescribeTransactions(st.Transactions))
-	}
-	for _, b := range st.Boots {
-		v := b.Verdict
-		if v == "" {
-			v = "being judged"
-		}
-		if b.Reason != "" {
-			v += ": " + b.Reason
-		}
-		env.field("boot "+b.ID[:8], "%s %s", b.Started.Local().Format("2006-01-02 15:04"), v)
-	}
-	if r := st.Restore; r != nil {
-		what := "ok"
-		if !r.OK {
-			what = "FAILED: " + r.Error
-		}
-		if len(r.Patches) > 0 {
-			what += "; patches rolled back: " + strings.Join(r.Patches, ", ")
-		}
-		env.field("restore", "snapshot %d in boot %s: %s", r.Snapshot, r.Boot[:8], what)
-	}
-	if st.Last != "" {
-		env.field("last", "%s", st.Last)
-	}
-	if rep.Rollback {
-		env.field("command line", "clp.rollback=1")
+	for _, f := range rep.Fields() {
+		env.field(f.Name, "%s", f.Value)
 	}
 	return nil
 }
@@ -199,15 +164,11 @@ func newGuardRestorer(env *Env) *guardRestorer {
 }
 
 func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, error) {
-	eng, _, err := r.env.openEngine(ctx, true)
+	_, applied, err := r.env.appliedPatches(ctx)
 	if err != nil {
 		return false, err
 	}
-	applied, err := eng.List()
-	if err != nil {
-		return false, err
-	}
-	if !slices.ContainsFunc(applied, func(a patch.Applied) bool { return a.Name == name }) {
+	if patch.FindApplied(applied, name) == nil {
 		return false, nil
 	}
 	return true, runRollback(ctx, r.env, rollbackOptions{}, []string{name})
@@ -216,13 +177,4 @@ func (r *guardRestorer) RollbackPatch(ctx context.Context, name string) (bool, e
 func (r *guardRestorer) RestoreSnapshot(ctx context.Context, id int) error {
 	_, err := restoreSnapshot(ctx, r.env, id, "the boot guard")
 	return err
-}
-
-// changedNames are the packages a list of changes names.
-func changedNames(cs []snapshot.Change) []string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = c.Name
-	}
-	return out
 }

@@ -3,11 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"regexp"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -17,23 +13,16 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var buildOpts buildOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "build",
 		Summary: "make a .clp patch from a folder (for maintainers)",
 		Usage:   usageText("build"),
-		Flags: func(fs *pflag.FlagSet) {
-			buildOpts = buildOptions{flags: fs}
-			fs.StringVarP(&buildOpts.Output, "output", "o", "", "write the patch to `FILE` (default: <Name>.clp)")
-			fs.BoolVar(&buildOpts.Zip, "zip", false, "write a zip archive instead of tar.gz")
-		},
-		Args: exactArgs(1, "one folder"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runBuild(ctx, env, buildOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one folder"),
+	}, func(fs *pflag.FlagSet, o *buildOptions) {
+		o.flags = fs
+		fs.StringVarP(&o.Output, "output", "o", "", "write the patch to `FILE` (default: <Name>.clp)")
+		fs.BoolVar(&o.Zip, "zip", false, "write a zip archive instead of tar.gz")
+	}, runBuild)
 }
 
 type buildOptions struct {
@@ -55,56 +44,12 @@ type buildResult struct {
 	Archive string `json:"archive"`
 }
 
-// safePatchName is docs/clp-format.md's rule for Name, so a default output
-// file name made from it stays in the current directory.
-var safePatchName = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$`)
-
 func runBuild(ctx context.Context, env *Env, opts buildOptions, args []string) error {
 	dir := args[0]
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return withHint(fmt.Errorf("patch folder %s: %w", dir, errors.Unwrap(err)), "give the folder that holds PKGINFO.meta")
-	}
-	if !fi.IsDir() {
-		return withHint(fmt.Errorf("%s is not a folder", dir), "give the folder that holds PKGINFO.meta and the payloads, not a file")
-	}
-	metaPath := filepath.Join(dir, patch.ManifestName)
-	meta, err := fsx.ReadFileCapped(metaPath, patch.DefaultLimits().MaxManifestSize)
-	if errors.Is(err, fs.ErrNotExist) {
-		return withCode(withHint(fmt.Errorf("%s has no %s", dir, patch.ManifestName),
-			"write PKGINFO.meta first: docs/clp-format.md and clp-format(5) describe it"), ExitVerify)
-	}
+	rootGiven := opts.flags != nil && opts.flags.Changed("root")
+	m, out, err := patch.CheckBuild(dir, opts.Output, rootGiven)
 	if err != nil {
 		return err
-	}
-	m, err := patch.ParseManifest(meta)
-	if err != nil {
-		return withCode(fmt.Errorf("%s: %w", metaPath, err), ExitVerify)
-	}
-	rootGiven := opts.flags != nil && opts.flags.Changed("root")
-	if !rootGiven {
-		for _, f := range m.Files {
-			if f.Op != patch.OpAdd && (f.Expect == "" || f.Expect == "auto") {
-				return withCode(withHint(
-					fmt.Errorf("%s: %s %s: expect is %q and there is no system to hash it from", metaPath, f.Op, f.Target, f.Expect),
-					"give --root / to hash this machine's current files, or --root DIR for a copy of the target system, or write the sha256"),
-					ExitVerify)
-			}
-		}
-	}
-	out := opts.Output
-	if out == "" {
-		if !safePatchName.MatchString(m.Name) {
-			return withCode(withHint(fmt.Errorf("%s: Name %q cannot name the patch file", metaPath, m.Name),
-				"fix Name (A-Z a-z 0-9 . _ + -), or give -o FILE"), ExitVerify)
-		}
-		out = m.Name + ".clp"
-	}
-	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-		return withHint(fmt.Errorf("cannot write %s: folder %s does not exist", out, filepath.Dir(out)), "create the folder, or give another -o FILE")
-	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return withHint(fmt.Errorf("cannot write %s: it is a folder", out), "give -o FILE, a file name")
 	}
 	bopts := patch.BuildOptions{Zip: opts.Zip}
 	if rootGiven {

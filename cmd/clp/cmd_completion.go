@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"io"
-	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -54,19 +52,6 @@ var positionalArgs = map[string]completion.Kind{
 	"help":      completion.KindCommand,
 }
 
-// flagValueKinds maps a flag's value name (the back-quoted word of its
-// usage: `DIR`) to what the shells offer for it.
-var flagValueKinds = map[string]completion.Kind{
-	"DIR":     completion.KindDir,
-	"ROOT":    completion.KindDir,
-	"FILE":    completion.KindFile,
-	"PATH":    completion.KindFile,
-	"KEYBASE": completion.KindFile,
-	"PUB":     completion.KindPub,
-	"KEY":     completion.KindKey,
-	"PATCH":   completion.KindPatch,
-}
-
 // flagValues lists the allowed values of enumerated flags, by flag name.
 var flagValues = map[string][]string{
 	"color": {"auto", "always", "never"},
@@ -108,7 +93,7 @@ func completionModel() completion.Model {
 			c.Flags(fs)
 			cc.Flags = compFlags(fs)
 		}
-		cc.Subs = subcommands(c)
+		cc.Subs = completion.Actions(c.Name, c.Usage)
 		sort.Strings(cc.Aliases)
 		m.Commands = append(m.Commands, cc)
 	}
@@ -127,7 +112,7 @@ func compFlags(fs *pflag.FlagSet) []completion.Flag {
 		cf.Repeatable = isSlice
 		cf.TakesArg = f.Value.Type() != "bool" && f.NoOptDefVal == ""
 		if cf.TakesArg {
-			cf.Kind = flagValueKinds[name]
+			cf.Kind = completion.ValueKind(name)
 			if vs, ok := flagValues[f.Name]; ok {
 				cf.Kind, cf.Values = completion.KindEnum, vs
 			}
@@ -135,42 +120,6 @@ func compFlags(fs *pflag.FlagSet) []completion.Flag {
 		out = append(out, cf)
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Long < out[j].Long })
-	return out
-}
-
-// actionWord is a lower-case action in a synopsis ("list", "install|remove").
-var actionWord = regexp.MustCompile(`^[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)*$`)
-
-// subcommands reads the actions of a command from its synopsis: the word
-// after the command name on the "clp NAME ..." lines under "Usage:", when
-// it is lower case (upper case is a placeholder, brackets are options).
-func subcommands(c *command) []string {
-	seen := map[string]bool{}
-	var out []string
-	inUsage := false
-	for _, line := range strings.Split(c.Usage, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "Usage:" {
-			inUsage = true
-			continue
-		}
-		if !inUsage {
-			continue
-		}
-		if t == "" {
-			break
-		}
-		f := strings.Fields(t)
-		if len(f) < 3 || f[0] != "clp" || f[1] != c.Name || !actionWord.MatchString(f[2]) {
-			continue
-		}
-		for _, s := range strings.Split(f[2], "|") {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
-		}
-	}
 	return out
 }
 

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -24,26 +23,18 @@ type feedOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var feedOpts feedOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "feed",
 		Summary: "publish patches in a signed feed (for maintainers)",
 		Usage:   usageText("feed"),
-		Flags: func(fs *pflag.FlagSet) {
-			feedOpts = feedOptions{}
-			fs.Uint64Var(&feedOpts.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
-			fs.StringVar(&feedOpts.Severity, "severity", "", "severity `S` for add: critical, important, normal or low, as in the patch format (default: the patch's)")
-			fs.StringVar(&feedOpts.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
-			fs.StringVar(&feedOpts.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
-			fs.IntVar(&feedOpts.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
-		},
-		Args: minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runFeed(ctx, env, feedOpts, args)
-		},
-	})
+		Args:    minArgs(2, "a subcommand (init, add, phase, withdraw, rotate, timestamp, resign) and the feed folder"),
+	}, func(fs *pflag.FlagSet, o *feedOptions) {
+		fs.Uint64Var(&o.Sequence, "sequence", 0, "feed sequence number `N` for add (default: one more than the highest)")
+		fs.StringVar(&o.Severity, "severity", "", "severity `S` for add: critical, important, normal or low, as in the patch format (default: the patch's)")
+		fs.StringVar(&o.Expires, "expires", "", "timestamp lifetime `DURATION` for timestamp (default: 1d)")
+		fs.StringVar(&o.Reason, "reason", "", "why the patch is withdrawn, `TEXT` for withdraw (shown on every machine)")
+		fs.IntVar(&o.Phase, "phase", -1, "rollout percentage `N` for add, 0 to 100 (default: 100, every machine)")
+	}, runFeed)
 }
 
 func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
@@ -116,7 +107,7 @@ func runFeed(_ context.Context, env *Env, o feedOptions, args []string) error {
 		}
 		return nil
 	case "timestamp":
-		d, err := parseDays(o.Expires)
+		d, err := feed.ParseLifetime(o.Expires)
 		if err != nil {
 			return usageErrorf("--expires: %v", err)
 		}
@@ -172,24 +163,4 @@ func feedAdd(env *Env, o feedOptions, dir, path string) error {
 	fmt.Fprintf(env.Stdout, ":: added %s to %s (sequence %d, severity %s, rollout %d%%)\n", meta.Name, dir, meta.Sequence, meta.Severity, phase)
 	fmt.Fprintf(env.Stdout, "   publish %s/ (targets first, metadata/timestamp.json last)\n", filepath.Join(dir, "repository"))
 	return nil
-}
-
-// parseDays reads a Go duration or a whole number of days ("7d"); "" is 0
-// (the library's default).
-func parseDays(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		d, err := strconv.Atoi(n)
-		if err != nil || d <= 0 {
-			return 0, fmt.Errorf("%q is not a positive number of days", s)
-		}
-		return time.Duration(d) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration (e.g. 36h or 2d)", s)
-	}
-	return d, nil
 }

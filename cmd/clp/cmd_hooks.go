@@ -15,19 +15,14 @@ type hooksOptions struct {
 }
 
 func init() {
-	var o hooksOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "hooks",
 		Summary: "install, remove or check clp's pacman hooks",
 		Usage:   usageText("hooks"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
-		},
-		Args: exactArgs(1, "install, remove or status"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runHooks(ctx, env, o, args)
-		},
-	})
+		Args:    exactArgs(1, "install, remove or status"),
+	}, func(fs *pflag.FlagSet, o *hooksOptions) {
+		fs.StringVar(&o.Dir, "hookdir", "", "hook `DIR` (default: pacman.conf's first HookDir, under --root)")
+	}, runHooks)
 }
 
 func hookDir(env *Env, o hooksOptions) (string, error) {
@@ -39,15 +34,6 @@ func hookDir(env *Env, o hooksOptions) (string, error) {
 		return "", err
 	}
 	return p.HookDirs[0], nil
-}
-
-// hooksStatus is `clp hooks status --json`.
-type hooksStatus struct {
-	HookDir    string             `json:"hookdir"`
-	Files      []hooks.FileStatus `json:"files"`
-	PackageDir string             `json:"package_dir"`
-	Package    []hooks.FileStatus `json:"package_files"`
-	Active     map[string]string  `json:"active"` // file name -> path pacman runs ("" none)
 }
 
 func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) error {
@@ -102,21 +88,16 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep := hooksStatus{HookDir: dir, PackageDir: env.System().Under(hooks.PackageHookDir)}
-	var err error
-	if rep.Files, rep.Package, rep.Active, err = hooks.Active(dir, rep.PackageDir); err != nil {
+	rep, err := hooks.ReadReport(dir, env.System().Under(hooks.PackageHookDir))
+	if err != nil {
 		return err
 	}
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
 	t := newTable("Hook", "HookDir", "Package", "Runs")
-	for i, f := range rep.Files {
-		runs := rep.Active[f.Name]
-		if runs == "" {
-			runs = "none"
-		}
-		t.row(f.Name, string(f.State), string(rep.Package[i].State), runs)
+	for _, r := range rep.Rows() {
+		t.row(r...)
 	}
 	t.write(env)
 	return nil

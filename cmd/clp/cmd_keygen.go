@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -13,23 +9,15 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var keygenOpts keygenOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "keygen",
 		Summary: "make a minisign key pair for signing patches (for maintainers)",
 		Usage:   usageText("keygen"),
-		Flags: func(fs *pflag.FlagSet) {
-			keygenOpts = keygenOptions{}
-			fs.StringVarP(&keygenOpts.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
-			fs.BoolVar(&keygenOpts.NoPassword, "no-password", false, "store the secret key unencrypted (tests, throwaway keys)")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runKeygen(ctx, env, keygenOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *keygenOptions) {
+		fs.StringVarP(&o.Base, "output", "o", "clp", "write `KEYBASE`.key and KEYBASE.pub")
+		fs.BoolVar(&o.NoPassword, "no-password", false, "store the secret key unencrypted (tests, throwaway keys)")
+	}, runKeygen)
 }
 
 type keygenOptions struct {
@@ -45,37 +33,23 @@ type keygenResult struct {
 	Encrypted bool   `json:"encrypted"`
 }
 
-func runKeygen(ctx context.Context, env *Env, opts keygenOptions) error {
+func runKeygen(ctx context.Context, env *Env, opts keygenOptions, _ []string) error {
 	if opts.Base == "" {
 		return usageErrorf("-o needs a file name")
 	}
-	secPath, pubPath := opts.Base+".key", opts.Base+".pub"
-	for _, p := range []string{secPath, pubPath} {
-		if _, err := os.Lstat(p); err == nil {
-			return withHint(fmt.Errorf("%s already exists; not overwriting a key", p), "give another -o KEYBASE, or move the old key away first")
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	secPath, pubPath, err := patch.NewKeyPairPaths(opts.Base)
+	if err != nil {
+		return err
 	}
 	password := ""
 	if !opts.NoPassword {
-		var err error
 		if password, err = keyPassword(env, "password for the new secret key", true); err != nil {
 			return err
 		}
 	}
-	pub, priv, err := patch.GenerateKey()
+	pub, err := patch.WriteKeyPair(secPath, pubPath, password)
 	if err != nil {
 		return err
-	}
-	if err := patch.WritePrivateKey(secPath, priv, password); err != nil {
-		return fmt.Errorf("write secret key: %w", err)
-	}
-	if err := patch.WritePublicKey(pubPath, pub); err != nil {
-		// A secret key without its public key is of no use, and a second
-		// keygen would refuse to overwrite it: take it back.
-		os.Remove(secPath)
-		return fmt.Errorf("write public key: %w", err)
 	}
 	res := keygenResult{SecretKey: secPath, PublicKey: pubPath, KeyID: patch.KeyID(pub.ID()), Encrypted: password != ""}
 	if !res.Encrypted {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/feed"
-	"github.com/vincentos/clp/patch"
 )
 
 type migrateOptions struct {
@@ -18,22 +16,14 @@ type migrateOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var migrateOpts migrateOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "migrate",
 		Summary: "take over a machine that ran the original clpctl",
 		Usage:   usageText("migrate"),
-		Flags: func(fs *pflag.FlagSet) {
-			migrateOpts = migrateOptions{}
-			fs.BoolVarP(&migrateOpts.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runMigrate(ctx, env, migrateOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *migrateOptions) {
+		fs.BoolVarP(&o.DryRun, "dry-run", "n", false, "show what would be recorded, change nothing")
+	}, runMigrate)
 }
 
 // migrateReport is clp migrate's JSON.
@@ -46,33 +36,16 @@ type migrateReport struct {
 	LegacyAllowed  bool     `json:"legacy_feed_allowed"`
 }
 
-func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
+func runMigrate(ctx context.Context, env *Env, o migrateOptions, _ []string) error {
 	eng, cfg, err := env.openEngine(ctx, !o.DryRun)
 	if err != nil {
 		return err
 	}
-	names, err := eng.LegacyCandidates()
+	mig, err := eng.Migrate(ctx, o.DryRun)
 	if err != nil {
 		return err
 	}
-	rep := migrateReport{DryRun: o.DryRun, Adopted: []string{}, NoRemoveScript: []string{}, LegacyServers: []string{}, LegacyAllowed: cfg.AllowLegacyFeed}
-	for _, name := range names {
-		if o.DryRun {
-			rep.Adopted = append(rep.Adopted, name)
-			if !hasLegacyRemoveScript(env, name) {
-				rep.NoRemoveScript = append(rep.NoRemoveScript, name)
-			}
-			continue
-		}
-		ap, err := eng.AdoptLegacy(ctx, name)
-		if err != nil {
-			return fmt.Errorf("record %s (installed by clpctl): %w", name, err)
-		}
-		rep.Adopted = append(rep.Adopted, name)
-		if ap.RemoveScript == "" {
-			rep.NoRemoveScript = append(rep.NoRemoveScript, name)
-		}
-	}
+	rep := migrateReport{DryRun: o.DryRun, Adopted: mig.Adopted, NoRemoveScript: mig.NoRemoveScript, LegacyServers: []string{}, LegacyAllowed: cfg.AllowLegacyFeed}
 	mirrors := env.System().Under(feed.LegacyMirrorsPath)
 	if servers, err := feed.LegacyMirrors(mirrors); err == nil {
 		rep.LegacyServers = servers
@@ -110,13 +83,4 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions) error {
 		}
 	}
 	return nil
-}
-
-func hasLegacyRemoveScript(env *Env, name string) bool {
-	for _, s := range patch.LegacyRemoveScripts {
-		if fi, err := os.Lstat(env.System().Under("/opt/CLP/" + name + "/" + s)); err == nil && fi.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
 }

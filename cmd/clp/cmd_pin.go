@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/vincentos/clp/patch"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,25 +10,18 @@ import (
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/pkgtx"
 )
 
 func init() {
-	var (
-		pinOpts  pinOptions
-		pinsOpts pinsOptions
-	)
-	register(&command{
+	registerOpts(&command{
 		Name:    "pin",
 		Summary: "hold packages at their installed version",
 		Usage:   usageText("pin"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&pinOpts.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
-		},
-		Args: minArgs(1, "at least one package name"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runPin(ctx, env, pinOpts, args)
-		},
-	})
+		Args:    minArgs(1, "at least one package name"),
+	}, func(fs *pflag.FlagSet, o *pinOptions) {
+		fs.StringVar(&o.Until, "until", "", "lift the pin once the repositories offer `VERSION` or newer")
+	}, runPin)
 	register(&command{
 		Name:    "unpin",
 		Summary: "release pinned packages",
@@ -38,26 +29,22 @@ func init() {
 		Args:    minArgs(1, "at least one package name"),
 		Run:     runUnpin,
 	})
-	register(&command{
+	registerOpts(&command{
 		Name:    "pins",
 		Summary: "list pins, lift those whose fixed version shipped",
 		Usage:   usageText("pins"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&pinsOpts.Check, "check", false, "lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)")
-			fs.BoolVar(&pinsOpts.RemoveInclude, "remove-include", false, "take clp's Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runPins(ctx, env, pinsOpts)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *pinsOptions) {
+		fs.BoolVar(&o.Check, "check", false, "lift every pin whose --until version the sync databases now offer (logged in /var/log/clp.log)")
+		fs.BoolVar(&o.RemoveInclude, "remove-include", false, "take clp's Include out of pacman.conf (every other byte stays) and delete clp-pins.conf; the pins stay listed, and the next pin change adds the Include again")
+	}, runPins)
 }
 
 type pinOptions struct{ Until string }
 type pinsOptions struct{ Check, RemoveInclude bool }
 
 func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
-	if err := checkPackageNames(names); err != nil {
+	if err := pkgtx.CheckNames(names); err != nil {
 		return err
 	}
 	h, err := env.openDB()
@@ -65,22 +52,9 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	defer h.Close()
-	var add []hooks.Pin
-	for _, n := range names {
-		p, ok, err := h.Installed1(n)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return withHint(fmt.Errorf("%s is not installed: nothing to pin", n), "'clp downgrade "+n+" --pin' installs a version and pins it")
-		}
-		if o.Until != "" && !patch.ValidPackageVersion(o.Until) {
-			return usageErrorf("--until %q is not a package version (like 560.35.03-2)", o.Until)
-		}
-		if o.Until != "" && alpm.VerCmp(o.Until, p.Version) <= 0 {
-			return usageErrorf("--until %s is not newer than the installed %s %s", o.Until, n, p.Version)
-		}
-		add = append(add, hooks.Pin{Name: n, Version: p.Version, Until: o.Until, Created: time.Now().UTC().Round(time.Second)})
+	add, err := hooks.NewPins(h, alpm.VerCmp, names, o.Until, time.Now())
+	if err != nil {
+		return err
 	}
 	if err := hooks.CheckPinsConf(h.Paths); err != nil {
 		return err
@@ -98,31 +72,17 @@ func runPin(ctx context.Context, env *Env, o pinOptions, names []string) error {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, pinsOrEmpty(pins))
+		return printJSON(env.Stdout, hooks.OrEmpty(pins))
 	}
 	for _, a := range add {
-		fmt.Fprintf(env.Stdout, ":: pinned %s at %s%s\n", a.Name, a.Version, untilText(a.Until))
+		fmt.Fprintln(env.Stdout, a.PinnedLine())
 	}
 	fmt.Fprintf(env.Stdout, "   IgnorePkg in %s; clp's guard hook refuses transactions that move a pinned package\n", hooks.PinsConfFile(h.Paths))
 	return nil
 }
 
-func untilText(u string) string {
-	if u == "" {
-		return ""
-	}
-	return " until " + u + " is offered"
-}
-
-func pinsOrEmpty(p []hooks.Pin) []hooks.Pin {
-	if p == nil {
-		return []hooks.Pin{}
-	}
-	return p
-}
-
 func runUnpin(ctx context.Context, env *Env, names []string) error {
-	if err := checkPackageNames(names); err != nil {
+	if err := pkgtx.CheckNames(names); err != nil {
 		return err
 	}
 	p, err := env.System().Paths()
@@ -133,11 +93,8 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range names {
-		i := slices.IndexFunc(cur, func(p hooks.Pin) bool { return p.Name == n })
-		if i < 0 {
-			return withHint(fmt.Errorf("%s is not pinned: nothing changed", n), "'clp pins' lists the pins")
-		}
+	if err := hooks.CheckPinned(cur, names); err != nil {
+		return err
 	}
 	l, err := env.stateLock(ctx)
 	if err != nil {
@@ -152,7 +109,7 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 		return err
 	}
 	if env.JSON {
-		return printJSON(env.Stdout, pinsOrEmpty(pins))
+		return printJSON(env.Stdout, hooks.OrEmpty(pins))
 	}
 	fmt.Fprintf(env.Stdout, ":: unpinned %s\n", strings.Join(names, ", "))
 	return nil
@@ -165,7 +122,7 @@ type pinsReport struct {
 	IncludeRemoved bool           `json:"include_removed,omitempty"`
 }
 
-func runPins(ctx context.Context, env *Env, o pinsOptions) error {
+func runPins(ctx context.Context, env *Env, o pinsOptions, _ []string) error {
 	rep := pinsReport{}
 	if o.Check || o.RemoveInclude {
 		l, err := env.stateLock(ctx)
@@ -196,12 +153,12 @@ func runPins(ctx context.Context, env *Env, o pinsOptions) error {
 	if err != nil {
 		return err
 	}
-	rep.Pins = pinsOrEmpty(pins)
+	rep.Pins = hooks.OrEmpty(pins)
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}
 	for _, l := range rep.Lifted {
-		fmt.Fprintf(env.Stdout, ":: pin lifted: %s (%s offers %s, at or above %s)\n", l.Pin.Name, l.Repo, l.Offered, l.Pin.Until)
+		fmt.Fprintln(env.Stdout, l.Line())
 	}
 	if o.RemoveInclude {
 		if rep.IncludeRemoved {
@@ -218,23 +175,9 @@ func runPins(ctx context.Context, env *Env, o pinsOptions) error {
 		return nil
 	}
 	for _, p := range pins {
-		line := fmt.Sprintf("%s %s", p.Name, orAnyVersion(p.Version))
-		if p.Until != "" {
-			line += " until " + p.Until
-		}
-		if p.Patch != "" {
-			line += " (patch " + p.Patch + ")"
-		}
-		fmt.Fprintln(env.Stdout, line)
+		fmt.Fprintln(env.Stdout, p.Line())
 	}
 	return nil
-}
-
-func orAnyVersion(v string) string {
-	if v == "" {
-		return "(installed version)"
-	}
-	return v
 }
 
 // checkPins lifts every pin whose Until version the sync databases offer,
@@ -247,16 +190,4 @@ func checkPins(ctx context.Context, env *Env) ([]hooks.Lifted, error) {
 	}
 	defer h.Close()
 	return hooks.LiftPins(ctx, h.Paths, env.State(), h, env.System().ClpLog(), time.Now())
-}
-
-// checkPackageNames refuses a name pacman would not accept before it is
-// used anywhere, quoted, so that a newline in it cannot split clp's error
-// into a second forged line.
-func checkPackageNames(names []string) error {
-	for _, n := range names {
-		if !patch.ValidPackageName(n) {
-			return usageErrorf("%q is not a package name", n)
-		}
-	}
-	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -17,35 +15,24 @@ type rollbackOptions struct {
 }
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var rollbackOpts rollbackOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "rollback",
 		Aliases: []string{"uninstall"},
 		Summary: "undo an applied patch exactly",
 		Usage:   usageText("rollback"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.BoolVar(&rollbackOpts.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
-		},
 		Args: func(args []string) error {
 			if len(args) > 1 {
 				return usageErrorf("expected at most one patch name")
 			}
 			return nil
 		},
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runRollback(ctx, env, rollbackOpts, args)
-		},
-	})
+	}, func(fs *pflag.FlagSet, o *rollbackOptions) {
+		fs.BoolVar(&o.Force, "force", false, "restore over files you changed, keeping your copy as FILE.clpsave")
+	}, runRollback)
 }
 
 func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string) error {
-	eng, _, err := env.openEngine(ctx, true)
-	if err != nil {
-		return err
-	}
-	applied, err := eng.List()
+	eng, applied, err := env.appliedPatches(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,18 +45,13 @@ func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string
 		}
 		name = applied[len(applied)-1].Name
 	}
-	var rec *patch.Applied
-	for i := range applied {
-		if applied[i].Name == name {
-			rec = &applied[i]
-		}
-	}
+	rec := patch.FindApplied(applied, name)
 	if rec == nil {
 		return withCode(withHint(fmt.Errorf("patch %s is not applied", name), "'clp list' shows the applied patches"), ExitRefused)
 	}
 	if !env.JSON {
 		fmt.Fprintf(env.Stdout, "%s rolling back %s %s\n", env.bold("::"), rec.Name, rec.Version)
-		printUndo(env, rec)
+		fmt.Fprint(env.Stdout, rec.UndoText())
 		if err := env.confirm(ctx, "Roll back this patch?", true); err != nil {
 			return err
 		}
@@ -82,70 +64,6 @@ func runRollback(ctx context.Context, env *Env, o rollbackOptions, args []string
 	}
 	fmt.Fprintf(env.Stdout, "%s patch %s rolled back\n", env.green("::"), name)
 	return nil
-}
-
-// printUndo lists what a rollback will change before it asks, as pacman
-// lists its targets: each file and what happens to it, each package and
-// the version it goes back to, each pin lifted.
-func printUndo(env *Env, rec *patch.Applied) {
-	if len(rec.Steps) > 0 {
-		fmt.Fprintf(env.Stdout, "\nFiles (%d)\n", len(rec.Steps))
-		for _, s := range rec.Steps {
-			fmt.Fprintf(env.Stdout, "  %-14s %s\n", undoVerb(s.Op), s.Target)
-		}
-	}
-	p := rec.Packages
-	if p == nil || len(p.Actions) == 0 {
-		fmt.Fprintln(env.Stdout)
-		return
-	}
-	var lines []string
-	now := map[string]string{}
-	for _, a := range p.Actions {
-		if a.Op == patch.OpDowngrade {
-			now[a.Name] = a.Version
-		}
-	}
-	names := make([]string, 0, len(p.Previous))
-	for n := range p.Previous {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		switch before := p.Previous[n]; {
-		case before == "":
-			lines = append(lines, fmt.Sprintf("  %-14s %s %s", "remove", n, now[n]))
-		default:
-			lines = append(lines, fmt.Sprintf("  %-14s %s %s -> %s", "reinstall", n, orUnknown(now[n]), before))
-		}
-	}
-	for _, n := range p.Pins {
-		lines = append(lines, fmt.Sprintf("  %-14s %s", "unpin", n))
-	}
-	fmt.Fprintf(env.Stdout, "\nPackages (%d)\n%s\n\n", len(lines), strings.Join(lines, "\n"))
-}
-
-// undoVerb says what rolling back a file action does to the file.
-func undoVerb(op string) string {
-	switch op {
-	case patch.OpAdd:
-		return "remove"
-	case patch.OpRemove:
-		return "put back"
-	case patch.OpMode:
-		return "restore mode"
-	case patch.OpOwner:
-		return "restore owner"
-	default:
-		return "restore"
-	}
-}
-
-func orUnknown(v string) string {
-	if v == "" {
-		return "?"
-	}
-	return v
 }
 
 // rollbackPatch is what 'clp rollback' does once confirmed, and what

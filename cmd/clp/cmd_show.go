@@ -1,57 +1,37 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	"aead.dev/minisign"
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/patch"
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var showOpts showOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "show",
 		Summary: "show what a patch holds and, with --diff, what it would change",
 		Usage:   usageText("show"),
-		Flags: func(fs *pflag.FlagSet) {
-			showOpts = showOptions{}
-			fs.BoolVar(&showOpts.Diff, "diff", false, "dry run against --root: check each target and show the diffs")
-		},
-		Args: exactArgs(1, "one patch file"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runShow(ctx, env, showOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one patch file"),
+	}, func(fs *pflag.FlagSet, o *showOptions) {
+		fs.BoolVar(&o.Diff, "diff", false, "dry run against --root: check each target and show the diffs")
+	}, runShow)
 }
 
 type showOptions struct {
 	Diff bool
 }
 
-// sigStatus is a patch's signature as clp show reports it.
-type sigStatus struct {
-	// Status is "trusted", "untrusted", "unsigned" or "bad".
-	Status         string `json:"status"`
-	KeyID          string `json:"key_id,omitempty"`
-	TrustedComment string `json:"trusted_comment,omitempty"`
-	// Detail is the reason for a status other than trusted.
-	Detail string `json:"detail,omitempty"`
-}
-
 // showReport is clp show's JSON: the patch's description with the file
 // and its signature.
 type showReport struct {
-	File      string    `json:"file"`
-	Signature sigStatus `json:"signature"`
+	File      string          `json:"file"`
+	Signature patch.SigStatus `json:"signature"`
 	*patch.Description
 }
 
@@ -71,7 +51,7 @@ func runShow(ctx context.Context, env *Env, opts showOptions, args []string) err
 	defer a.Close()
 	// The signature is only reported here: show reads the patch, it does
 	// not act on it, so it need not take OpenVerified's private copy.
-	sig := checkSignature(env, file)
+	sig := patch.CheckSignature(file, verifyKeysDir(env))
 	root := ""
 	if opts.Diff {
 		root = env.Root
@@ -86,41 +66,6 @@ func runShow(ctx context.Context, env *Env, opts showOptions, args []string) err
 	}
 	printShow(env, rep)
 	return nil
-}
-
-// checkSignature reports the signature of file against the trusted keys
-// of the system under --root, never failing: what is wrong goes in Detail.
-func checkSignature(env *Env, file string) sigStatus {
-	sigPath := file + patch.SigSuffix
-	raw, err := patch.ReadSigFile(sigPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return sigStatus{Status: "unsigned", Detail: sigPath + " is missing"}
-	}
-	if err != nil {
-		return sigStatus{Status: "bad", Detail: err.Error()}
-	}
-	var s minisign.Signature
-	if err := s.UnmarshalText(bytes.TrimSpace(raw)); err != nil {
-		return sigStatus{Status: "bad", Detail: sigPath + " is not a minisign signature"}
-	}
-	st := sigStatus{KeyID: patch.KeyID(s.KeyID), TrustedComment: s.TrustedComment}
-	keys, err := patch.LoadTrustedKeys(verifyKeysDir(env))
-	if err != nil {
-		st.Status, st.Detail = "untrusted", err.Error()
-		return st
-	}
-	_, err = patch.VerifyFile(file, sigPath, keys)
-	switch {
-	case err == nil:
-		st.Status = "trusted"
-	case errors.Is(err, patch.ErrUntrustedKey):
-		st.Status, st.Detail = "untrusted", "not in "+verifyKeysDir(env)
-		// The comment of a signature from an unknown key proves nothing.
-		st.TrustedComment = ""
-	default:
-		st.Status, st.Detail, st.TrustedComment = "bad", err.Error(), ""
-	}
-	return st
 }
 
 func printShow(env *Env, rep showReport) {
@@ -172,23 +117,8 @@ func printShow(env *Env, rep showReport) {
 	}
 	fmt.Fprintf(env.Stdout, "\n%s\n", env.bold(fmt.Sprintf(":: package actions (%d)", len(d.Packages))))
 	for _, p := range d.Packages {
-		switch p.Op {
-		case patch.OpDowngrade:
-			fmt.Fprintf(env.Stdout, "downgrade %s to %s\n", p.Name, p.Version)
-			src := "from the pacman cache or the archive server"
-			if p.Payload != "" {
-				src = "in the patch as " + p.Payload
-			}
-			fmt.Fprintf(env.Stdout, "    file    %s (%s)\n", p.File, src)
-			fmt.Fprintf(env.Stdout, "    sha256  %s\n", p.SHA256)
-		case patch.OpPin:
-			until := "until the patch is rolled back"
-			if p.Until != "" {
-				until = "until " + p.Until + " or later is available"
-			}
-			fmt.Fprintf(env.Stdout, "pin %s %s\n", p.Name, until)
-		default:
-			fmt.Fprintf(env.Stdout, "%s %s\n", p.Op, p.Name)
+		for _, l := range p.Lines() {
+			fmt.Fprintln(env.Stdout, l)
 		}
 	}
 	if d.DryRun == nil {
@@ -217,43 +147,14 @@ func printShow(env *Env, rep showReport) {
 }
 
 func printFileAction(env *Env, f patch.FileDescription) {
-	fmt.Fprintf(env.Stdout, "%-8s %s\n", f.Op, f.Target)
-	if f.Payload != "" {
-		fmt.Fprintf(env.Stdout, "    payload %s\n", f.Payload)
+	for _, l := range f.Lines() {
+		fmt.Fprintln(env.Stdout, l)
 	}
-	if f.Expect != "" {
-		fmt.Fprintf(env.Stdout, "    expect  %s\n", f.Expect)
-	}
-	if f.SHA256 != "" {
-		fmt.Fprintf(env.Stdout, "    new     %s\n", f.SHA256)
-	}
-	var meta []string
-	if f.Mode != "" {
-		meta = append(meta, "mode "+f.Mode)
-	}
-	if f.Owner != "" {
-		meta = append(meta, "owner "+f.Owner)
-	}
-	if f.Group != "" {
-		meta = append(meta, "group "+f.Group)
-	}
-	if len(meta) > 0 {
-		fmt.Fprintf(env.Stdout, "    set     %s\n", strings.Join(meta, ", "))
-	}
-	c := f.Check
-	if c == nil {
-		return
-	}
-	now := "absent"
-	if c.Exists && c.SHA256 != "" {
-		now = fmt.Sprintf("sha256 %s, mode %s, uid %d, gid %d", c.SHA256, c.Mode, c.UID, c.GID)
-	} else if c.Exists {
-		now = "present"
-	}
-	fmt.Fprintf(env.Stdout, "    now     %s\n", now)
-	if c.Matches {
+	switch c := f.Check; {
+	case c == nil:
+	case c.Matches:
 		fmt.Fprintf(env.Stdout, "    check   %s\n", env.green("ok"))
-	} else {
+	default:
 		fmt.Fprintf(env.Stdout, "    check   %s: %s %s\n", env.yellow("CONFLICT"), f.Target, c.Problem)
 	}
 }

@@ -19,22 +19,14 @@ import (
 )
 
 func init() {
-	// The options live in this closure, one set per command: no flag
-	// is a package global.
-	var signOpts signOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "sign",
 		Summary: "sign a .clp patch with a minisign key (for maintainers)",
 		Usage:   usageText("sign"),
-		Flags: func(fs *pflag.FlagSet) {
-			signOpts = signOptions{}
-			fs.StringVarP(&signOpts.Key, "key", "k", "clp.key", "the secret key `FILE`")
-		},
-		Args: exactArgs(1, "one patch file"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runSign(ctx, env, signOpts, args)
-		},
-	})
+		Args:    exactArgs(1, "one patch file"),
+	}, func(fs *pflag.FlagSet, o *signOptions) {
+		fs.StringVarP(&o.Key, "key", "k", "clp.key", "the secret key `FILE`")
+	}, runSign)
 }
 
 type signOptions struct {
@@ -79,28 +71,9 @@ func runSign(ctx context.Context, env *Env, opts signOptions, args []string) err
 	if err != nil {
 		return err
 	}
-	sigPath, err := patch.SignFile(file, priv)
-	if err != nil {
-		return fmt.Errorf("sign %s: %w", file, err)
-	}
-	// Check the new signature at once, with the key's own public half: it
-	// also yields the trusted comment to show.
-	pub, ok := priv.Public().(minisign.PublicKey)
-	if !ok {
-		return fmt.Errorf("sign %s: secret key has no minisign public key", file)
-	}
-	sig, err := patch.ReadSigFile(sigPath)
+	sigPath, v, err := patch.SignChecked(file, priv)
 	if err != nil {
 		return err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	v, err := patch.Verify(f, sig, file, []patch.PublicKey{pub})
-	if err != nil {
-		return fmt.Errorf("the new signature does not verify: %w", err)
 	}
 	res := signResult{File: file, Signature: sigPath, KeyID: v.KeyID, TrustedComment: v.TrustedComment}
 	if env.JSON {

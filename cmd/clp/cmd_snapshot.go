@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -21,20 +20,15 @@ type snapshotOptions struct {
 }
 
 func init() {
-	var o snapshotOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "snapshot",
 		Summary: "list, compare, create, delete and restore package-state snapshots",
 		Usage:   usageText("snapshot"),
-		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVarP(&o.Desc, "description", "d", "", "describe the snapshot (create)")
-			fs.DurationVar(&o.LockWait, "lock-wait", time.Minute, "how long restore waits for pacman's database lock")
-		},
-		Args: minArgs(1, "an action: list, show, diff, create, delete or restore"),
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runSnapshot(ctx, env, o, args)
-		},
-	})
+		Args:    minArgs(1, "an action: list, show, diff, create, delete or restore"),
+	}, func(fs *pflag.FlagSet, o *snapshotOptions) {
+		fs.StringVarP(&o.Desc, "description", "d", "", "describe the snapshot (create)")
+		fs.DurationVar(&o.LockWait, "lock-wait", time.Minute, "how long restore waits for pacman's database lock")
+	}, runSnapshot)
 }
 
 func runSnapshot(ctx context.Context, env *Env, o snapshotOptions, args []string) error {
@@ -99,22 +93,6 @@ func notFound(err error) error {
 	return err
 }
 
-func snapTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
-
-func kindLabel(s snapshot.Snapshot) string {
-	if s.Orphan {
-		return s.Kind + "!"
-	}
-	return s.Kind
-}
-
-func snapperLabel(s snapshot.Snapshot) string {
-	if s.Snapper == nil {
-		return "-"
-	}
-	return s.Snapper.Config + ":" + strconv.Itoa(s.Snapper.Number)
-}
-
 func snapshotList(env *Env, st *snapshot.Store) error {
 	list := st.List()
 	if env.JSON {
@@ -127,12 +105,8 @@ func snapshotList(env *Env, st *snapshot.Store) error {
 	t := newTable("ID", "Date", "Kind", "Pair", "Pkgs", "Snapper", "Description").alignRight(0, 3, 4)
 	orphans := false
 	for _, s := range list {
-		pair := "-"
-		if s.PairID != 0 {
-			pair = strconv.Itoa(s.PairID)
-		}
 		orphans = orphans || s.Orphan
-		t.row(strconv.Itoa(s.ID), snapTime(s.Time), kindLabel(s), pair, strconv.Itoa(s.Count), snapperLabel(s), s.Description)
+		t.row(s.ListRow()...)
 	}
 	t.write(env)
 	if orphans {
@@ -149,36 +123,14 @@ func snapshotShow(env *Env, st *snapshot.Store, id int) error {
 	if env.JSON {
 		return printJSON(env.Stdout, s)
 	}
-	env.field("ID", "%d", s.ID)
-	env.field("Date", "%s", snapTime(s.Time))
-	env.field("Kind", "%s", s.Kind)
-	if s.Orphan {
-		env.field("Orphan", "yes (no post followed: the transaction failed or was interrupted)")
+	for _, f := range s.Fields() {
+		env.field(f.Name, "%s", f.Value)
 	}
-	if s.PairID != 0 {
-		env.field("Pre", "%d", s.PairID)
-	}
-	env.field("Description", "%s", orNone(s.Description))
-	env.field("Patch", "%s", orNone(s.Patch))
-	env.field("Targets", "%s", orNone(strings.Join(s.Targets, "  ")))
-	env.field("Snapper", "%s", strings.Replace(snapperLabel(s), "-", "None", 1))
-	env.field("Packages", "%d", s.Count)
 	fmt.Fprintln(env.Stdout)
 	for _, p := range s.Packages {
-		reason := ""
-		if p.Reason == snapshot.ReasonDependency {
-			reason = " (dependency)"
-		}
-		fmt.Fprintf(env.Stdout, "%s %s %s%s\n", p.Name, p.Version, p.Arch, reason)
+		fmt.Fprintln(env.Stdout, p.Line())
 	}
 	return nil
-}
-
-func orNone(s string) string {
-	if s == "" || s == "-" {
-		return "None"
-	}
-	return s
 }
 
 // installedNow reads the installed packages as a snapshot package set.
@@ -228,35 +180,11 @@ func snapshotDiff(env *Env, st *snapshot.Store, ids []int) error {
 	return nil
 }
 
-// printChanges lists package changes: what happened between two
-// snapshots (past tense), or with planned what a restore is about to do
-// (present tense: nothing is done yet).
+// printChanges lists package changes (snapshot.Change.Line).
 func printChanges(env *Env, changes []snapshot.Change, planned bool) {
 	for _, c := range changes {
-		kind := c.Kind
-		if planned {
-			kind = plannedVerb[c.Kind]
-		}
-		switch c.Kind {
-		case snapshot.Installed:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", kind, c.Name, c.To)
-		case snapshot.Removed:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s\n", kind, c.Name, c.From)
-		case snapshot.ReasonOnly:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", kind, c.Name, c.FromReason, c.ToReason)
-		default:
-			fmt.Fprintf(env.Stdout, "%-11s %s %s -> %s\n", kind, c.Name, c.From, c.To)
-		}
+		fmt.Fprintln(env.Stdout, c.Line(planned))
 	}
-}
-
-var plannedVerb = map[string]string{
-	snapshot.Installed:   "install",
-	snapshot.Removed:     "remove",
-	snapshot.Upgraded:    "upgrade",
-	snapshot.Downgraded:  "downgrade",
-	snapshot.Reinstalled: "reinstall",
-	snapshot.ReasonOnly:  "reason",
 }
 
 func snapshotCreate(env *Env, st *snapshot.Store, o snapshotOptions) error {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/patch"
@@ -21,24 +19,18 @@ type updateOptions struct {
 }
 
 func init() {
-	var o updateOptions
-	register(&command{
+	registerOpts(&command{
 		Name:    "update",
 		Summary: "fetch and apply new patches from the signed feed",
 		Usage:   usageText("update"),
-		Flags: func(fs *pflag.FlagSet) {
-			o = updateOptions{}
-			fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")
-			fs.BoolVar(&o.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
-		},
-		Args: noArgs,
-		Run: func(ctx context.Context, env *Env, args []string) error {
-			return runUpdate(ctx, env, o)
-		},
-	})
+		Args:    noArgs,
+	}, func(fs *pflag.FlagSet, o *updateOptions) {
+		fs.BoolVar(&o.Check, "check", false, "only list new patches; download and change nothing")
+		fs.BoolVar(&o.IfConfigured, "if-configured", false, "exit 0 with a message when no feed is configured")
+	}, runUpdate)
 }
 
-func runUpdate(ctx context.Context, env *Env, o updateOptions) error {
+func runUpdate(ctx context.Context, env *Env, o updateOptions, _ []string) error {
 	if !o.Check {
 		if err := preflight(ctx, env); err != nil {
 			return err
@@ -48,7 +40,7 @@ func runUpdate(ctx context.Context, env *Env, o updateOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.IfConfigured && !feedConfigured(env, cfg) {
+	if o.IfConfigured && !update.Configured(env.System(), cfg) {
 		// Nothing was asked of any mirror: not recorded as the last update.
 		msg := "skipped: no feed is configured"
 		if env.JSON {
@@ -98,25 +90,20 @@ func (a *updateApplier) Apply(ctx context.Context, ar patch.Archive, trust, path
 // Rollback rolls back an applied patch exactly as 'clp rollback NAME
 // --noconfirm' does, recording reason in the history.
 func (a *updateApplier) Rollback(ctx context.Context, name, reason string) error {
-	eng, _, err := a.env.openEngine(ctx, true)
+	eng, applied, err := a.env.appliedPatches(ctx)
 	if err != nil {
 		return err
 	}
-	applied, err := eng.List()
-	if err != nil {
+	rec := patch.FindApplied(applied, name)
+	if rec == nil {
+		return fmt.Errorf("patch %s is not applied", name)
+	}
+	if err := rollbackPatch(ctx, a.env, eng, rec, patch.RollbackOptions{Reason: reason}); err != nil {
 		return err
 	}
-	for i := range applied {
-		if applied[i].Name == name {
-			if err := rollbackPatch(ctx, a.env, eng, &applied[i], patch.RollbackOptions{Reason: reason}); err != nil {
-				return err
-			}
-			// clp rollback prints its own line; here the update says it.
-			a.env.Reporter().Step(fmt.Sprintf("patch %s %s rolled back", name, applied[i].Version))
-			return nil
-		}
-	}
-	return fmt.Errorf("patch %s is not applied", name)
+	// clp rollback prints its own line; here the update says it.
+	a.env.Reporter().Step(fmt.Sprintf("patch %s %s rolled back", name, rec.Version))
+	return nil
 }
 
 func (a *updateApplier) OpenSigned(path string) (patch.Archive, string, error) {
@@ -155,58 +142,11 @@ type updatePrinter struct {
 }
 
 func (p updatePrinter) Listed(rep *update.Report, source, from string) {
-	var lines []string
-	n := 0
-	for _, e := range rep.Patches {
-		if e.Source != source {
-			continue
-		}
-		line := "   " + e.Name
-		if e.Sequence != 0 {
-			phase := ""
-			if e.Rollout != nil && *e.Rollout < 100 && e.InPhase != nil && *e.InPhase {
-				phase = fmt.Sprintf(", rollout %d%%: this machine is in phase", *e.Rollout)
-			}
-			line += fmt.Sprintf(" (sequence %d, %s%s)", e.Sequence, e.Severity, phase)
-		}
-		switch {
-		case e.Withdrawn != "" && e.Action == "roll back" && p.check:
-			line += ": withdrawn by the feed (" + e.Withdrawn + "); would be rolled back"
-		case e.Withdrawn != "" && e.Action == "roll back":
-			line += ": withdrawn by the feed (" + e.Withdrawn + "); rolling it back"
-		case e.Withdrawn != "" && e.Action == "withdrawn":
-			line += ": withdrawn by the feed (" + e.Withdrawn + "); kept applied"
-		case e.PhasedOut:
-			line += ": not in phase yet, " + e.Reason
-		case e.Action == "skip":
-			line += ": skipped, " + e.Reason
-		default:
-			n++
-		}
-		if e.Description != "" {
-			line += "\n      " + e.Description
-		}
-		for _, c := range e.Changes {
-			line += "\n        " + c
-		}
-		lines = append(lines, line)
-	}
-	if len(lines) == 0 {
+	head, lines := rep.Listing(source, from, p.check, p.policy)
+	if head == "" {
 		return
 	}
-	verb := "to apply"
-	switch {
-	case p.check:
-		verb = "new"
-	case p.policy == "none":
-		verb = "new (UpdatePolicy = none: not applied)"
-	}
-	// source is "feed" (the signed TUF feed) or "legacy" (clpctl's).
-	what := "the feed"
-	if source != "feed" {
-		what = "the " + source + " feed"
-	}
-	fmt.Fprintf(p.env.Stdout, "%s %d patch(es) %s from %s at %s\n", p.env.bold("::"), n, verb, what, from)
+	fmt.Fprintf(p.env.Stdout, "%s %s\n", p.env.bold("::"), head)
 	for _, l := range lines {
 		fmt.Fprintln(p.env.Stdout, l)
 	}
@@ -216,14 +156,4 @@ func (p updatePrinter) Read(rep *update.Report) {
 	if !rep.HasNew() {
 		fmt.Fprintln(p.env.Stdout, " there is nothing to do")
 	}
-}
-
-// feedConfigured reports whether clp update has a feed to read: a
-// FeedMirror, or the legacy feed allowed and present.
-func feedConfigured(env *Env, cfg *config.Config) bool {
-	if len(cfg.FeedMirrors) > 0 {
-		return true
-	}
-	_, err := os.Stat(env.System().Under(feed.LegacyMirrorsPath))
-	return cfg.AllowLegacyFeed && err == nil
 }

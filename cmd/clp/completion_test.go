@@ -114,24 +114,6 @@ func TestCompletionUnknownShell(t *testing.T) {
 	}
 }
 
-func TestSubcommandsFromSynopsis(t *testing.T) {
-	for _, tc := range []struct {
-		usage string
-		want  string
-	}{
-		{"Usage:\n  clp x list\n  clp x show ID\n  clp x diff A [B]\n\nlist   lists\n", "list show diff"},
-		{"Usage:\n  clp x install|remove|status [--hookdir DIR]\n", "install remove status"},
-		{"Usage:\n  clp x [options] PATCH.clp...\n", ""},
-		{"Usage:\n  clp x [--force] [NAME]\n\n  clp x notthis\n", ""},
-		{"no usage at all", ""},
-	} {
-		got := strings.Join(subcommands(&command{Name: "x", Usage: tc.usage}), " ")
-		if got != tc.want {
-			t.Errorf("%q: got %q, want %q", tc.usage, got, tc.want)
-		}
-	}
-}
-
 // completionDir makes a folder to complete in: a patch, a key, other files
 // and a directory.
 func completionDir(t *testing.T) string {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vincentos/clp/alpm"
@@ -13,6 +15,7 @@ import (
 	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 	"github.com/vincentos/clp/pkgtx"
+	"github.com/vincentos/clp/snapshot"
 )
 
 // lockWait is how long a command waits for another clp before refusing.
@@ -108,6 +111,17 @@ func (e *Env) openEngine(ctx context.Context, recover bool) (*patch.Engine, *con
 	return eng, cfg, nil
 }
 
+// appliedPatches opens the engine (finishing an interrupted transaction
+// first) and lists the applied patches.
+func (e *Env) appliedPatches(ctx context.Context) (*patch.Engine, []patch.Applied, error) {
+	eng, _, err := e.openEngine(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := eng.List()
+	return eng, applied, err
+}
+
 // installedQuery answers a patch's package conditions from libalpm, opening
 // the database only when a patch asks.
 type installedQuery struct {
@@ -133,4 +147,32 @@ func (q *installedQuery) Close() {
 	if q.h != nil {
 		q.h.Close()
 	}
+}
+
+// pacmanRunner runs pacman for this command: its output goes to the
+// terminal, or to stderr with --json so stdout stays JSON.
+func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
+	out := e.Stdout
+	if e.JSON {
+		out = e.Stderr
+	}
+	return &pacman.Runner{Paths: p, LockWait: lockWait, Stdout: out, Stderr: e.Stderr, Children: e.State(),
+		Waiting: func(lf string) { e.Warnf("waiting for pacman's lock %s", lf) },
+		// A db.lck older than this boot belongs to no running pacman: it
+		// was left by a crash, or came back with a rolled-back snapshot.
+		RemoveStale:  snapshot.RemoveStaleDBLock,
+		StaleRemoved: func(lf string) { e.Warnf("removed %s: it predates this boot, so no pacman holds it", lf) },
+	}
+}
+
+// stateLock takes clp's single-writer lock in the state directory.
+func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
+	if err := os.MkdirAll(e.State(), 0o755); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	l, err := lock.Acquire(ctx, filepath.Join(e.State(), "lock"), lockWait)
+	if err != nil {
+		return nil, fmt.Errorf("another clp is running: %w", err)
+	}
+	return l, nil
 }

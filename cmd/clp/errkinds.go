@@ -20,6 +20,8 @@ func domainExitCode(err error) int {
 		return ExitVerify
 	case errors.Is(err, fail.ErrDamaged):
 		return ExitNoSystem
+	case errors.Is(err, fail.ErrUsage):
+		return ExitUsage
 	}
 	return ExitError
 }

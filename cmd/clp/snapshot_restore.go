@@ -13,18 +13,6 @@ import (
 	"github.com/vincentos/clp/snapshot"
 )
 
-// restoreReport is `clp snapshot restore --json`.
-type restoreReport struct {
-	Snapshot   int                 `json:"snapshot"`
-	RestorePre int                 `json:"restore_pre,omitempty"`
-	Changes    []snapshot.Change   `json:"changes"`
-	Install    []pkgtx.RestoreFile `json:"install"`
-	Remove     []string            `json:"remove"`
-	AsDeps     []string            `json:"asdeps"`
-	AsExplicit []string            `json:"asexplicit"`
-	Done       bool                `json:"done"`
-}
-
 func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapshotOptions, id int) error {
 	if _, err := st.Get(id); err != nil {
 		return notFound(err)
@@ -39,7 +27,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 	if err != nil {
 		return err
 	}
-	rep := restoreReport{Snapshot: id, Changes: r.Changes, Install: r.Files, Remove: r.Plan.Remove, AsDeps: r.Plan.AsDeps, AsExplicit: r.Plan.AsExplicit}
+	rep := r.Report(id)
 	if r.Empty() {
 		if env.JSON {
 			rep.Done = true
@@ -49,17 +37,9 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return nil
 	}
 	if !env.JSON {
-		fmt.Fprintf(env.Stdout, "Restoring snapshot %d (%s, %s):\n", id, snapTime(r.Target.Time), r.Target.Description)
-		printChanges(env, rep.Changes, true)
-		if n := r.FromArchive(); n > 0 {
-			fmt.Fprintf(env.Stdout, "\n%d package file(s) to download from the archive:\n", n)
-			for _, f := range r.Files {
-				if f.URL != "" {
-					fmt.Fprintf(env.Stdout, "  %s\n", f.URL)
-				}
-			}
+		for _, l := range r.Lines() {
+			fmt.Fprintln(env.Stdout, l)
 		}
-		fmt.Fprintln(env.Stdout)
 	}
 	if err := env.confirm(ctx, "Proceed with the restore?", true); err != nil {
 		return err
@@ -70,7 +50,7 @@ func snapshotRestore(ctx context.Context, env *Env, st *snapshot.Store, o snapsh
 		return err
 	}
 	rep.Done = true
-	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: r.Pre, Packages: changedNames(rep.Changes)})
+	armGuard(env, boot.Transaction{Source: fmt.Sprintf("clp snapshot restore %d", id), Snapshot: r.Pre, Packages: snapshot.Names(rep.Changes)})
 	if env.JSON {
 		return printJSON(env.Stdout, rep)
 	}

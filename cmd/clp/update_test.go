@@ -215,19 +215,6 @@ func TestShippedClpConf(t *testing.T) {
 	}
 }
 
-func TestParseDays(t *testing.T) {
-	for in, want := range map[string]time.Duration{"": 0, "2d": 48 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute} {
-		if got, err := parseDays(in); err != nil || got != want {
-			t.Errorf("parseDays(%q) = %v, %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"0d", "-1h", "soon", "d", "1.5d"} {
-		if _, err := parseDays(in); err == nil {
-			t.Errorf("parseDays(%q) accepted", in)
-		}
-	}
-}
-
 // clp help update names the command the timer's unit really runs.
 func TestUpdateHelpMatchesTimerUnit(t *testing.T) {
 	unit, err := os.ReadFile("../../dist/systemd/core-livepatch-update.service")

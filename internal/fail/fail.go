@@ -19,6 +19,9 @@ var (
 	// fails its checksum or holds what clp never writes; it is kept and
 	// not acted on.
 	ErrDamaged = errors.New("damaged state")
+	// ErrUsage: the request itself is malformed (a bad argument); nothing
+	// was looked at or changed.
+	ErrUsage = errors.New("bad usage")
 )
 
 // Error is a failure with its kind (nil for none) and the next step a
@@ -48,6 +51,9 @@ func Refused(err error, hint string) error { return &Error{Err: err, Kind: ErrRe
 
 // Verify marks err as a failed verification.
 func Verify(err error, hint string) error { return &Error{Err: err, Kind: ErrVerify, Hint: hint} }
+
+// Usage marks err as a malformed request.
+func Usage(err error) error { return &Error{Err: err, Kind: ErrUsage} }
 
 // Hint attaches a next step to err without giving it a kind.
 func Hint(err error, hint string) error {

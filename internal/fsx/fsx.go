@@ -51,6 +51,11 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // power cut.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)
+	return syncOpened(dir, d, err)
+}
+
+// syncOpened fsyncs directory dir, as opened (d, err), and closes it.
+func syncOpened(dir string, d *os.File, err error) error {
 	if err != nil {
 		return fmt.Errorf("open directory %s: %w", dir, err)
 	}
@@ -282,12 +287,5 @@ func WriteFileIn(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	d, err := r.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
+	return syncOpened(dir, d, err)
 }

@@ -128,15 +128,11 @@ func buildClpPackage(tb testing.TB) (string, error) {
 		h.Write(data)
 	}
 	final := filepath.Join(CacheDir(), "clp-nspawn-pkg-"+hex.EncodeToString(h.Sum(nil))[:16])
-	lockf, err := os.OpenFile(final+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := lockCache(final)
 	if err != nil {
 		return "", err
 	}
-	defer lockf.Close()
-	if err := syscall.Flock(int(lockf.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lockf.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if pkgs, _ := filepath.Glob(filepath.Join(final, "clp-*.pkg.tar.zst")); len(pkgs) == 1 {
 		return pkgs[0], nil
 	}

@@ -125,20 +125,33 @@ SigLevel    = Never
 LocalFileSigLevel = Never
 `
 
+// lockCache takes the flock of the cache entry final (final.lock), on
+// which concurrent test processes serialize.
+func lockCache(final string) (unlock func(), err error) {
+	lockf, err := os.OpenFile(final+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(lockf.Fd()), syscall.LOCK_EX); err != nil {
+		lockf.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(lockf.Fd()), syscall.LOCK_UN)
+		lockf.Close()
+	}, nil
+}
+
 // buildTree builds the tree for mirror into CacheDir unless it is there.
 // Concurrent test processes serialize on an flock; a tree is renamed into
 // place only when complete.
 func buildTree(mirror string, logf func(string, ...any)) (string, error) {
 	final := filepath.Join(CacheDir(), "clp-nspawn-tree-"+Key(mirror))
-	lockf, err := os.OpenFile(final+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := lockCache(final)
 	if err != nil {
 		return "", err
 	}
-	defer lockf.Close()
-	if err := syscall.Flock(int(lockf.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lockf.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(final, "etc/clp-nspawn-tree")); err == nil {
 		return final, nil
 	}

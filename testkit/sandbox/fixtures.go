@@ -310,6 +310,11 @@ func CopyFile(src, dst string, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
+	return copyClose(out, in)
+}
+
+// copyClose copies in to out and closes out, keeping the first error.
+func copyClose(out *os.File, in io.Reader) error {
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
 		return err

@@ -1,10 +1,8 @@
 package sandbox
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Entry is what TreeState records of one path: enough to tell that a
@@ -57,7 +57,7 @@ func TreeState(dir string, skip func(rel string) bool) (Tree, error) {
 		e := Entry{Mode: fi.Mode(), UID: int(st.Uid), GID: int(st.Gid), Xattrs: xattrs(p)}
 		switch {
 		case fi.Mode().IsRegular():
-			e.SHA256, err = hashFile(p)
+			e.SHA256, err = fsx.SHA256File(p)
 			if err != nil {
 				return err
 			}
@@ -93,19 +93,6 @@ func (a Tree) Diff(b Tree) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func xattrs(p string) string {
