@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/alpm"
+	"github.com/vincentos/clp/status"
 	"github.com/vincentos/clp/system"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
@@ -23,7 +24,7 @@ func TestStatusJSONMatchesPacmanQ(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var rep statusReport
+	var rep status.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -72,29 +73,5 @@ func TestPacmanVersionMatchesBinary(t *testing.T) {
 	code, stdout, _ := runClp(t, "--version")
 	if code != 0 || !strings.Contains(stdout, "pacman "+got+" ("+path+", libalpm "+alpm.LibalpmVersion()+")") {
 		t.Errorf("clp --version (exit %d):\n%s\nwant pacman %s at %s, libalpm %s", code, stdout, got, path, alpm.LibalpmVersion())
-	}
-}
-
-// clp status --json writes the installed list itself: byte for byte what
-// encoding/json writes, for plain names and for strings it must escape.
-func TestStatusJSONPrintedAsEncoder(t *testing.T) {
-	rep := statusReport{Version: "0.1", Root: "/r<oot>", Patches: []string{}, Pins: []string{"a & b"}, CacheDirs: []string{"/c"}}
-	for _, pkgs := range [][]statusPkgEntry{
-		nil,
-		{},
-		{{"a", "1-1"}},
-		{{"glibc", "2.41+r6+gcf88351b685d-1"}, {"lib32-gcc-libs", "1:14.2.1-3"}, {"x<y", "1\"2"}, {"y>z", "2\\3"}, {"u&v", "w"}, {"é\u2028", "\x7f"}, {"ctl\x01", "1"}, {"bad\xff", "v"}},
-	} {
-		rep.Packages = statusPkgs{Count: len(pkgs), Installed: pkgs}
-		var want, got bytes.Buffer
-		if err := printJSON(&want, rep); err != nil {
-			t.Fatal(err)
-		}
-		if err := printStatusJSON(&got, rep); err != nil {
-			t.Fatal(err)
-		}
-		if got.String() != want.String() {
-			t.Fatalf("printStatusJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
-		}
 	}
 }
