@@ -1,13 +1,12 @@
 package alpm
 
 import (
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
 )
 
@@ -67,7 +66,7 @@ func readLocalNames(p *pacman.Paths) ([]Package, bool) {
 		repos[r.Name] = true
 	}
 	dir := filepath.Join(p.DBPath, "local")
-	if v, err := readSmall(filepath.Join(dir, "ALPM_DB_VERSION"), 64); err != nil || strings.TrimSpace(v) != localDBVersion {
+	if v, err := fsx.ReadFileCapped(filepath.Join(dir, "ALPM_DB_VERSION"), 64); err != nil || strings.TrimSpace(string(v)) != localDBVersion {
 		return nil, false
 	}
 	d, err := os.Open(dir)
@@ -112,21 +111,4 @@ func splitName(s string) (name, version string, ok bool) {
 		return "", "", false
 	}
 	return s[:j], s[j+1:], true
-}
-
-// readSmall reads a file of at most limit bytes.
-func readSmall(path string, limit int64) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return "", err
-	}
-	if int64(len(b)) > limit {
-		return "", fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return string(b), nil
 }
