@@ -254,7 +254,7 @@ func (c *Client) startingRoot() (root []byte, cached bool, err error) {
 		return nil, false, fmt.Errorf("trusted root.json is malformed: %w", err)
 	}
 	cachedPath := filepath.Join(c.MetadataDir, "root.json")
-	data, err := os.ReadFile(cachedPath)
+	data, err := fsx.ReadFileCapped(cachedPath, maxRootBytes)
 	if err != nil {
 		return c.TrustedRoot, false, nil
 	}
@@ -275,7 +275,7 @@ func (c *Client) startingRoot() (root []byte, cached bool, err error) {
 func (c *Client) dropUnreadableCache() {
 	for _, name := range []string{"timestamp.json", "snapshot.json", "targets.json"} {
 		p := filepath.Join(c.MetadataDir, name)
-		data, err := os.ReadFile(p)
+		data, err := fsx.ReadFileCapped(p, maxTargetsBytes)
 		if err != nil {
 			continue
 		}

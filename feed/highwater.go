@@ -42,7 +42,7 @@ func (h HighWater) Load() (uint64, error) {
 	if h.Path == "" {
 		return 0, errors.New("feed: high-water mark path not set")
 	}
-	data, err := os.ReadFile(h.Path)
+	data, err := fsx.ReadFileCapped(h.Path, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -103,7 +103,7 @@ func (h HighWater) Held() (map[uint64]bool, error) {
 	if h.Path == "" {
 		return nil, errors.New("feed: high-water mark path not set")
 	}
-	data, err := os.ReadFile(h.heldPath())
+	data, err := fsx.ReadFileCapped(h.heldPath(), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}

@@ -37,12 +37,9 @@ var legacyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 // "Server = <url>" lines, "#" comments. Unlike the original, every server is
 // used, in order.
 func LegacyMirrors(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, maxMirrorsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("feed: legacy mirrors: %w", err)
-	}
-	if len(data) > maxMirrorsBytes {
-		return nil, fmt.Errorf("feed: legacy mirrors %s is over %d bytes", path, maxMirrorsBytes)
 	}
 	servers, err := ParseLegacyMirrors(data)
 	if err != nil {

@@ -296,11 +296,11 @@ func AddPublished(dir, patchPath string, meta TargetMeta, opts ResignOptions) (T
 				}
 			}
 		}
-		data, err := os.ReadFile(patchPath)
+		data, err := fsx.ReadFileCapped(patchPath, DefaultMaxTargetBytes)
 		if err != nil {
 			return fmt.Errorf("feed: read patch: %w", err)
 		}
-		sig, err := os.ReadFile(patchPath + ".minisig")
+		sig, err := fsx.ReadFileCapped(patchPath+".minisig", fsx.SmallFileMax)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("feed: read signature: %w", err)
 		}
@@ -564,7 +564,7 @@ func writeMeta(dir string, m signedMeta, names ...string) error {
 
 func loadSigner(dir, role string) (signature.Signer, error) {
 	p := keyPath(dir, role)
-	data, err := os.ReadFile(p)
+	data, err := fsx.ReadFileCapped(p, fsx.SmallFileMax)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("feed: %s key %s not found (is this a feed folder made by clp feed init?)", role, p)

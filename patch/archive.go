@@ -13,10 +13,13 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Limits bound what opening a .clp may cost and say where its files may
@@ -103,7 +106,7 @@ const (
 // re-checks each entry's size and sha256 as it is read, so a file changed
 // on disk after opening yields an error, never unvalidated bytes.
 func OpenFile(path string, lim Limits) (Archive, error) {
-	f, err := os.Open(path)
+	f, err := openPatchFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +115,6 @@ func OpenFile(path string, lim Limits) (Archive, error) {
 		f.Close()
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
 	a, err := openReader(f, st.Size(), lim)
 	if err != nil {
 		f.Close()
@@ -123,6 +122,14 @@ func OpenFile(path string, lim Limits) (Archive, error) {
 	}
 	a.closers = append(a.closers, f)
 	return a, nil
+}
+
+// openPatchFile opens a .clp (or a file to sign) for reading: a regular
+// file only, checked on the opened file, and never blocking on a FIFO (a
+// plain open of one waits for a writer). Its size is checked by whoever
+// reads it, against the limit of what it reads.
+func openPatchFile(path string) (*os.File, error) {
+	return fsx.OpenRegular(path, math.MaxInt64)
 }
 
 // OpenReader validates a .clp held in r (size bytes) and returns it as an

@@ -215,7 +215,7 @@ func LoadTrustedKeys(dir string) ([]PublicKey, error) {
 // pre-hashed mode (BLAKE2b-512, what `minisign -S` does since 0.11), read as
 // a stream. The trusted comment is minisign's: the time and the file name.
 func SignFile(path string, priv PrivateKey) (string, error) {
-	f, err := os.Open(path)
+	f, err := openPatchFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -249,7 +249,7 @@ const maxLegacyMessage = 64 << 20
 // against keys, streaming the file. It returns the id of the key that
 // signed it.
 func VerifyFile(path, sigPath string, keys []PublicKey) (keyID string, err error) {
-	f, err := os.Open(path)
+	f, err := openPatchFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -445,7 +445,7 @@ func openVerified(path, sigPath string, keys []PublicKey, lim Limits, checkOnly 
 	if err != nil {
 		return nil, Verified{}, err
 	}
-	f, err := os.Open(path)
+	f, err := openPatchFile(path)
 	if err != nil {
 		return nil, Verified{}, err
 	}
@@ -513,7 +513,7 @@ func SignChecked(path string, priv PrivateKey) (string, Verified, error) {
 	if err != nil {
 		return "", Verified{}, err
 	}
-	f, err := os.Open(path)
+	f, err := openPatchFile(path)
 	if err != nil {
 		return "", Verified{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vincentos/clp/internal/fsx"
 	"golang.org/x/sys/unix"
 )
 
@@ -135,7 +136,7 @@ func splitNameVersion(s string) (name, version string, ok bool) {
 }
 
 func readDesc(path string) (Pkg, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
 	if err != nil {
 		return Pkg{}, fmt.Errorf("read local database: %w", err)
 	}

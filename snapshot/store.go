@@ -455,7 +455,7 @@ func (s *Store) Get(id int) (Snapshot, error) {
 	}
 	e := s.entries[i]
 	path := s.segPath(e.loc.Seg)
-	data, err := os.ReadFile(path)
+	data, err := fsx.ReadFileCapped(path, fsx.StateFileMax)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot %d: read segment: %w", id, err)
 	}

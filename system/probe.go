@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // What clp status shows of the host: the pacman binary's version and the
@@ -86,7 +88,7 @@ func pacmanFromHostDB(local string) string {
 		if strings.Count(rest, "-") != 1 || rest == "" || rest[0] < '0' || rest[0] > '9' {
 			continue
 		}
-		files, err := os.ReadFile(filepath.Join(m, "files"))
+		files, err := fsx.ReadFileCapped(filepath.Join(m, "files"), fsx.StateFileMax)
 		if err != nil || !strings.Contains(string(files), "\nusr/bin/pacman\n") {
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -85,7 +84,7 @@ type FleetUpdate struct {
 
 // Last reads the last run's report; nil before the first run.
 func Last(stateDir string) (*Report, error) {
-	data, err := os.ReadFile(filepath.Join(stateDir, lastName))
+	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, lastName), fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -166,7 +165,7 @@ func (f *Fleet) WithdrawnSummary() string {
 
 func loadSequences(stateDir string) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	data, err := os.ReadFile(filepath.Join(stateDir, sequencesName))
+	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, sequencesName), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/vincentos/clp/feed"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/system"
 )
 
@@ -35,7 +35,7 @@ func Bucket(machineID, name string) int {
 // fresh image before first boot), which keeps the machine out of every
 // phase short of 100%.
 func readMachineID(sys *system.System) (string, error) {
-	data, err := os.ReadFile(sys.Under(MachineIDPath))
+	data, err := fsx.ReadFileCapped(sys.Under(MachineIDPath), 4096)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

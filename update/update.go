@@ -15,6 +15,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/internal/report"
 	"github.com/vincentos/clp/patch"
@@ -172,7 +173,7 @@ func (u *Updater) client() (*feed.Client, error) {
 // wins over the one the package ships.
 func (u *Updater) trustedRoot() ([]byte, error) {
 	local := u.Sys.Under(feed.LocalRootPath)
-	data, err := os.ReadFile(local)
+	data, err := fsx.ReadFileCapped(local, fsx.SmallFileMax)
 	if err == nil {
 		return data, nil
 	}
@@ -180,7 +181,7 @@ func (u *Updater) trustedRoot() ([]byte, error) {
 		return nil, fail.Verify(fmt.Errorf("read the feed's trusted root: %w", err), "")
 	}
 	shipped := u.Sys.Under(feed.ShippedRootPath)
-	data, err = os.ReadFile(shipped)
+	data, err = fsx.ReadFileCapped(shipped, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fail.Hint(fmt.Errorf("no trusted feed root: neither %s nor %s exists", local, shipped),
 			"reinstall the clp package, or install a self-hosted feed's 1.root.json as "+local)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -61,6 +62,8 @@ func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (p
 		return nil, "", withCode(err, ExitError)
 	} else if st.IsDir() {
 		return nil, "", withHint(fmt.Errorf("%s is a directory, not a .clp file", path), "make one with 'clp build "+path+"'")
+	} else if !st.Mode().IsRegular() {
+		return nil, "", &fsx.NotRegularError{Path: path, Mode: st.Mode()}
 	}
 	// Large entries spill into unlinked temporary files: in clp's own
 	// root-owned state dir where it exists; never created here, since a
