@@ -43,14 +43,17 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 	}
 	switch args[0] {
 	case "install":
-		if err := hooks.Install(dir); err != nil {
-			return err
-		}
 		// The hook files run clp-hook, which the package installs; a clp
 		// copied by hand comes without it, and the guard (AbortOnFail)
-		// would then stop every transaction.
-		if _, err := os.Stat(env.System().Under(hooks.HookBinary)); err != nil {
-			env.Warnf("%s is missing: the hooks run it, and pacman fails every transaction while it is (install clp's package, or 'make install')", env.System().Under(hooks.HookBinary))
+		// would then stop every pacman transaction: refused before any
+		// hook file is written.
+		bin := env.System().Under(hooks.HookBinary)
+		if st, err := os.Stat(bin); err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+			return withCode(withHint(fmt.Errorf("%s is missing or not an executable file: clp's hook files run it, and pacman would fail every transaction without it", bin),
+				"install clp's package (or 'make install'), then run 'clp hooks install' again"), ExitRefused)
+		}
+		if err := hooks.Install(dir); err != nil {
+			return err
 		}
 		if env.JSON {
 			return printHooksStatus(env, dir)
