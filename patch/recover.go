@@ -121,9 +121,14 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 // finishApply completes an apply that crashed after its commit point.
 func (e *Engine) finishApply(j *journal) error {
 	ap := j.begin.Applied
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	for _, s := range ap.Steps {
 		if s.Staged != "" {
-			if err := os.Remove(e.sys(s.Staged)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeIn(r, tname(s.Staged)); err != nil {
 				return err
 			}
 		}
@@ -146,7 +151,7 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 	// known to the remove script, so give it one chance (best effort;
 	// never twice, a crash during it does not make it run again).
 	if j.phases[phaseScript] && ap.InstallScript != "" && ap.RemoveScript != "" && !j.phases[phaseUndoScript] {
-		if _, err := os.Stat(filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)); err == nil {
+		if _, err := e.lstatAnchored(filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)); err == nil {
 			j.phase(phaseUndoScript)
 			if err := e.runScript(ctx, ap.Name, "remove", ap.RemoveScript); err != nil {
 				e.rep().Warn(fmt.Sprintf("while rolling back %s: %v", ap.Name, err))
@@ -164,23 +169,28 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 		}
 		hook("undo-packages")
 	}
+	rs, err := e.openRoots()
+	if err != nil {
+		return err
+	}
+	defer rs.close()
 	var touched []string
 	for i := len(ap.Steps) - 1; i >= 0; i-- {
 		s := ap.Steps[i]
 		if s.Clpsave != "" {
 			// The .clpsave is the user's file renamed aside; its copy in
 			// the backup goes back to the target.
-			if err := os.Remove(e.sys(s.Clpsave)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeIn(rs.sys, tname(s.Clpsave)); err != nil {
 				return err
 			}
 		}
-		if err := e.restoreStep(ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
 			return err
 		}
-		touched = append(touched, e.sys(s.Target))
+		touched = append(touched, tname(s.Target))
 		hook("undo " + s.Target)
 	}
-	if err := e.clearTraces(ap, touched, "undone"); err != nil {
+	if err := e.clearTraces(rs, ap, touched, "undone"); err != nil {
 		return err
 	}
 	if err := e.addEvent(Event{Event: EventApplyFailed, Name: ap.Name, Version: ap.Version, TxID: ap.TxID, Detail: cause + "; rolled back"}); err != nil {

@@ -291,3 +291,40 @@ func WriteFileIn(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 	}
 	return nil
 }
+
+// Under says whether p is dir or below it, and gives its name relative to
+// dir (by the names alone: it is used to choose the os.Root a path is
+// resolved in, never to decide that a path is safe).
+func Under(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(p))
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return "", false
+	}
+	return rel, true
+}
+
+// Anchor opens the os.Root that p, one of clp's own files, is resolved
+// in, and p's name there: root when p is under it, else outside (clp
+// --state-dir named outside the root: the admin's choice, created if need
+// be and anchored to itself). Every operation through the os.Root stays
+// inside it, whatever links are swapped in on the way.
+func Anchor(root, outside, p string) (*os.Root, string, error) {
+	if rel, ok := Under(root, p); ok {
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the root %s: %w", root, err)
+		}
+		return r, rel, nil
+	}
+	if rel, ok := Under(outside, p); ok && outside != "" {
+		if err := os.MkdirAll(outside, 0o755); err != nil {
+			return nil, "", err
+		}
+		r, err := os.OpenRoot(outside)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the state folder %s: %w", outside, err)
+		}
+		return r, rel, nil
+	}
+	return nil, "", fmt.Errorf("%s is neither under the root %s nor under the state folder %s", p, root, outside)
+}
