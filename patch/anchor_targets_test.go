@@ -1,0 +1,186 @@
+package patch
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// swapped is a folder of the root swapped, at the last moment, for a
+// symbolic link to a copy of it outside the root: what an attacker who
+// can write the folder's parent does after clp looked. The copy holds the
+// same files, so every hash clp checks still holds through the link.
+type swapped struct {
+	link, moved, outside string
+	// before is the outside tree right after the swap: clp must leave it
+	// byte for byte as it is.
+	before map[string]treeEntry
+}
+
+func swapOut(t *testing.T, root, dir string) *swapped {
+	t.Helper()
+	outside := t.TempDir()
+	real := filepath.Join(root, dir)
+	copyTo := filepath.Join(outside, filepath.Base(dir))
+	if out, err := exec.Command("cp", "-a", real, copyTo).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	os.WriteFile(filepath.Join(outside, "victim"), []byte("a host file clp must never write\n"), 0o644)
+	s := &swapped{link: real, moved: real + ".moved-away", outside: outside}
+	if err := os.Rename(real, s.moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(copyTo, real); err != nil {
+		t.Fatal(err)
+	}
+	s.before = snapshot(t, outside)
+	return s
+}
+
+// untouched checks that nothing outside the root was written or removed.
+func (s *swapped) untouched(t *testing.T, when string) {
+	t.Helper()
+	sameTree(t, "outside the root "+when, s.before, snapshot(t, s.outside))
+}
+
+// undo takes the link away and puts the real folder back.
+func (s *swapped) undo(t *testing.T) {
+	t.Helper()
+	if err := os.Remove(s.link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(s.moved, s.link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The patch's own targets are anchored to the root in apply: a folder on
+// a target's path swapped for a link out of the root after planning (at
+// the prompt, under the lock) or between any two steps (staging, backups,
+// the commit's renames, a removal, a mode change) fails the apply with
+// "path escapes from parent"; nothing outside the root is written or
+// removed (the copy behind the link holds the same files, so on a clp that
+// checks paths only when planning every hash holds and the write lands
+// outside); clp recover, with the link still there, refuses the same way;
+// once the link is gone the system is exactly as before the apply.
+func TestSymlinkSwapCannotLeadApplyOutOfRoot(t *testing.T) {
+	cases := []struct {
+		name, at, dir string
+	}{
+		{"at the prompt", "locked", "etc/clp-test"},
+		{"staging", "journal", "etc/clp-test"},
+		{"backup", "staged", "usr/lib/clp-test"},
+		{"commit rename", "backed-up", "etc/clp-test"},
+		{"commit mode", "commit /usr/lib/clp-test/tool", "usr/lib/clp-test"},
+		{"commit remove", "commit /etc/clp-test/removed.conf", "etc/clp-test"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			makeRoot(t, root)
+			pre := snapshot(t, root, stateSkip...)
+			e := newEngine(root, nil)
+			var sw *swapped
+			crashHook = func(step string) {
+				if step == c.at && sw == nil {
+					sw = swapOut(t, root, c.dir)
+				}
+			}
+			defer func() { crashHook = nil }()
+			err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{})
+			crashHook = nil
+			if sw == nil {
+				t.Fatalf("the apply never reached %q", c.at)
+			}
+			sw.untouched(t, "after the apply")
+			mustContain(t, err, "path escapes from parent")
+			if ap, _ := e.readApplied("CLP1250101"); ap != nil {
+				t.Fatal("the patch was recorded as applied")
+			}
+			if _, jerr := os.Lstat(e.journalPath()); jerr == nil {
+				// The undo could not go through the link either: recovery
+				// refuses the same way while the link is there.
+				_, rerr := e.Recover(t.Context())
+				mustContain(t, rerr, "path escapes from parent")
+				sw.untouched(t, "after clp recover")
+			}
+			sw.undo(t)
+			if _, err := e.Recover(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
+			// And the patch applies cleanly now.
+			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Rollback and recovery restore through the root too: a folder on a
+// target's path swapped for a link out of the root before the rollback's
+// checks makes it refuse (the patch stays applied); swapped past its
+// commit point (before the first restore, or between two restores) it
+// stops with "run clp recover" instead of restoring a backup or removing
+// a placed file outside the root; clp recover refuses the same way while
+// the link is there, and finishes once it is gone.
+func TestSymlinkSwapCannotLeadRollbackOutOfRoot(t *testing.T) {
+	cases := []struct {
+		name, at, dir string
+		refused       bool // before the commit point: nothing changed
+	}{
+		{"at the start", "locked", "etc/clp-test", true},
+		{"first restore (mode)", "commit-point", "usr/lib/clp-test", false},
+		{"restore of a backup", "restore /usr/lib/clp-test/tool", "etc/clp-test", false},
+		{"removal of an added file", "restore /etc/clp-test/modified.conf", "etc/clp-test", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			makeRoot(t, root)
+			pre := snapshot(t, root, stateSkip...)
+			e := newEngine(root, nil)
+			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			var sw *swapped
+			crashHook = func(step string) {
+				if step == c.at && sw == nil {
+					sw = swapOut(t, root, c.dir)
+				}
+			}
+			defer func() { crashHook = nil }()
+			err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
+			crashHook = nil
+			if sw == nil {
+				t.Fatalf("the rollback never reached %q", c.at)
+			}
+			sw.untouched(t, "after the rollback")
+			mustContain(t, err, "path escapes from parent")
+			if c.refused {
+				if errors.Is(err, ErrUnfinished) {
+					t.Fatalf("a refusal is reported as unfinished: %v", err)
+				}
+				if ap, _ := e.readApplied("CLP1250101"); ap == nil {
+					t.Fatal("the refused rollback forgot the patch")
+				}
+				sw.undo(t)
+				if err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				mustContain(t, err, "run clp recover")
+				_, rerr := e.Recover(t.Context())
+				mustContain(t, rerr, "path escapes from parent")
+				sw.untouched(t, "after clp recover")
+				sw.undo(t)
+				if _, err := e.Recover(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sameTree(t, "after the rollback", pre, snapshot(t, root, stateSkip...))
+		})
+	}
+}
