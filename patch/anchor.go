@@ -36,6 +36,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vincentos/clp/internal/child"
 	"github.com/vincentos/clp/internal/fsx"
 	"golang.org/x/sys/unix"
 )
@@ -59,7 +60,7 @@ func under(dir, p string) (string, bool) {
 // (clp --state-dir), that folder itself (created if need be: the admin
 // named it).
 func (e *Engine) anchor(p string) (*os.Root, string, error) {
-	return fsx.Anchor(e.Root, e.StateDir, p)
+	return fsx.Anchor(e.Root, e.StateDir, p, true)
 }
 
 // writeAnchored creates the parents of p (mode 0755 for new ones) and
@@ -100,7 +101,10 @@ func (e *Engine) openAppendAnchored(p string, perm os.FileMode) (*os.File, *os.R
 
 // removeAllAnchored removes p and what it holds, inside the root.
 func (e *Engine) removeAllAnchored(p string) error {
-	r, name, err := e.anchor(p)
+	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -113,13 +117,17 @@ func (e *Engine) removeAllAnchored(p string) error {
 
 // lstatAnchored is os.Lstat of a path of clp's, inside the root.
 func (e *Engine) lstatAnchored(p string) (fs.FileInfo, error) {
-	r, name, err := e.anchor(p)
+	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	return r.Lstat(name)
 }
+
+// children is where the children record is kept (internal/child),
+// anchored like the rest of the state.
+func (e *Engine) children() child.Dir { return child.In(e.Root, e.StateDir) }
 
 // roots are the two os.Roots a transaction works through, open for one
 // phase: sys, the target root, where targets are named by their system

@@ -184,3 +184,81 @@ func TestSymlinkSwapCannotLeadRollbackOutOfRoot(t *testing.T) {
 		})
 	}
 }
+
+// The state lock is taken inside the root: the state folder (or a folder
+// above it) swapped for a link out of the root after every check clp
+// makes, just before it locks, fails the apply and the rollback with
+// nothing created outside (no lock file), and they work once the link is
+// gone.
+func TestSymlinkSwapCannotLeadLockOutOfRoot(t *testing.T) {
+	for _, dir := range []string{"var/lib/clp", "var/lib"} {
+		t.Run(dir, func(t *testing.T) {
+			root := t.TempDir()
+			makeRoot(t, root)
+			os.MkdirAll(filepath.Join(root, "var/lib/clp"), 0o755)
+			pre := snapshot(t, root, stateSkip...)
+			e := newEngine(root, nil)
+			var sw *swapped
+			beforeLock = func() { sw = swapOut(t, root, dir) }
+			defer func() { beforeLock = nil }()
+			err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{})
+			beforeLock = nil
+			sw.untouched(t, "after the apply")
+			mustContain(t, err, "path escapes from parent")
+			sw.undo(t)
+			sameTree(t, "after the refused apply", pre, snapshot(t, root, stateSkip...))
+			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			beforeLock = func() { sw = swapOut(t, root, dir) }
+			err = e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
+			beforeLock = nil
+			sw.untouched(t, "after the rollback")
+			mustContain(t, err, "path escapes from parent")
+			sw.undo(t)
+			if err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			sameTree(t, "after the rollback", pre, snapshot(t, root, stateSkip...))
+		})
+	}
+}
+
+// The children record (internal/child) is kept inside the root: the state
+// folder swapped for a link out of the root just before the install
+// script starts makes recording it fail, so the script never runs and
+// nothing is written outside; the undo cannot reach the backups behind the
+// link either, so clp recover refuses the same way until the link is gone,
+// then puts everything back.
+func TestSymlinkSwapCannotLeadChildrenRecordOutOfRoot(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	installShell(t, root)
+	pre := snapshot(t, root, stateSkip...)
+	e := newEngine(root, nil)
+	a := fixtureArchive("CLP1250101")
+	a.m.InstallScript = "Install-Patch.sh"
+	a.files["Install-Patch.sh"] = []byte("echo ran > \"$CLP_ROOT/script-ran\"\n")
+	var sw *swapped
+	crashHook = func(step string) {
+		if step == "script" {
+			sw = swapOut(t, root, "var/lib/clp")
+		}
+	}
+	defer func() { crashHook = nil }()
+	err := applyArchive(t, e, a, ApplyOptions{})
+	crashHook = nil
+	sw.untouched(t, "after the apply")
+	mustContain(t, err, "record child process", "path escapes from parent")
+	if _, err := os.Stat(filepath.Join(root, "script-ran")); err == nil {
+		t.Fatal("the script ran without its record")
+	}
+	_, rerr := e.Recover(t.Context())
+	mustContain(t, rerr, "path escapes from parent")
+	sw.untouched(t, "after clp recover")
+	sw.undo(t)
+	if _, err := e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
+}

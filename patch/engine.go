@@ -187,6 +187,10 @@ func (p *Plan) String() string {
 // transaction; the crash tests kill the process from it.
 var crashHook func(step string)
 
+// beforeLock, when set (tests only), is called after every check clp
+// makes and just before it takes the state lock; it is not a crash point.
+var beforeLock func()
+
 func hook(step string) {
 	if crashHook != nil {
 		crashHook(step)
@@ -259,7 +263,16 @@ func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
 	} else if r != nil && r.Damage != "" {
 		return nil, r.damagedError()
 	}
-	l, err := lock.Acquire(ctx, e.lockPath(), e.LockWait)
+	// Anchored (anchor.go): the lock file is created inside the root.
+	r, name, err := e.anchor(e.lockPath())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if beforeLock != nil {
+		beforeLock()
+	}
+	l, err := lock.AcquireIn(ctx, r, name, e.LockWait)
 	if err != nil {
 		var held *lock.HeldError
 		if errors.As(err, &held) {

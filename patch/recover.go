@@ -23,7 +23,7 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	if err := e.check(); err != nil {
 		return false, err
 	}
-	left, err := child.Leftovers(e.StateDir)
+	left, err := child.Leftovers(e.children())
 	if err != nil {
 		return false, err
 	}
@@ -48,11 +48,11 @@ var leftoverWait = 30 * time.Second
 // before anything is decided: recovery must not run beside a pacman that
 // is still changing packages or a script that is still writing.
 func (e *Engine) endLeftovers() error {
-	left, err := child.Leftovers(e.StateDir)
+	left, err := child.Leftovers(e.children())
 	if err != nil || len(left) == 0 {
 		return err
 	}
-	n, err := child.EndLeftovers(e.StateDir, leftoverWait)
+	n, err := child.EndLeftovers(e.children(), leftoverWait)
 	if err != nil {
 		return fmt.Errorf("end what the interrupted clp left running: %w", err)
 	}

@@ -56,7 +56,7 @@ type scriptCommand struct {
 	// Children is the state directory where the running script is
 	// recorded (internal/child), so a clp killed mid-script leaves it
 	// findable by the next one.
-	Children string
+	Children child.Dir
 }
 
 // errScriptTimeout is wrapped by runCommand's error when the time limit
@@ -183,7 +183,7 @@ func (e *Engine) scriptCommand(name, hostDir, hostScript string) (*scriptCommand
 	if err != nil {
 		return nil, err
 	}
-	c := &scriptCommand{Children: e.StateDir}
+	c := &scriptCommand{Children: e.children()}
 	dir, script, root := hostDir, hostScript, filepath.Clean(e.Root)
 	if e.useChroot() {
 		c.Chroot = root
