@@ -125,6 +125,24 @@ func (e *Engine) lstatAnchored(p string) (fs.FileInfo, error) {
 	return r.Lstat(name)
 }
 
+// openDirAnchored opens the folder p inside the root.
+func (e *Engine) openDirAnchored(p string) (*os.File, error) {
+	r, name, err := e.anchor(p)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	d, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := d.Stat(); err != nil || !fi.IsDir() {
+		d.Close()
+		return nil, fmt.Errorf("%s is not a folder", p)
+	}
+	return d, nil
+}
+
 // children is where the children record is kept (internal/child),
 // anchored like the rest of the state.
 func (e *Engine) children() child.Dir { return child.In(e.Root, e.StateDir) }

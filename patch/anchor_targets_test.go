@@ -249,10 +249,48 @@ func TestSymlinkSwapCannotLeadChildrenRecordOutOfRoot(t *testing.T) {
 	err := applyArchive(t, e, a, ApplyOptions{})
 	crashHook = nil
 	sw.untouched(t, "after the apply")
-	mustContain(t, err, "record child process", "path escapes from parent")
 	if _, err := os.Stat(filepath.Join(root, "script-ran")); err == nil {
-		t.Fatal("the script ran without its record")
+		t.Fatal("the script ran, its record kept outside the root")
 	}
+	mustContain(t, err, "record child process", "path escapes from parent")
+	_, rerr := e.Recover(t.Context())
+	mustContain(t, rerr, "path escapes from parent")
+	sw.untouched(t, "after clp recover")
+	sw.undo(t)
+	if _, err := e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
+}
+
+// A script's working folder is anchored to the root: /opt/CLP swapped for
+// a link to a copy outside the root just before the install script runs
+// on the host (no chroot: the root has no /bin/sh) makes the run fail
+// before the script starts, instead of running it (and letting it write)
+// in the copy outside; once the link is gone, clp recover puts everything
+// back. (Chrooted, the kernel resolves the folder inside the root.)
+func TestSymlinkSwapCannotLeadScriptOutOfRoot(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	pre := snapshot(t, root, stateSkip...)
+	e := newEngine(root, nil)
+	if e.useChroot() {
+		t.Fatal("a root without /bin/sh must not be chrooted into")
+	}
+	a := fixtureArchive("CLP1250101")
+	a.m.InstallScript = "Install-Patch.sh"
+	a.files["Install-Patch.sh"] = []byte("echo ran > backup/ran\n")
+	var sw *swapped
+	crashHook = func(step string) {
+		if step == "script" {
+			sw = swapOut(t, root, "opt/CLP")
+		}
+	}
+	defer func() { crashHook = nil }()
+	err := applyArchive(t, e, a, ApplyOptions{})
+	crashHook = nil
+	sw.untouched(t, "after the apply")
+	mustContain(t, err, "install script Install-Patch.sh", "path escapes from parent")
 	_, rerr := e.Recover(t.Context())
 	mustContain(t, rerr, "path escapes from parent")
 	sw.untouched(t, "after clp recover")
