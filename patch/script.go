@@ -51,7 +51,7 @@ type scriptCommand struct {
 	// script starts in that very folder (through /proc/self/fd), so a
 	// link swapped in on Dir's path cannot move it out of the root.
 	DirFile *os.File
-	Env []string
+	Env     []string
 	// Chroot is the directory to chroot into ("" for none).
 	Chroot  string
 	Timeout time.Duration
