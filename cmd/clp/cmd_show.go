@@ -104,7 +104,7 @@ func checkSignature(env *Env, file string) sigStatus {
 		return sigStatus{Status: "bad", Detail: sigPath + " is not a minisign signature"}
 	}
 	st := sigStatus{KeyID: patch.KeyID(s.KeyID), TrustedComment: s.TrustedComment}
-	keys, err := patch.LoadTrustedKeys(verifyKeysDir(env))
+	keys, err := patch.LoadTrustedKeysIn(env.System().Root, verifyKeysDir(env))
 	if err != nil {
 		st.Status, st.Detail = "untrusted", err.Error()
 		return st
