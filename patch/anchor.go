@@ -115,6 +115,34 @@ func (e *Engine) removeAllAnchored(p string) error {
 	return nil
 }
 
+// readAnchored reads p, a file of clp's of at most max bytes (a regular
+// file), inside the root.
+func (e *Engine) readAnchored(p string, max int64) ([]byte, error) {
+	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return fsx.ReadFileCappedIn(r, name, max)
+}
+
+// readDirAnchored is os.ReadDir of a folder of clp's, inside the root.
+func (e *Engine) readDirAnchored(p string) ([]fs.DirEntry, error) {
+	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	d, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	ents, err := d.ReadDir(-1)
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	return ents, err
+}
+
 // lstatAnchored is os.Lstat of a path of clp's, inside the root.
 func (e *Engine) lstatAnchored(p string) (fs.FileInfo, error) {
 	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
@@ -360,6 +388,20 @@ func setMetaIn(r *os.Root, name string, s FileState) error {
 		if err := unix.Fsetxattr(fd, n, s.Xattrs[n], 0); err != nil {
 			return fmt.Errorf("set xattr %s of %s: %w", n, path, err)
 		}
+	}
+	return nil
+}
+
+// syncDirIn fsyncs the folder dir inside r, so that a rename or removal
+// in it survives a power cut.
+func syncDirIn(r *os.Root, dir string) error {
+	d, err := r.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -300,3 +300,33 @@ func TestSymlinkSwapCannotLeadScriptOutOfRoot(t *testing.T) {
 	}
 	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
 }
+
+// clp's state is read inside the root too: the applied records' folder
+// swapped for a link to forged records outside the root (a real record
+// and backups, copied from another system) is an error for list and
+// rollback, never a patch clp acts on; on a clp that read records by path
+// the rollback moved the "backups" from outside into the root.
+func TestStateReadsStayInRoot(t *testing.T) {
+	other := t.TempDir()
+	makeRoot(t, other)
+	if err := applyArchive(t, newEngine(other, nil), fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root, outside := t.TempDir(), t.TempDir()
+	makeRoot(t, root)
+	if out, err := exec.Command("cp", "-a", filepath.Join(other, "var/lib/clp/patches"), outside).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	link(t, filepath.Join(outside, "patches"), filepath.Join(root, "var/lib/clp/patches"))
+	pre, preOut := snapshot(t, root, stateSkip...), snapshot(t, outside)
+	e := newEngine(root, nil)
+	list, err := e.List()
+	if len(list) != 0 {
+		t.Fatalf("a record outside the root is listed: %+v", list)
+	}
+	mustContain(t, err, "path escapes from parent")
+	err = e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
+	sameTree(t, "outside the root", preOut, snapshot(t, outside))
+	sameTree(t, "the root", pre, snapshot(t, root, stateSkip...))
+	mustContain(t, err, "path escapes from parent")
+}

@@ -258,7 +258,7 @@ func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
 	// A damaged journal is refused before the lock, so the refusal
 	// creates nothing (not even the lock file); recovery reads it again
 	// under the lock before acting.
-	if r, err := inspectJournal(e.journalPath()); err != nil {
+	if r, err := e.inspectJournal(); err != nil {
 		return nil, err
 	} else if r != nil && r.Damage != "" {
 		return nil, r.damagedError()

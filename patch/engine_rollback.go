@@ -30,7 +30,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	// Refuse an unknown name before the lock, which would create the
 	// state directory on a system clp never touched.
 	if ap, err := e.readApplied(name); err == nil && ap == nil {
-		if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+		if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("patch %s is not applied", name)
 		}
 	}

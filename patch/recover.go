@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/vincentos/clp/internal/child"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,7 +26,7 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
+	if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
 		return false, nil
 	}
 	l, err := e.lock(ctx)
@@ -71,7 +70,7 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 	if err := e.endLeftovers(); err != nil {
 		return false, err
 	}
-	j, err := e.readJournal(e.journalPath())
+	j, err := e.readJournal()
 	if err != nil || j == nil {
 		return false, err
 	}
