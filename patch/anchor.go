@@ -6,9 +6,10 @@ package patch
 // symbolic link or ".." that would leave the root), never by checking a
 // plain path first and using it later:
 //
-//   - clp's own files: the journal, the applied records and their backups,
-//     the history, the script log, the state lock and the children record
-//     (internal/lock, internal/child), and the unpack into /opt/CLP/<name>;
+//   - clp's own files, read and written: the journal, the applied records
+//     and their backups, the history, the script log, the state lock and
+//     the children record (internal/lock, internal/child), and the unpack
+//     into /opt/CLP/<name>;
 //   - the patch's targets in apply (staging, the backups of what is
 //     replaced, the commit's renames and removals, mode, owner and xattrs)
 //     and in rollback and recovery (restoring backups, removing placed
@@ -23,8 +24,13 @@ package patch
 // the journal for clp recover once the link is gone. A final component is
 // never followed where a target is concerned (openat with O_NOFOLLOW on
 // a folder opened inside the root), so a link put at a target's own place
-// is refused as it is when planning. The tests are in anchor_test.go
-// (TestSymlinkSwap*, TestStateOrOptOutsideRootRefused).
+// is refused as it is when planning. The tests, each swapping a folder
+// for a link out of the root at the last moment and checking a folder
+// outside is byte for byte unchanged, are in anchor_test.go and
+// anchor_targets_test.go (TestSymlinkSwapCannotLead*, TestStateReadsStayInRoot,
+// TestStateOrOptOutsideRootRefused) and keys_test.go; docs/architecture.md
+// ("Reliability") lists which proves what. os.Root refuses a link with an
+// absolute target even when it would stay inside the root.
 
 import (
 	"errors"
