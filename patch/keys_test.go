@@ -3,6 +3,7 @@ package patch
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -81,4 +82,28 @@ func TestTrustedKeysReadInsideRoot(t *testing.T) {
 	if got, err := LoadTrustedKeysIn(root, keys); err != nil || len(got) != 1 || got[0].ID() != good.ID() {
 		t.Fatalf("after the links went: %d keys, %v", len(got), err)
 	}
+}
+
+// A key inside the root that is a FIFO or a huge sparse file is one clear
+// error, read from the opened file (no hang, no out-of-memory).
+func TestTrustedKeyTypeAndSizeInsideRoot(t *testing.T) {
+	root := t.TempDir()
+	keys := filepath.Join(root, "etc/clp/keys")
+	writeKey(t, filepath.Join(keys, "vincentos.pub"))
+	fifo := filepath.Join(keys, "fifo.pub")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadTrustedKeysIn(root, keys)
+	mustContain(t, err, "fifo.pub is a FIFO, not a regular file")
+	os.Remove(fifo)
+	big := filepath.Join(keys, "big.pub")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(20 << 30)
+	f.Close()
+	_, err = LoadTrustedKeysIn(root, keys)
+	mustContain(t, err, "big.pub is too large")
 }
