@@ -41,19 +41,66 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/vincentos/clp/internal/child"
 	"github.com/vincentos/clp/internal/fsx"
 	"golang.org/x/sys/unix"
 )
 
-// openRoot opens the target root for anchored operations.
+// openRoot opens the target root for anchored operations; closeRoot
+// closes it. The engine resolves a target's folder with one openat2 from
+// the root's own folder where the kernel has it (fastRoots).
 func (e *Engine) openRoot() (*os.Root, error) {
 	r, err := os.OpenRoot(e.Root)
 	if err != nil {
 		return nil, fmt.Errorf("open the root %s: %w", e.Root, err)
 	}
+	if d, err := r.Open("."); err == nil {
+		fastRoots.Store(r, d)
+	}
 	return r, nil
+}
+
+func closeRoot(r *os.Root) {
+	if d, ok := fastRoots.LoadAndDelete(r); ok {
+		d.(*os.File).Close()
+	}
+	r.Close()
+}
+
+// fastRoots maps an os.Root openRoot opened to its own folder, opened
+// through it (so the very folder the os.Root is of).
+var fastRoots sync.Map
+
+// noOpenat2 makes parentIn use os.Root alone (tests: both ways must
+// hold).
+var noOpenat2 bool
+
+// errEscapes is os.Root's word for a path leading out of the root.
+var errEscapes = errors.New("path escapes from parent")
+
+// openat2Dir opens dir below the folder rootFd with openat2(2)
+// RESOLVE_BENEATH: the kernel resolves it in one call and refuses (EXDEV)
+// a symbolic link or ".." leading out, as os.Root does one component at a
+// time (and, like it, a link with an absolute target). ENOSYS (a kernel
+// before 5.6) leaves it to os.Root.
+func openat2Dir(rootFd int, dir string) (int, error) {
+	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS}
+	for try := 0; ; try++ {
+		fd, err := unix.Openat2(rootFd, dir, how)
+		switch {
+		case err == nil:
+			return fd, nil
+		case errors.Is(err, unix.EAGAIN) && try < 8:
+			continue // a rename raced with the resolution: try again
+		case errors.Is(err, unix.EXDEV):
+			return -1, &fs.PathError{Op: "openat", Path: dir, Err: errEscapes}
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+			return -1, unix.ENOSYS
+		}
+		return -1, &fs.PathError{Op: "openat", Path: dir, Err: err}
+	}
 }
 
 // under says whether p is dir or below it, and gives its relative name.
@@ -212,7 +259,7 @@ func (rs *roots) close() {
 	if rs.state != rs.sys {
 		rs.state.Close()
 	}
-	rs.sys.Close()
+	closeRoot(rs.sys)
 }
 
 // backup is the name in rs.state of a step's backup of patch name.
@@ -230,22 +277,34 @@ func tname(p string) string {
 }
 
 // parentIn opens the folder holding name, resolved inside r, and returns
-// it with name's last element: the *at system calls made on that pair
-// (openat, renameat, linkat, fstatat) never follow a link at the last
-// element, and the folder cannot be outside r.
-func parentIn(r *os.Root, name string) (*os.File, string, error) {
+// its descriptor (the caller closes it) with name's last element: the *at
+// system calls made on that pair (openat, renameat, linkat, fstatat) never
+// follow a link at the last element, and the folder cannot be outside r.
+func parentIn(r *os.Root, name string) (int, string, error) {
 	dir, base := filepath.Split(filepath.Clean(name))
 	if dir == "" {
 		dir = "."
 	}
 	if base == "" || base == "." || base == ".." {
-		return nil, "", fmt.Errorf("%s: not a file name", name)
+		return -1, "", fmt.Errorf("%s: not a file name", name)
+	}
+	if d, ok := fastRoots.Load(r); ok && !noOpenat2 {
+		fd, err := openat2Dir(int(d.(*os.File).Fd()), filepath.Clean(dir))
+		if !errors.Is(err, unix.ENOSYS) {
+			return fd, base, err
+		}
 	}
 	d, err := r.Open(dir)
 	if err != nil {
-		return nil, "", err
+		return -1, "", err
 	}
-	return d, base, nil
+	defer d.Close()
+	fd, err := unix.Dup(int(d.Fd()))
+	if err != nil {
+		return -1, "", err
+	}
+	unix.CloseOnExec(fd)
+	return fd, base, nil
 }
 
 // openNoFollowIn opens name inside r without following a link at its last
@@ -255,8 +314,8 @@ func openNoFollowIn(r *os.Root, name string, flag int, perm uint32) (*os.File, e
 	if err != nil {
 		return nil, err
 	}
-	defer d.Close()
-	fd, err := unix.Openat(int(d.Fd()), base, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+	defer unix.Close(d)
+	fd, err := unix.Openat(d, base, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: filepath.Join(r.Name(), name), Err: err}
 	}
@@ -284,13 +343,17 @@ func twoIn(r1 *os.Root, from string, r2 *os.Root, to, op string, call func(int, 
 	if err != nil {
 		return &os.LinkError{Op: op, Old: from, New: to, Err: err}
 	}
-	defer d1.Close()
-	d2, b2, err := parentIn(r2, to)
-	if err != nil {
-		return &os.LinkError{Op: op, Old: from, New: to, Err: err}
+	defer unix.Close(d1)
+	d2, b2 := d1, filepath.Base(to)
+	if r1 != r2 || filepath.Dir(filepath.Clean(from)) != filepath.Dir(filepath.Clean(to)) {
+		// (One folder is opened once: a commit renames beside the target.)
+		d2, b2, err = parentIn(r2, to)
+		if err != nil {
+			return &os.LinkError{Op: op, Old: from, New: to, Err: err}
+		}
+		defer unix.Close(d2)
 	}
-	defer d2.Close()
-	if err := call(int(d1.Fd()), b1, int(d2.Fd()), b2); err != nil {
+	if err := call(d1, b1, d2, b2); err != nil {
 		return &os.LinkError{Op: op, Old: filepath.Join(r1.Name(), from), New: filepath.Join(r2.Name(), to), Err: err}
 	}
 	return nil
@@ -317,9 +380,9 @@ func statFileIn(r *os.Root, name string) (FileState, error) {
 	if err != nil {
 		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	defer d.Close()
+	defer unix.Close(d)
 	var st unix.Stat_t
-	if err := unix.Fstatat(int(d.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.Fstatat(d, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return FileState{}, nil
 		}
@@ -328,7 +391,7 @@ func statFileIn(r *os.Root, name string) (FileState, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return FileState{}, fmt.Errorf("%s is not a regular file", path)
 	}
-	fd, err := unix.Openat(int(d.Fd()), base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(d, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return FileState{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -359,6 +422,11 @@ func setMetaIn(r *os.Root, name string, s FileState) error {
 		return fmt.Errorf("set metadata: %w", err)
 	}
 	defer f.Close()
+	return setMetaFd(f, s)
+}
+
+// setMetaFd is setMetaIn on a file already open.
+func setMetaFd(f *os.File, s FileState) error {
 	path := f.Name()
 	fd := int(f.Fd())
 	var st unix.Stat_t
@@ -442,13 +510,30 @@ func syncFSIn(r *os.Root, dirs []string) error {
 	return nil
 }
 
-// copyFileIn is copyFile through an os.Root: a new file name (which must
-// not exist) in r, mode 0600 until the caller sets it. O_EXCL never
-// follows a link at name.
-func copyFileIn(r *os.Root, name string, src io.Reader) error {
-	return copyNew(name, src,
-		func() (*os.File, error) {
-			return openNoFollowIn(r, name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		},
-		func() { r.Remove(name) })
+// copyFileIn copies src into a new file name (which must not exist; O_EXCL
+// never follows a link there) inside r, mode 0600, then, when done is set,
+// calls it on the still open file (to check what was written and set the
+// final metadata through the same descriptor). Anything failing removes
+// the file. It does not fsync: callers sync whole file systems once per
+// phase (syncFSIn).
+func copyFileIn(r *os.Root, name string, src io.Reader, done func(*os.File) error) (err error) {
+	f, err := openNoFollowIn(r, name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			r.Remove(name)
+		}
+	}()
+	if _, err := io.Copy(f, src); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if done != nil {
+		return done(f)
+	}
+	return nil
 }

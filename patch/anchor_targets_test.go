@@ -77,45 +77,55 @@ func TestSymlinkSwapCannotLeadApplyOutOfRoot(t *testing.T) {
 		{"commit remove", "commit /etc/clp-test/removed.conf", "etc/clp-test"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			root := t.TempDir()
-			makeRoot(t, root)
-			pre := snapshot(t, root, stateSkip...)
-			e := newEngine(root, nil)
-			var sw *swapped
-			crashHook = func(step string) {
-				if step == c.at && sw == nil {
-					sw = swapOut(t, root, c.dir)
+		for _, slow := range []bool{false, true} {
+			name := c.name
+			if slow {
+				// Folders resolved by os.Root alone, as on a kernel
+				// without openat2.
+				name += " without openat2"
+			}
+			t.Run(name, func(t *testing.T) {
+				noOpenat2 = slow
+				defer func() { noOpenat2 = false }()
+				root := t.TempDir()
+				makeRoot(t, root)
+				pre := snapshot(t, root, stateSkip...)
+				e := newEngine(root, nil)
+				var sw *swapped
+				crashHook = func(step string) {
+					if step == c.at && sw == nil {
+						sw = swapOut(t, root, c.dir)
+					}
 				}
-			}
-			defer func() { crashHook = nil }()
-			err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{})
-			crashHook = nil
-			if sw == nil {
-				t.Fatalf("the apply never reached %q", c.at)
-			}
-			sw.untouched(t, "after the apply")
-			mustContain(t, err, "path escapes from parent")
-			if ap, _ := e.readApplied("CLP1250101"); ap != nil {
-				t.Fatal("the patch was recorded as applied")
-			}
-			if _, jerr := os.Lstat(e.journalPath()); jerr == nil {
-				// The undo could not go through the link either: recovery
-				// refuses the same way while the link is there.
-				_, rerr := e.Recover(t.Context())
-				mustContain(t, rerr, "path escapes from parent")
-				sw.untouched(t, "after clp recover")
-			}
-			sw.undo(t)
-			if _, err := e.Recover(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
-			// And the patch applies cleanly now.
-			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		})
+				defer func() { crashHook = nil }()
+				err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{})
+				crashHook = nil
+				if sw == nil {
+					t.Fatalf("the apply never reached %q", c.at)
+				}
+				sw.untouched(t, "after the apply")
+				mustContain(t, err, "path escapes from parent")
+				if ap, _ := e.readApplied("CLP1250101"); ap != nil {
+					t.Fatal("the patch was recorded as applied")
+				}
+				if _, jerr := os.Lstat(e.journalPath()); jerr == nil {
+					// The undo could not go through the link either: recovery
+					// refuses the same way while the link is there.
+					_, rerr := e.Recover(t.Context())
+					mustContain(t, rerr, "path escapes from parent")
+					sw.untouched(t, "after clp recover")
+				}
+				sw.undo(t)
+				if _, err := e.Recover(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
+				// And the patch applies cleanly now.
+				if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
 
@@ -137,51 +147,59 @@ func TestSymlinkSwapCannotLeadRollbackOutOfRoot(t *testing.T) {
 		{"removal of an added file", "restore /etc/clp-test/modified.conf", "etc/clp-test", false},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			root := t.TempDir()
-			makeRoot(t, root)
-			pre := snapshot(t, root, stateSkip...)
-			e := newEngine(root, nil)
-			if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
-				t.Fatal(err)
+		for _, slow := range []bool{false, true} {
+			name := c.name
+			if slow {
+				name += " without openat2"
 			}
-			var sw *swapped
-			crashHook = func(step string) {
-				if step == c.at && sw == nil {
-					sw = swapOut(t, root, c.dir)
-				}
-			}
-			defer func() { crashHook = nil }()
-			err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
-			crashHook = nil
-			if sw == nil {
-				t.Fatalf("the rollback never reached %q", c.at)
-			}
-			sw.untouched(t, "after the rollback")
-			mustContain(t, err, "path escapes from parent")
-			if c.refused {
-				if errors.Is(err, ErrUnfinished) {
-					t.Fatalf("a refusal is reported as unfinished: %v", err)
-				}
-				if ap, _ := e.readApplied("CLP1250101"); ap == nil {
-					t.Fatal("the refused rollback forgot the patch")
-				}
-				sw.undo(t)
-				if err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{}); err != nil {
+			t.Run(name, func(t *testing.T) {
+				noOpenat2 = slow
+				defer func() { noOpenat2 = false }()
+				root := t.TempDir()
+				makeRoot(t, root)
+				pre := snapshot(t, root, stateSkip...)
+				e := newEngine(root, nil)
+				if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {
 					t.Fatal(err)
 				}
-			} else {
-				mustContain(t, err, "run clp recover")
-				_, rerr := e.Recover(t.Context())
-				mustContain(t, rerr, "path escapes from parent")
-				sw.untouched(t, "after clp recover")
-				sw.undo(t)
-				if _, err := e.Recover(t.Context()); err != nil {
-					t.Fatal(err)
+				var sw *swapped
+				crashHook = func(step string) {
+					if step == c.at && sw == nil {
+						sw = swapOut(t, root, c.dir)
+					}
 				}
-			}
-			sameTree(t, "after the rollback", pre, snapshot(t, root, stateSkip...))
-		})
+				defer func() { crashHook = nil }()
+				err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{})
+				crashHook = nil
+				if sw == nil {
+					t.Fatalf("the rollback never reached %q", c.at)
+				}
+				sw.untouched(t, "after the rollback")
+				mustContain(t, err, "path escapes from parent")
+				if c.refused {
+					if errors.Is(err, ErrUnfinished) {
+						t.Fatalf("a refusal is reported as unfinished: %v", err)
+					}
+					if ap, _ := e.readApplied("CLP1250101"); ap == nil {
+						t.Fatal("the refused rollback forgot the patch")
+					}
+					sw.undo(t)
+					if err := e.Rollback(t.Context(), "CLP1250101", RollbackOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					mustContain(t, err, "run clp recover")
+					_, rerr := e.Recover(t.Context())
+					mustContain(t, rerr, "path escapes from parent")
+					sw.untouched(t, "after clp recover")
+					sw.undo(t)
+					if _, err := e.Recover(t.Context()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				sameTree(t, "after the rollback", pre, snapshot(t, root, stateSkip...))
+			})
+		}
 	}
 }
 

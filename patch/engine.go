@@ -319,7 +319,7 @@ func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan,
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	entries := map[string]bool{}
 	for _, n := range a.Entries() {
 		entries[n] = true

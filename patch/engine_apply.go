@@ -100,7 +100,7 @@ func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	for _, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -216,15 +216,20 @@ func (e *Engine) stageOne(r *os.Root, a Archive, s Step) error {
 	defer rc.Close()
 	staged := tname(s.Staged)
 	h := newHashingReader(rc)
-	if err := copyFileIn(r, staged, h); err != nil {
-		return fmt.Errorf("stage %s: %w", s.Target, err)
+	var bad error
+	err = copyFileIn(r, staged, h, func(f *os.File) error {
+		if got := h.sum(); got != s.After.SHA256 {
+			bad = fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
+			return bad
+		}
+		// The final owner, mode and xattrs, on the descriptor just
+		// written: no second look-up of the name.
+		return setMetaFd(f, s.After)
+	})
+	if bad != nil {
+		return bad
 	}
-	if got := h.sum(); got != s.After.SHA256 {
-		r.Remove(staged)
-		return fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
-	}
-	if err := setMetaIn(r, staged, s.After); err != nil {
-		r.Remove(staged)
+	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.Target, err)
 	}
 	return nil
@@ -292,7 +297,7 @@ func backupFile(rs *roots, src, dst string, s Step) error {
 		return err
 	}
 	defer f.Close()
-	return copyFileIn(rs.state, dst, f)
+	return copyFileIn(rs.state, dst, f, nil)
 }
 
 // commit puts every step in place, one rename at a time. The renames become
@@ -304,7 +309,7 @@ func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	var touched []string
 	for i, s := range ap.Steps {
 		if err := ctx.Err(); err != nil {
@@ -384,7 +389,7 @@ func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		err = copyFileIn(pr, dst, rc)
+		err = copyFileIn(pr, dst, rc, nil)
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", name, err)
@@ -500,11 +505,8 @@ func restoreFromBackup(rs *roots, t, bk string, want FileState, tmpTag string) e
 	if err != nil {
 		return err
 	}
-	err = copyFileIn(rs.sys, tmp, f)
+	err = copyFileIn(rs.sys, tmp, f, func(t *os.File) error { return setMetaFd(t, want) })
 	f.Close()
-	if err == nil {
-		err = setMetaIn(rs.sys, tmp, want)
-	}
 	if err == nil {
 		err = renameIn(rs.sys, tmp, rs.sys, t)
 	}

@@ -125,7 +125,7 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	var changed []string
 	for _, s := range ap.Steps {
 		cur, err := statFileIn(r, tname(s.Target))

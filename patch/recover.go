@@ -124,7 +124,7 @@ func (e *Engine) finishApply(j *journal) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	for _, s := range ap.Steps {
 		if s.Staged != "" {
 			if err := removeIn(r, tname(s.Staged)); err != nil {

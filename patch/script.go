@@ -207,7 +207,7 @@ func (e *Engine) useChroot() bool {
 	if err != nil {
 		return false
 	}
-	defer r.Close()
+	defer closeRoot(r)
 	fi, err := r.Stat("bin/sh")
 	return err == nil && !fi.IsDir()
 }

@@ -8,7 +8,6 @@ import (
 	"hash"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"syscall"
@@ -122,28 +121,6 @@ func bytesSplitNul(b []byte) []string {
 		out = append(out, string(b[start:]))
 	}
 	return out
-}
-
-// copyNew writes src into the new file open creates, and removes it with
-// remove when anything fails (copyFileIn, through an os.Root). It does not
-// fsync: callers sync whole file systems once per phase (syncFSIn).
-func copyNew(name string, src io.Reader, open func() (*os.File, error), remove func()) (err error) {
-	f, err := open()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			remove()
-		}
-	}()
-	if _, err := io.Copy(f, src); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }
 
 // dirsOf returns the distinct parent directories of paths.
