@@ -331,13 +331,6 @@ func renameIn(r1 *os.Root, from string, r2 *os.Root, to string) error {
 	})
 }
 
-// linkIn makes to (in r2) a hard link to from (in r1), inside both roots.
-func linkIn(r1 *os.Root, from string, r2 *os.Root, to string) error {
-	return twoIn(r1, from, r2, to, "link", func(d1 int, b1 string, d2 int, b2 string) error {
-		return unix.Linkat(d1, b1, d2, b2, 0)
-	})
-}
-
 func twoIn(r1 *os.Root, from string, r2 *os.Root, to, op string, call func(int, string, int, string) error) error {
 	d1, b1, err := parentIn(r1, from)
 	if err != nil {
@@ -359,12 +352,46 @@ func twoIn(r1 *os.Root, from string, r2 *os.Root, to, op string, call func(int, 
 	return nil
 }
 
-// removeIn removes name inside r; a missing file is not an error.
+// removeIn removes the file (or empty folder) name inside r, never what
+// a link there points to; a missing one is not an error.
 func removeIn(r *os.Root, name string) error {
-	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	d, base, err := parentIn(r, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
+	defer unix.Close(d)
+	err = unix.Unlinkat(d, base, 0)
+	if errors.Is(err, unix.EISDIR) {
+		err = unix.Unlinkat(d, base, unix.AT_REMOVEDIR)
+	}
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: filepath.Join(r.Name(), name), Err: err}
+	}
 	return nil
+}
+
+// existsIn says whether name exists inside r (a link counts, unfollowed).
+func existsIn(r *os.Root, name string) (bool, error) {
+	d, base, err := parentIn(r, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(d)
+	var st unix.Stat_t
+	err = unix.Fstatat(d, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	if err != nil {
+		return false, &fs.PathError{Op: "stat", Path: filepath.Join(r.Name(), name), Err: err}
+	}
+	return true, nil
 }
 
 // statFileIn is the state of name inside r, without following a link at

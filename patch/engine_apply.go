@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Apply carries out a plan made by Plan for the same archive, as one
@@ -243,6 +245,7 @@ func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied)
 	}
 	defer rs.close()
 	var made []string
+	dirs := map[string]bool{}
 	for i, s := range ap.Steps {
 		if s.Backup == "" {
 			continue
@@ -251,8 +254,13 @@ func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied)
 			return fmt.Errorf("interrupted: %w", err)
 		}
 		dst := rs.backup(ap.Name, s.Backup)
-		if err := rs.state.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return fmt.Errorf("back up %s: %w", s.Target, err)
+		// Each folder is made once (the backup itself is still placed
+		// through its folder opened inside the root).
+		if dir := filepath.Dir(dst); !dirs[dir] {
+			if err := rs.state.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("back up %s: %w", s.Target, err)
+			}
+			dirs[dir] = true
 		}
 		if err := backupFile(rs, tname(s.Target), dst, s); err != nil {
 			return fmt.Errorf("back up %s: %w", s.Target, err)
@@ -274,23 +282,34 @@ func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied)
 // and inode for free. Where it cannot or must not share the inode, it
 // copies it.
 func backupFile(rs *roots, src, dst string, s Step) error {
-	rs.state.Remove(dst) // a partial copy from an earlier failed attempt
+	sd, sb, err := parentIn(rs.sys, src)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(sd)
+	dd, db, err := parentIn(rs.state, dst)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dd)
+	// A partial copy from an earlier failed attempt.
+	if err := unix.Unlinkat(dd, db, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: dst, Err: err}
+	}
 	link := s.Op != OpMode && s.Op != OpOwner && s.Clpsave == ""
 	if link {
-		st, err := rs.sys.Lstat(src)
-		if err != nil {
-			return err
+		var st unix.Stat_t
+		if err := unix.Fstatat(sd, sb, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "stat", Path: src, Err: err}
 		}
 		// Another name for the same inode could be edited in place, which
 		// would change the backup with it.
-		if nl, ok := nlink(st); ok && nl > 1 {
+		if st.Nlink > 1 {
 			link = false
 		}
 	}
-	if link {
-		if err := linkIn(rs.sys, src, rs.state, dst); err == nil {
-			return nil
-		}
+	if link && unix.Linkat(sd, sb, dd, db, 0) == nil {
+		return nil
 	}
 	f, err := openNoFollowIn(rs.sys, src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
@@ -457,7 +476,9 @@ func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
 		return nil
 	}
 	bk := rs.backup(ap.Name, s.Backup)
-	if _, err := rs.state.Lstat(bk); err == nil {
+	if ok, err := existsIn(rs.state, bk); err != nil {
+		return fmt.Errorf("cannot restore %s: %w", s.Target, err)
+	} else if ok {
 		if s.Op == OpMode || s.Op == OpOwner {
 			// The content was never touched: put the metadata back in
 			// place and keep the inode (and its mtime).
@@ -465,12 +486,10 @@ func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
 				if err := setMetaIn(rs.sys, t, s.Before); err != nil {
 					return err
 				}
-				return rs.state.Remove(bk)
+				return removeIn(rs.state, bk)
 			}
 		}
 		return restoreFromBackup(rs, t, bk, s.Before, tmpTag)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot restore %s: %w", s.Target, err)
 	}
 	// No backup: either it was restored already (renamed into place) or
 	// it was never made, and then the target was never touched.

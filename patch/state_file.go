@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"path/filepath"
 	"sort"
 	"syscall"
@@ -138,14 +137,5 @@ func dirsOf(paths []string) []string {
 }
 
 func newSHA256() hash.Hash { return sha256.New() }
-
-// nlink returns the link count of a file.
-func nlink(fi fs.FileInfo) (uint64, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
-	}
-	return uint64(st.Nlink), true
-}
 
 func isEXDEV(err error) bool { return errors.Is(err, syscall.EXDEV) }
