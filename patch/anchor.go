@@ -249,7 +249,7 @@ func (e *Engine) openRoots() (*roots, error) {
 	}
 	st, rel, err := e.anchor(e.StateDir)
 	if err != nil {
-		sys.Close()
+		closeRoot(sys)
 		return nil, err
 	}
 	return &roots{sys: sys, state: st, stateRel: rel}, nil
