@@ -175,7 +175,7 @@ func execPacman(ctx context.Context, argv []string, r *Runner) error {
 	}
 	// pacman and its hooks die with clp, and a clp killed mid-way leaves
 	// a record the next one ends them by (internal/child).
-	err := child.Run(r.Children, child.Record{What: "pacman " + strings.Join(argv[1:min(len(argv), 3)], " "), Lock: r.Paths.Lockfile()}, cmd)
+	err := child.Run(child.In(r.Paths.Root, r.Children), child.Record{What: "pacman " + strings.Join(argv[1:min(len(argv), 3)], " "), Lock: r.Paths.Lockfile()}, cmd)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return &PacmanError{Argv: argv, Code: ee.ExitCode()}

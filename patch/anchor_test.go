@@ -21,6 +21,9 @@ func TestSymlinkSwapCannotLeadStateOutOfRoot(t *testing.T) {
 		outsideFile string
 		wantErr     string // "" when the apply still succeeds
 		wantWarn    string
+		// unswap, when set, takes the link away again: clp recover must
+		// then finish the undo (the backups were behind the link).
+		unswap func(t *testing.T, root, outside string)
 	}{
 		{name: "journal folder", at: "locked", swap: func(t *testing.T, root, outside string) {
 			link(t, outside, filepath.Join(root, "var/lib/clp/journal"))
@@ -31,7 +34,15 @@ func TestSymlinkSwapCannotLeadStateOutOfRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 			link(t, filepath.Join(outside, "CLP1250101"), pd)
-		}, wantErr: "rolled back"},
+		}, wantErr: "rolling back also failed", unswap: func(t *testing.T, root, outside string) {
+			pd := filepath.Join(root, "var/lib/clp/patches/CLP1250101")
+			if err := os.Remove(pd); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(outside, "CLP1250101"), pd); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{name: "history file", at: "applied", swap: func(t *testing.T, root, outside string) {
 			h := filepath.Join(root, "var/lib/clp/history.jsonl")
 			os.Remove(h)
@@ -47,6 +58,7 @@ func TestSymlinkSwapCannotLeadStateOutOfRoot(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			root, outside := t.TempDir(), t.TempDir()
 			makeRoot(t, root)
+			pre := snapshot(t, root, stateSkip...)
 			victim := []byte("a host file clp must never write\n")
 			os.WriteFile(filepath.Join(outside, "victim"), victim, 0o644)
 			rep := &testReporter{}
@@ -77,6 +89,13 @@ func TestSymlinkSwapCannotLeadStateOutOfRoot(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(outside, p)); err == nil {
 					t.Fatalf("clp wrote %s outside the root", p)
 				}
+			}
+			if c.unswap != nil {
+				c.unswap(t, root, outside)
+				if _, err := e.Recover(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
 			}
 		})
 	}
@@ -140,11 +159,13 @@ func TestStateDirOutsideRoot(t *testing.T) {
 }
 
 // The unpack into /opt/CLP/<name> is anchored too: /opt/CLP swapped for a
-// link out of the root just before it fails the apply (undone), writing
-// nothing outside.
+// link out of the root just before it fails the apply, writing nothing
+// outside; the undo cannot remove /opt/CLP/<name> through the link either,
+// so it is left to clp recover, which finishes once the link is gone.
 func TestSymlinkSwapCannotLeadUnpackOutOfRoot(t *testing.T) {
 	root, outside := t.TempDir(), t.TempDir()
 	makeRoot(t, root)
+	pre := snapshot(t, root, stateSkip...)
 	e := newEngine(root, nil)
 	a := fixtureArchive("CLP1250101")
 	a.m.InstallScript = "Install-Patch.sh"
@@ -157,8 +178,14 @@ func TestSymlinkSwapCannotLeadUnpackOutOfRoot(t *testing.T) {
 	}
 	defer func() { crashHook = nil }()
 	err := applyArchive(t, e, a, ApplyOptions{})
-	mustContain(t, err, "rolled back")
+	crashHook = nil
+	mustContain(t, err, "rolling back also failed", "path escapes", "run clp recover")
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Fatalf("the unpack wrote outside the root: %v", ents)
 	}
+	os.Remove(filepath.Join(root, "opt/CLP"))
+	if _, err := e.Recover(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
 }

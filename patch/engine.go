@@ -187,6 +187,10 @@ func (p *Plan) String() string {
 // transaction; the crash tests kill the process from it.
 var crashHook func(step string)
 
+// beforeLock, when set (tests only), is called after every check clp
+// makes and just before it takes the state lock; it is not a crash point.
+var beforeLock func()
+
 func hook(step string) {
 	if crashHook != nil {
 		crashHook(step)
@@ -254,12 +258,21 @@ func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
 	// A damaged journal is refused before the lock, so the refusal
 	// creates nothing (not even the lock file); recovery reads it again
 	// under the lock before acting.
-	if r, err := inspectJournal(e.journalPath()); err != nil {
+	if r, err := e.inspectJournal(); err != nil {
 		return nil, err
 	} else if r != nil && r.Damage != "" {
 		return nil, r.damagedError()
 	}
-	l, err := lock.Acquire(ctx, e.lockPath(), e.LockWait)
+	// Anchored (anchor.go): the lock file is created inside the root.
+	r, name, err := e.anchor(e.lockPath())
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if beforeLock != nil {
+		beforeLock()
+	}
+	l, err := lock.AcquireIn(ctx, r, name, e.LockWait)
 	if err != nil {
 		var held *lock.HeldError
 		if errors.As(err, &held) {
@@ -299,9 +312,14 @@ func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan,
 	} else if ap != nil {
 		return nil, fmt.Errorf("patch %s is already applied (version %s, since %s)", m.Name, ap.Version, ap.AppliedAt.Format(time.DateTime))
 	}
-	if _, err := os.Lstat(e.optPatchDir(m.Name)); err == nil {
+	if _, err := e.lstatAnchored(e.optPatchDir(m.Name)); err == nil {
 		return nil, fmt.Errorf("patch %s: %s already exists (installed by clpctl?); remove it before applying with clp", m.Name, e.optPatchDir(m.Name))
 	}
+	r, err := e.openRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer closeRoot(r)
 	entries := map[string]bool{}
 	for _, n := range a.Entries() {
 		entries[n] = true
@@ -319,7 +337,7 @@ func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		s, mkdirs, err := e.planStep(fa, entries, opts)
+		s, mkdirs, err := e.planStep(r, fa, entries, opts)
 		if err != nil {
 			var ue *userChangedError
 			if errors.As(err, &ue) {
@@ -386,7 +404,7 @@ func (u *userChangedError) Error() string { return u.target + " was changed" }
 
 // planStep checks one file action and returns its step and the directories
 // it needs created.
-func (e *Engine) planStep(fa FileAction, entries map[string]bool, opts ApplyOptions) (Step, []string, error) {
+func (e *Engine) planStep(r *os.Root, fa FileAction, entries map[string]bool, opts ApplyOptions) (Step, []string, error) {
 	t := fa.Target
 	if !filepath.IsAbs(t) || filepath.Clean(t) != t || strings.ContainsAny(t, "\x00\\") {
 		return Step{}, nil, fmt.Errorf("target %q is not a clean absolute path", t)
@@ -395,11 +413,11 @@ func (e *Engine) planStep(fa FileAction, entries map[string]bool, opts ApplyOpti
 		return Step{}, nil, fmt.Errorf("target %s is outside the paths a patch may change (AllowedPaths in clp.conf: %s)", t, strings.Join(e.cfg().AllowedPaths, " "))
 	}
 	s := Step{Op: fa.Op, Target: t, Payload: fa.Payload}
-	mkdirs, err := e.checkParents(t, fa.Op == OpAdd)
+	mkdirs, err := e.checkParents(r, t, fa.Op == OpAdd)
 	if err != nil {
 		return Step{}, nil, err
 	}
-	cur, err := statFile(e.sys(t))
+	cur, err := statFileIn(r, tname(t))
 	if err != nil {
 		return Step{}, nil, fmt.Errorf("target %w", err)
 	}
@@ -438,12 +456,12 @@ func (e *Engine) planStep(fa FileAction, entries map[string]bool, opts ApplyOpti
 		// copy to save; every other action overwrites it.
 		if fa.Op != OpMode && fa.Op != OpOwner {
 			s.Clpsave = t + ".clpsave"
-			if _, err := os.Lstat(e.sys(s.Clpsave)); err == nil {
+			if _, err := r.Lstat(tname(s.Clpsave)); err == nil {
 				return Step{}, nil, fmt.Errorf("target %s was changed and %s already exists; move it away first", t, s.Clpsave)
 			}
 		}
 	}
-	mode, uid, gid, err := e.wantedMeta(fa)
+	mode, uid, gid, err := e.wantedMeta(r, fa)
 	if err != nil {
 		return Step{}, nil, fmt.Errorf("target %s: %w", t, err)
 	}
@@ -487,7 +505,7 @@ func isHexSHA(s string) bool {
 // checkParents refuses a target reached through a symbolic link or a
 // non-directory (a link could lead the write out of the root or into a path
 // that is not allowed), and lists the missing parents an add must create.
-func (e *Engine) checkParents(target string, mayCreate bool) ([]string, error) {
+func (e *Engine) checkParents(r *os.Root, target string, mayCreate bool) ([]string, error) {
 	var missing []string
 	dir := filepath.Dir(target)
 	var chain []string
@@ -496,7 +514,7 @@ func (e *Engine) checkParents(target string, mayCreate bool) ([]string, error) {
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		d := chain[i]
-		fi, err := os.Lstat(e.sys(d))
+		fi, err := r.Lstat(tname(d))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			if !mayCreate {
@@ -528,7 +546,7 @@ func sortParentsFirst(dirs []string) {
 }
 
 // wantedMeta parses a file action's mode and owner; -1 means "keep".
-func (e *Engine) wantedMeta(fa FileAction) (mode, uid, gid int, err error) {
+func (e *Engine) wantedMeta(r *os.Root, fa FileAction) (mode, uid, gid int, err error) {
 	mode, uid, gid = -1, -1, -1
 	if fa.Mode != "" {
 		v, perr := strconv.ParseUint(fa.Mode, 8, 32)
@@ -538,12 +556,12 @@ func (e *Engine) wantedMeta(fa FileAction) (mode, uid, gid int, err error) {
 		mode = int(v)
 	}
 	if fa.Owner != "" {
-		if uid, err = e.lookupID("/etc/passwd", fa.Owner); err != nil {
+		if uid, err = e.lookupID(r, "/etc/passwd", fa.Owner); err != nil {
 			return 0, 0, 0, err
 		}
 	}
 	if fa.Group != "" {
-		if gid, err = e.lookupID("/etc/group", fa.Group); err != nil {
+		if gid, err = e.lookupID(r, "/etc/group", fa.Group); err != nil {
 			return 0, 0, 0, err
 		}
 	}
@@ -561,7 +579,7 @@ func (e *Engine) wantedMeta(fa FileAction) (mode, uid, gid int, err error) {
 
 // lookupID resolves a user or group name in the root's own passwd/group
 // file (never the host's: a sandbox root has its own users).
-func (e *Engine) lookupID(file, name string) (int, error) {
+func (e *Engine) lookupID(r *os.Root, file, name string) (int, error) {
 	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
 		return n, nil
 	}
@@ -569,7 +587,7 @@ func (e *Engine) lookupID(file, name string) (int, error) {
 	if strings.HasSuffix(file, "group") {
 		what = "group"
 	}
-	f, err := os.Open(e.sys(file))
+	f, err := r.Open(tname(file))
 	if err != nil {
 		return 0, fmt.Errorf("%s %q: %w", what, name, err)
 	}

@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Apply carries out a plan made by Plan for the same archive, as one
@@ -44,7 +47,7 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 		Name: p.Name, Version: p.Version, Description: p.Description, Severity: p.Severity,
 		TxID: txid, Dirs: p.Dirs, Packages: p.Packages, InstallScript: p.InstallScript, RemoveScript: p.RemoveScript, Force: p.Force,
 	}
-	if _, err := os.Lstat(e.OptDir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := e.lstatAnchored(e.OptDir); errors.Is(err, fs.ErrNotExist) {
 		ap.OptCreated = true
 	}
 	for _, s := range p.Steps {
@@ -60,7 +63,7 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 		return err
 	}
 	// Leftovers of an apply that failed before its journal existed.
-	if err := os.RemoveAll(e.patchDir(p.Name)); err != nil {
+	if err := e.removeAllAnchored(e.patchDir(p.Name)); err != nil {
 		return err
 	}
 	j, err := e.createJournal(&txBegin{Kind: txApply, TxID: txid, Name: p.Name, Version: p.Version, Applied: ap})
@@ -92,14 +95,19 @@ func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 	} else if ap != nil {
 		return fmt.Errorf("patch %s is already applied (version %s)", p.Name, ap.Version)
 	}
-	if _, err := os.Lstat(e.optPatchDir(p.Name)); err == nil {
+	if _, err := e.lstatAnchored(e.optPatchDir(p.Name)); err == nil {
 		return fmt.Errorf("patch %s: %s already exists", p.Name, e.optPatchDir(p.Name))
 	}
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer closeRoot(r)
 	for _, s := range p.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		cur, err := statFile(e.sys(s.Target))
+		cur, err := statFileIn(r, tname(s.Target))
 		if err != nil {
 			return err
 		}
@@ -107,13 +115,13 @@ func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 			return fmt.Errorf("target %s changed since the plan was made; nothing was changed, plan again", s.Target)
 		}
 		if s.Clpsave != "" {
-			if _, err := os.Lstat(e.sys(s.Clpsave)); err == nil {
+			if _, err := r.Lstat(tname(s.Clpsave)); err == nil {
 				return fmt.Errorf("%s already exists; move it away first", s.Clpsave)
 			}
 		}
 	}
 	for _, d := range p.Dirs {
-		if _, err := os.Lstat(e.sys(d)); err == nil {
+		if _, err := r.Lstat(tname(d)); err == nil {
 			return fmt.Errorf("directory %s appeared since the plan was made; nothing was changed, plan again", d)
 		}
 	}
@@ -167,8 +175,13 @@ func (e *Engine) applyPhases(ctx context.Context, j *journal, a Archive, ap *App
 // stage writes every new file beside its target under a hidden temporary
 // name, with its final mode, owner and xattrs, and makes them durable.
 func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) error {
+	rs, err := e.openRoots()
+	if err != nil {
+		return err
+	}
+	defer rs.close()
 	for _, d := range ap.Dirs {
-		if err := os.Mkdir(e.sys(d), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := rs.sys.Mkdir(tname(d), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create directory %s: %w", d, err)
 		}
 	}
@@ -183,37 +196,42 @@ func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) 
 		}
 		n++
 		e.rep().Progress("staging", int64(n), int64(len(ap.Steps)))
-		if err := e.stageOne(a, s); err != nil {
+		if err := e.stageOne(rs.sys, a, s); err != nil {
 			return err
 		}
 		j.step(i, "staged")
-		written = append(written, e.sys(s.Staged))
+		written = append(written, tname(s.Staged))
 		hook("stage " + s.Target)
 	}
-	if err := syncFS(dirsOf(written)); err != nil {
+	if err := syncFSIn(rs.sys, dirsOf(written)); err != nil {
 		return err
 	}
 	hook("staged")
 	return nil
 }
 
-func (e *Engine) stageOne(a Archive, s Step) error {
+func (e *Engine) stageOne(r *os.Root, a Archive, s Step) error {
 	rc, err := a.Open(s.Payload)
 	if err != nil {
 		return fmt.Errorf("read payload %s: %w", s.Payload, err)
 	}
 	defer rc.Close()
-	staged := e.sys(s.Staged)
+	staged := tname(s.Staged)
 	h := newHashingReader(rc)
-	if err := copyFile(staged, h); err != nil {
-		return fmt.Errorf("stage %s: %w", s.Target, err)
+	var bad error
+	err = copyFileIn(r, staged, h, func(f *os.File) error {
+		if got := h.sum(); got != s.After.SHA256 {
+			bad = fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
+			return bad
+		}
+		// The final owner, mode and xattrs, on the descriptor just
+		// written: no second look-up of the name.
+		return setMetaFd(f, s.After)
+	})
+	if bad != nil {
+		return bad
 	}
-	if got := h.sum(); got != s.After.SHA256 {
-		os.Remove(staged)
-		return fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
-	}
-	if err := setMeta(staged, s.After); err != nil {
-		os.Remove(staged)
+	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.Target, err)
 	}
 	return nil
@@ -221,7 +239,13 @@ func (e *Engine) stageOne(a Archive, s Step) error {
 
 // backup keeps what every step replaces under the patch's state directory.
 func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied) error {
+	rs, err := e.openRoots()
+	if err != nil {
+		return err
+	}
+	defer rs.close()
 	var made []string
+	dirs := map[string]bool{}
 	for i, s := range ap.Steps {
 		if s.Backup == "" {
 			continue
@@ -229,53 +253,70 @@ func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
-		dst := filepath.Join(e.patchDir(ap.Name), s.Backup)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return fmt.Errorf("back up %s: %w", s.Target, err)
+		dst := rs.backup(ap.Name, s.Backup)
+		// Each folder is made once (the backup itself is still placed
+		// through its folder opened inside the root).
+		if dir := filepath.Dir(dst); !dirs[dir] {
+			if err := rs.state.MkdirAll(dir, 0o700); err != nil {
+				return fmt.Errorf("back up %s: %w", s.Target, err)
+			}
+			dirs[dir] = true
 		}
-		if err := backupFile(e.sys(s.Target), dst, s); err != nil {
+		if err := backupFile(rs, tname(s.Target), dst, s); err != nil {
 			return fmt.Errorf("back up %s: %w", s.Target, err)
 		}
 		j.step(i, "backed up")
 		made = append(made, dst)
 		hook("backup " + s.Target)
 	}
-	if err := syncFS(append(dirsOf(made), e.StateDir)); err != nil {
+	if err := syncFSIn(rs.state, append(dirsOf(made), rs.stateRel)); err != nil {
 		return err
 	}
 	hook("backed-up")
 	return nil
 }
 
-// backupFile links src into the backup (the old inode is never written by a
-// replace, remove or add, which rename over or away from it, so a link is an
-// exact copy with mtime and inode for free) or, where it cannot or must not
-// share the inode, copies it.
-func backupFile(src, dst string, s Step) error {
-	os.Remove(dst) // a partial copy from an earlier failed attempt
+// backupFile links the target src (in rs.sys) into the backup dst (in
+// rs.state): the old inode is never written by a replace, remove or add,
+// which rename over or away from it, so a link is an exact copy with mtime
+// and inode for free. Where it cannot or must not share the inode, it
+// copies it.
+func backupFile(rs *roots, src, dst string, s Step) error {
+	sd, sb, err := parentIn(rs.sys, src)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(sd)
+	dd, db, err := parentIn(rs.state, dst)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dd)
+	// A partial copy from an earlier failed attempt.
+	if err := unix.Unlinkat(dd, db, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return &fs.PathError{Op: "remove", Path: dst, Err: err}
+	}
 	link := s.Op != OpMode && s.Op != OpOwner && s.Clpsave == ""
 	if link {
-		st, err := os.Lstat(src)
-		if err != nil {
-			return err
+		var st unix.Stat_t
+		if err := unix.Fstatat(sd, sb, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &fs.PathError{Op: "stat", Path: src, Err: err}
 		}
 		// Another name for the same inode could be edited in place, which
 		// would change the backup with it.
-		if nl, ok := nlink(st); ok && nl > 1 {
+		if st.Nlink > 1 {
 			link = false
 		}
 	}
-	if link {
-		if err := os.Link(src, dst); err == nil {
-			return nil
-		}
+	if link && unix.Linkat(sd, sb, dd, db, 0) == nil {
+		return nil
 	}
-	f, err := os.Open(src)
+	f, err := openNoFollowIn(rs.sys, src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return copyFile(dst, f)
+	return copyFileIn(rs.state, dst, f, nil)
 }
 
 // commit puts every step in place, one rename at a time. The renames become
@@ -283,15 +324,20 @@ func backupFile(src, dst string, s Step) error {
 // undone by recovery anyway, which restores from the (already durable)
 // backups.
 func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied) error {
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer closeRoot(r)
 	var touched []string
 	for i, s := range ap.Steps {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
 		hook("commit " + s.Target)
-		t := e.sys(s.Target)
+		t := tname(s.Target)
 		if s.Clpsave != "" {
-			if err := os.Rename(t, e.sys(s.Clpsave)); err != nil {
+			if err := renameIn(r, t, r, tname(s.Clpsave)); err != nil {
 				return fmt.Errorf("keep your copy of %s: %w", s.Target, err)
 			}
 			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, s.Clpsave))
@@ -299,13 +345,13 @@ func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied)
 		var err error
 		switch s.Op {
 		case OpAdd, OpReplace:
-			err = os.Rename(e.sys(s.Staged), t)
+			err = renameIn(r, tname(s.Staged), r, t)
 		case OpRemove:
 			if s.Clpsave == "" {
-				err = os.Remove(t)
+				err = r.Remove(t)
 			}
 		case OpMode, OpOwner:
-			err = setMeta(t, s.After)
+			err = setMetaIn(r, t, s.After)
 		}
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", s.Op, s.Target, err)
@@ -313,7 +359,7 @@ func (e *Engine) commit(ctx context.Context, j *journal, _ Archive, ap *Applied)
 		j.step(i, "committed")
 		touched = append(touched, t)
 	}
-	if err := syncFS(dirsOf(touched)); err != nil {
+	if err := syncFSIn(r, dirsOf(touched)); err != nil {
 		return err
 	}
 	hook("committed")
@@ -362,7 +408,7 @@ func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
 		}
-		err = copyFileIn(pr, dst, rc)
+		err = copyFileIn(pr, dst, rc, nil)
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("unpack %s: %w", name, err)
@@ -375,7 +421,7 @@ func (e *Engine) unpack(ctx context.Context, _ *journal, a Archive, ap *Applied)
 			return err
 		}
 	}
-	if err := syncFS([]string{dir}); err != nil {
+	if err := syncFSIn(r, []string{rel}); err != nil {
 		return err
 	}
 	hook("unpacked")
@@ -407,86 +453,85 @@ func (e *Engine) installScript(ctx context.Context, _ *journal, a Archive, ap *A
 
 // removeCreatedDirs removes the directories an apply created, deepest
 // first, if they are empty (anything else in them is not ours to delete).
-func (e *Engine) removeCreatedDirs(dirs []string) {
+func removeCreatedDirs(r *os.Root, dirs []string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Remove(e.sys(dirs[i]))
+		r.Remove(tname(dirs[i]))
 	}
 }
 
 // restoreStep puts one target back in its Before state and removes what the
 // step added beside it. Every branch is idempotent: recovery may run it
 // again after a crash in the middle of it.
-func (e *Engine) restoreStep(ap *Applied, s Step, tmpTag string) error {
-	t := e.sys(s.Target)
+func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
+	t := tname(s.Target)
 	if s.Staged != "" {
-		if err := os.Remove(e.sys(s.Staged)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeIn(rs.sys, tname(s.Staged)); err != nil {
 			return err
 		}
 	}
 	if !s.Before.Exists {
-		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeIn(rs.sys, t); err != nil {
 			return fmt.Errorf("remove %s: %w", s.Target, err)
 		}
 		return nil
 	}
-	bk := filepath.Join(e.patchDir(ap.Name), s.Backup)
-	if _, err := os.Lstat(bk); err == nil {
+	bk := rs.backup(ap.Name, s.Backup)
+	if ok, err := existsIn(rs.state, bk); err != nil {
+		return fmt.Errorf("cannot restore %s: %w", s.Target, err)
+	} else if ok {
 		if s.Op == OpMode || s.Op == OpOwner {
 			// The content was never touched: put the metadata back in
 			// place and keep the inode (and its mtime).
-			if cur, err := statFile(t); err == nil && cur.Exists && cur.SHA256 == s.Before.SHA256 {
-				if err := setMeta(t, s.Before); err != nil {
+			if cur, err := statFileIn(rs.sys, t); err == nil && cur.Exists && cur.SHA256 == s.Before.SHA256 {
+				if err := setMetaIn(rs.sys, t, s.Before); err != nil {
 					return err
 				}
-				return os.Remove(bk)
+				return removeIn(rs.state, bk)
 			}
 		}
-		return restoreFromBackup(t, bk, s.Before, tmpTag)
+		return restoreFromBackup(rs, t, bk, s.Before, tmpTag)
 	}
 	// No backup: either it was restored already (renamed into place) or
 	// it was never made, and then the target was never touched.
-	cur, err := statFile(t)
+	cur, err := statFileIn(rs.sys, t)
 	if err != nil {
 		return err
 	}
 	if !cur.Exists || cur.SHA256 != s.Before.SHA256 {
-		return fmt.Errorf("cannot restore %s: its backup %s is missing and the file is not as it was", s.Target, bk)
+		return fmt.Errorf("cannot restore %s: its backup %s is missing and the file is not as it was", s.Target, filepath.Join(rs.state.Name(), bk))
 	}
-	return setMeta(t, s.Before)
+	return setMetaIn(rs.sys, t, s.Before)
 }
 
-// restoreFromBackup moves the backup back over the target with the exact
-// metadata of want: a rename where both are on one file system (no space
-// needed, so it works on a full disk), else a copy beside the target first.
-func restoreFromBackup(target, backup string, want FileState, tmpTag string) error {
-	if err := setMeta(backup, want); err != nil {
+// restoreFromBackup moves the backup (bk in rs.state) back over the target
+// (t in rs.sys) with the exact metadata of want: a rename where both are
+// on one file system (no space needed, so it works on a full disk), else
+// a copy beside the target first.
+func restoreFromBackup(rs *roots, t, bk string, want FileState, tmpTag string) error {
+	if err := setMetaIn(rs.state, bk, want); err != nil {
 		return err
 	}
-	err := os.Rename(backup, target)
+	err := renameIn(rs.state, bk, rs.sys, t)
 	if err == nil {
 		return nil
 	}
-	var le *os.LinkError
-	if !errors.As(err, &le) || !isEXDEV(le.Err) {
-		return fmt.Errorf("restore %s: %w", target, err)
+	if !isEXDEV(err) {
+		return fmt.Errorf("restore /%s: %w", t, err)
 	}
-	tmp := filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".clp-restore-"+tmpTag)
-	os.Remove(tmp)
-	f, err := os.Open(backup)
+	tmp := filepath.Join(filepath.Dir(t), "."+filepath.Base(t)+".clp-restore-"+tmpTag)
+	rs.sys.Remove(tmp)
+	f, err := openNoFollowIn(rs.state, bk, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
-	err = copyFile(tmp, f)
+	err = copyFileIn(rs.sys, tmp, f, func(t *os.File) error { return setMetaFd(t, want) })
 	f.Close()
 	if err == nil {
-		err = setMeta(tmp, want)
-	}
-	if err == nil {
-		err = os.Rename(tmp, target)
+		err = renameIn(rs.sys, tmp, rs.sys, t)
 	}
 	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("restore %s: %w", target, err)
+		rs.sys.Remove(tmp)
+		return fmt.Errorf("restore /%s: %w", t, err)
 	}
 	return nil
 }

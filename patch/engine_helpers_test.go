@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fsx"
 	"golang.org/x/sys/unix"
 )
 
@@ -197,7 +198,7 @@ func snapshot(t testing.TB, root string, skip ...string) map[string]treeEntry {
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
 			en.Type = "file"
-			h, err := hashFile(p)
+			h, err := fsx.SHA256File(p)
 			if err != nil {
 				return err
 			}
@@ -321,4 +322,14 @@ func mustRead(t testing.TB, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// readXattrs reads every xattr of path (a file or folder, not a link).
+func readXattrs(path string) (map[string][]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	return readXattrsFd(path, fd)
 }

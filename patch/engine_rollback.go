@@ -30,7 +30,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	// Refuse an unknown name before the lock, which would create the
 	// state directory on a system clp never touched.
 	if ap, err := e.readApplied(name); err == nil && ap == nil {
-		if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+		if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("patch %s is not applied", name)
 		}
 	}
@@ -73,7 +73,7 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	}
 	if ap.RemoveScript != "" {
 		script := filepath.Join(e.optPatchDir(name), ap.RemoveScript)
-		if _, err := os.Stat(script); err != nil {
+		if _, err := e.lstatAnchored(script); err != nil {
 			e.rep().Warn(fmt.Sprintf("remove script of %s is missing (%v); restoring the files without it", name, err))
 		} else {
 			if err := j.phase(phaseScript); err != nil {
@@ -121,9 +121,14 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 			}
 		}
 	}
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer closeRoot(r)
 	var changed []string
 	for _, s := range ap.Steps {
-		cur, err := statFile(e.sys(s.Target))
+		cur, err := statFileIn(r, tname(s.Target))
 		if err != nil {
 			return err
 		}
@@ -141,7 +146,7 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 			continue
 		}
 		cs := s.Target + ".clpsave"
-		if _, err := os.Lstat(e.sys(cs)); err == nil && !e.isOwnClpsave(s) {
+		if _, err := r.Lstat(tname(cs)); err == nil && !isOwnClpsave(r, s) {
 			return fmt.Errorf("cannot roll back %s: %s was changed and %s already exists; move it away first", ap.Name, s.Target, cs)
 		}
 	}
@@ -153,11 +158,11 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 
 // isOwnClpsave says whether the step's .clpsave is the one apply made and
 // it still holds the content the backup has (so it can go).
-func (e *Engine) isOwnClpsave(s Step) bool {
+func isOwnClpsave(r *os.Root, s Step) bool {
 	if s.Clpsave == "" {
 		return false
 	}
-	st, err := statFile(e.sys(s.Clpsave))
+	st, err := statFileIn(r, tname(s.Clpsave))
 	return err == nil && st.Exists && st.SHA256 == s.Before.SHA256
 }
 
@@ -204,16 +209,21 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 		hook("packages")
 	}
 	j.phase(phaseRestore)
+	rs, err := e.openRoots()
+	if err != nil {
+		return err
+	}
+	defer rs.close()
 	var touched []string
 	for i := len(ap.Steps) - 1; i >= 0; i-- {
 		s := ap.Steps[i]
-		t := e.sys(s.Target)
-		if e.isOwnClpsave(s) {
-			if err := os.Remove(e.sys(s.Clpsave)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t := tname(s.Target)
+		if isOwnClpsave(rs.sys, s) {
+			if err := removeIn(rs.sys, tname(s.Clpsave)); err != nil {
 				return err
 			}
 		}
-		cur, err := statFile(t)
+		cur, err := statFileIn(rs.sys, t)
 		if err != nil {
 			return err
 		}
@@ -226,19 +236,19 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 				return fmt.Errorf("%s changed since the patch was applied", s.Target)
 			}
 			cs := s.Target + ".clpsave"
-			if err := os.Rename(t, e.sys(cs)); err != nil {
+			if err := renameIn(rs.sys, t, rs.sys, tname(cs)); err != nil {
 				return fmt.Errorf("keep your copy of %s: %w", s.Target, err)
 			}
 			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, cs))
 		}
-		if err := e.restoreStep(ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
 			return err
 		}
 		j.step(i, "restored")
 		touched = append(touched, t)
 		hook("restore " + s.Target)
 	}
-	if err := e.clearTraces(ap, touched, "restored"); err != nil {
+	if err := e.clearTraces(rs, ap, touched, "restored"); err != nil {
 		return err
 	}
 	if err := e.addEvent(Event{Event: EventRolledBack, Name: ap.Name, Version: ap.Version, TxID: j.begin.TxID, Detail: j.begin.Reason}); err != nil {
@@ -255,19 +265,24 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 // once those are restored (rollback) or undone (an interrupted apply): the
 // directories it created, its /opt/CLP folder, then, after syncing, its
 // state folder. restoredStep names the crash boundary after the sync.
-func (e *Engine) clearTraces(ap *Applied, touched []string, restoredStep string) error {
-	e.removeCreatedDirs(ap.Dirs)
-	if err := os.RemoveAll(e.optPatchDir(ap.Name)); err != nil {
+// touched are the targets' names in rs.sys.
+func (e *Engine) clearTraces(rs *roots, ap *Applied, touched []string, restoredStep string) error {
+	removeCreatedDirs(rs.sys, ap.Dirs)
+	if err := e.removeAllAnchored(e.optPatchDir(ap.Name)); err != nil {
 		return err
 	}
-	if ap.OptCreated {
-		os.Remove(e.OptDir)
+	dirs := dirsOf(touched)
+	if opt, ok := under(e.Root, e.OptDir); ok {
+		if ap.OptCreated {
+			rs.sys.Remove(opt)
+		}
+		dirs = append(dirs, filepath.Dir(opt))
 	}
-	if err := syncFS(append(dirsOf(touched), filepath.Dir(e.OptDir))); err != nil {
+	if err := syncFSIn(rs.sys, dirs); err != nil {
 		return err
 	}
 	hook(restoredStep)
-	if err := os.RemoveAll(e.patchDir(ap.Name)); err != nil {
+	if err := e.removeAllAnchored(e.patchDir(ap.Name)); err != nil {
 		return err
 	}
 	hook("forgotten")

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Journal kinds.
@@ -64,6 +62,7 @@ type txRecord struct {
 
 // journal is an open journal, appended to as the transaction goes.
 type journal struct {
+	e     *Engine
 	path  string
 	f     *os.File
 	begin *txBegin
@@ -110,7 +109,7 @@ func (e *Engine) openJournalAppend(path string, b *txBegin, phases map[string]bo
 		f.Close()
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	return &journal{path: path, f: f, begin: b, phases: phases}, nil
+	return &journal{e: e, path: path, f: f, begin: b, phases: phases}, nil
 }
 
 func repairTail(f *os.File) error {
@@ -178,10 +177,11 @@ var knownPhases = map[string]bool{phaseStage: true, phaseBackup: true, phaseComm
 	phasePackages: true, phaseScript: true, phaseScriptDone: true, phaseRestore: true, phaseUndo: true,
 	phaseUndoScript: true, phaseUndoPackage: true}
 
-// inspectJournal reads the journal at path without changing it. It
-// returns nil, nil when there is none.
-func inspectJournal(path string) (*JournalReport, error) {
-	data, err := fsx.ReadFileCapped(path, maxJournalSize)
+// inspectJournal reads the journal without changing it, inside the root
+// (anchor.go). It returns nil, nil when there is none.
+func (e *Engine) inspectJournal() (*JournalReport, error) {
+	path := e.journalPath()
+	data, err := e.readAnchored(path, maxJournalSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -331,8 +331,9 @@ func (r *JournalReport) damagedError() error {
 // readJournal loads a journal left by an interrupted transaction. It
 // returns nil, nil when there is none, and a *DamagedError (keeping the
 // file) when it cannot be trusted.
-func (e *Engine) readJournal(path string) (*journal, error) {
-	r, err := inspectJournal(path)
+func (e *Engine) readJournal() (*journal, error) {
+	path := e.journalPath()
+	r, err := e.inspectJournal()
 	if r == nil || err != nil {
 		return nil, err
 	}
@@ -354,7 +355,7 @@ func (e *Engine) ShowJournal() (*JournalReport, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return inspectJournal(e.journalPath())
+	return e.inspectJournal()
 }
 
 // phase records that a phase starts, durably: recovery relies on it.
@@ -395,8 +396,13 @@ func (j *journal) close() {
 // remove deletes the journal durably: the transaction is over.
 func (j *journal) remove() error {
 	j.close()
-	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	r, name, err := j.e.anchor(j.path)
+	if err != nil {
 		return fmt.Errorf("remove journal: %w", err)
 	}
-	return fsx.SyncDir(filepath.Dir(j.path))
+	defer r.Close()
+	if err := removeIn(r, name); err != nil {
+		return fmt.Errorf("remove journal: %w", err)
+	}
+	return syncDirIn(r, filepath.Dir(name))
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vincentos/clp/internal/fsx"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 )
@@ -30,7 +28,7 @@ func (e *Engine) LegacyCandidates() ([]string, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(e.OptDir)
+	ents, err := e.readDirAnchored(e.OptDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -42,7 +40,7 @@ func (e *Engine) LegacyCandidates() ([]string, error) {
 		if !d.IsDir() || checkName(d.Name()) != nil {
 			continue
 		}
-		if fi, err := os.Lstat(filepath.Join(e.OptDir, d.Name(), ManifestName)); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := e.lstatAnchored(filepath.Join(e.OptDir, d.Name(), ManifestName)); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		ap, err := e.readApplied(d.Name())
@@ -59,9 +57,9 @@ func (e *Engine) LegacyCandidates() ([]string, error) {
 
 // legacyRemoveScript is the remove script in a clpctl patch's folder (""
 // for none).
-func legacyRemoveScript(dir string) string {
+func (e *Engine) legacyRemoveScript(dir string) string {
 	for _, s := range LegacyRemoveScripts {
-		if fi, err := os.Lstat(filepath.Join(dir, s)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := e.lstatAnchored(filepath.Join(dir, s)); err == nil && fi.Mode().IsRegular() {
 			return s
 		}
 	}
@@ -87,7 +85,7 @@ func (e *Engine) Migrate(ctx context.Context, dryRun bool) (*Migration, error) {
 	for _, name := range names {
 		script := ""
 		if dryRun {
-			script = legacyRemoveScript(e.optPatchDir(name))
+			script = e.legacyRemoveScript(e.optPatchDir(name))
 		} else {
 			ap, err := e.AdoptLegacy(ctx, name)
 			if err != nil {
@@ -117,14 +115,14 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	}
 	dir := e.optPatchDir(name)
 	meta := filepath.Join(dir, ManifestName)
-	fi, err := os.Lstat(meta)
+	fi, err := e.lstatAnchored(meta)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > DefaultLimits().MaxManifestSize {
 		return nil, fmt.Errorf("adopt %s: %s is not a regular file of a sane size", name, meta)
 	}
-	data, err := fsx.ReadFileCapped(meta, DefaultLimits().MaxManifestSize)
+	data, err := e.readAnchored(meta, DefaultLimits().MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", name, err)
 	}
@@ -143,7 +141,7 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	} else {
 		e.rep().Warn(fmt.Sprintf("%s cannot be read (%v); recording %s with version unknown", meta, err, name))
 	}
-	ap.RemoveScript = legacyRemoveScript(dir)
+	ap.RemoveScript = e.legacyRemoveScript(dir)
 
 	l, err := e.lock(ctx)
 	if err != nil {
@@ -165,7 +163,7 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	// When clpctl installed it is not recorded anywhere; the folder's
 	// time is the best guess and says so in the history's detail.
 	ap.AppliedAt = e.now()
-	if st, err := os.Stat(dir); err == nil {
+	if st, err := e.lstatAnchored(dir); err == nil {
 		ap.AppliedAt = st.ModTime().UTC()
 	}
 	if err := e.writeApplied(ap); err != nil {
@@ -185,7 +183,7 @@ func (e *Engine) checkLegacyRollback(ap *Applied) error {
 		return fmt.Errorf("cannot roll back %s: it was installed by clpctl and has no remove script (%s), and clp has no backups of what it changed", ap.Name, filepath.Join(e.optPatchDir(ap.Name), LegacyRemoveScripts[0]))
 	}
 	script := filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)
-	if fi, err := os.Lstat(script); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := e.lstatAnchored(script); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("cannot roll back %s: it was installed by clpctl and its remove script %s is missing, and clp has no backups of what it changed", ap.Name, script)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/vincentos/clp/internal/child"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,11 +22,11 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	if err := e.check(); err != nil {
 		return false, err
 	}
-	left, err := child.Leftovers(e.StateDir)
+	left, err := child.Leftovers(e.children())
 	if err != nil {
 		return false, err
 	}
-	if _, err := os.Lstat(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
+	if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
 		return false, nil
 	}
 	l, err := e.lock(ctx)
@@ -48,11 +47,11 @@ var leftoverWait = 30 * time.Second
 // before anything is decided: recovery must not run beside a pacman that
 // is still changing packages or a script that is still writing.
 func (e *Engine) endLeftovers() error {
-	left, err := child.Leftovers(e.StateDir)
+	left, err := child.Leftovers(e.children())
 	if err != nil || len(left) == 0 {
 		return err
 	}
-	n, err := child.EndLeftovers(e.StateDir, leftoverWait)
+	n, err := child.EndLeftovers(e.children(), leftoverWait)
 	if err != nil {
 		return fmt.Errorf("end what the interrupted clp left running: %w", err)
 	}
@@ -71,7 +70,7 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 	if err := e.endLeftovers(); err != nil {
 		return false, err
 	}
-	j, err := e.readJournal(e.journalPath())
+	j, err := e.readJournal()
 	if err != nil || j == nil {
 		return false, err
 	}
@@ -121,9 +120,14 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 // finishApply completes an apply that crashed after its commit point.
 func (e *Engine) finishApply(j *journal) error {
 	ap := j.begin.Applied
+	r, err := e.openRoot()
+	if err != nil {
+		return err
+	}
+	defer closeRoot(r)
 	for _, s := range ap.Steps {
 		if s.Staged != "" {
-			if err := os.Remove(e.sys(s.Staged)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeIn(r, tname(s.Staged)); err != nil {
 				return err
 			}
 		}
@@ -146,7 +150,7 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 	// known to the remove script, so give it one chance (best effort;
 	// never twice, a crash during it does not make it run again).
 	if j.phases[phaseScript] && ap.InstallScript != "" && ap.RemoveScript != "" && !j.phases[phaseUndoScript] {
-		if _, err := os.Stat(filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)); err == nil {
+		if _, err := e.lstatAnchored(filepath.Join(e.optPatchDir(ap.Name), ap.RemoveScript)); err == nil {
 			j.phase(phaseUndoScript)
 			if err := e.runScript(ctx, ap.Name, "remove", ap.RemoveScript); err != nil {
 				e.rep().Warn(fmt.Sprintf("while rolling back %s: %v", ap.Name, err))
@@ -164,23 +168,28 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 		}
 		hook("undo-packages")
 	}
+	rs, err := e.openRoots()
+	if err != nil {
+		return err
+	}
+	defer rs.close()
 	var touched []string
 	for i := len(ap.Steps) - 1; i >= 0; i-- {
 		s := ap.Steps[i]
 		if s.Clpsave != "" {
 			// The .clpsave is the user's file renamed aside; its copy in
 			// the backup goes back to the target.
-			if err := os.Remove(e.sys(s.Clpsave)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeIn(rs.sys, tname(s.Clpsave)); err != nil {
 				return err
 			}
 		}
-		if err := e.restoreStep(ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
 			return err
 		}
-		touched = append(touched, e.sys(s.Target))
+		touched = append(touched, tname(s.Target))
 		hook("undo " + s.Target)
 	}
-	if err := e.clearTraces(ap, touched, "undone"); err != nil {
+	if err := e.clearTraces(rs, ap, touched, "undone"); err != nil {
 		return err
 	}
 	if err := e.addEvent(Event{Event: EventApplyFailed, Name: ap.Name, Version: ap.Version, TxID: ap.TxID, Detail: cause + "; rolled back"}); err != nil {

@@ -47,7 +47,11 @@ type scriptCommand struct {
 	Argv []string
 	// Dir is the working directory as the script sees it.
 	Dir string
-	Env []string
+	// DirFile, when set, is Dir opened inside the root (anchor.go): the
+	// script starts in that very folder (through /proc/self/fd), so a
+	// link swapped in on Dir's path cannot move it out of the root.
+	DirFile *os.File
+	Env     []string
 	// Chroot is the directory to chroot into ("" for none).
 	Chroot  string
 	Timeout time.Duration
@@ -56,7 +60,7 @@ type scriptCommand struct {
 	// Children is the state directory where the running script is
 	// recorded (internal/child), so a clp killed mid-script leaves it
 	// findable by the next one.
-	Children string
+	Children child.Dir
 }
 
 // errScriptTimeout is wrapped by runCommand's error when the time limit
@@ -79,6 +83,11 @@ func execCommand(ctx context.Context, c *scriptCommand) error {
 	cmd := exec.CommandContext(tctx, path)
 	cmd.Args = c.Argv
 	cmd.Dir = c.Dir
+	if c.DirFile != nil {
+		// The child changes into it after fork, where the descriptor is
+		// still open (it closes on exec).
+		cmd.Dir = fmt.Sprintf("/proc/self/fd/%d", c.DirFile.Fd())
+	}
 	cmd.Env = c.Env
 	cmd.Stdout = c.Output
 	cmd.Stderr = c.Output
@@ -111,9 +120,19 @@ func lookInPath(prog, chroot string) (string, error) {
 	if strings.Contains(prog, "/") {
 		return prog, nil
 	}
+	stat := os.Stat
+	if chroot != "" {
+		// Looked up inside the chroot as the kernel will.
+		r, err := os.OpenRoot(chroot)
+		if err != nil {
+			return "", err
+		}
+		defer r.Close()
+		stat = func(p string) (os.FileInfo, error) { return r.Stat(tname(p)) }
+	}
 	for _, d := range filepath.SplitList(scriptPATH) {
 		p := filepath.Join(d, prog)
-		fi, err := os.Stat(filepath.Join(chroot, p))
+		fi, err := stat(p)
 		if err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, nil
 		}
@@ -132,6 +151,17 @@ func (e *Engine) runScript(ctx context.Context, name, which, entry string) error
 	c, err := e.scriptCommand(name, hostDir, hostScript)
 	if err != nil {
 		return fmt.Errorf("%s script %s of %s: %w", which, entry, name, err)
+	}
+	if c.Chroot == "" && filepath.Clean(e.Root) != "/" {
+		// On the host, the folder is opened inside the root and the
+		// script named from it (a chroot is anchored by the kernel).
+		d, err := e.openDirAnchored(hostDir)
+		if err != nil {
+			return fmt.Errorf("%s script %s of %s: %w", which, entry, name, err)
+		}
+		defer d.Close()
+		c.DirFile = d
+		c.Argv[len(c.Argv)-1] = "./" + filepath.ToSlash(filepath.Clean(filepath.FromSlash(entry)))
 	}
 	log, err := e.openLog()
 	if err != nil {
@@ -173,17 +203,22 @@ func (e *Engine) useChroot() bool {
 	if e.sysPath(e.OptDir) == "" {
 		return false
 	}
-	fi, err := os.Stat(filepath.Join(e.Root, "bin/sh"))
+	r, err := e.openRoot()
+	if err != nil {
+		return false
+	}
+	defer closeRoot(r)
+	fi, err := r.Stat("bin/sh")
 	return err == nil && !fi.IsDir()
 }
 
 // scriptCommand decides argv, directory and environment for a script.
 func (e *Engine) scriptCommand(name, hostDir, hostScript string) (*scriptCommand, error) {
-	head, err := readHead(hostScript)
+	head, err := e.readHead(hostScript)
 	if err != nil {
 		return nil, err
 	}
-	c := &scriptCommand{Children: e.StateDir}
+	c := &scriptCommand{Children: e.children()}
 	dir, script, root := hostDir, hostScript, filepath.Clean(e.Root)
 	if e.useChroot() {
 		c.Chroot = root
@@ -222,9 +257,15 @@ func (e *Engine) scriptCommand(name, hostDir, hostScript string) (*scriptCommand
 	return c, nil
 }
 
-// readHead returns the first line of a file (up to 256 bytes).
-func readHead(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readHead returns the first line of a script (up to 256 bytes), read
+// inside the root.
+func (e *Engine) readHead(path string) ([]byte, error) {
+	r, name, err := e.anchor(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f, err := r.Open(name)
 	if err != nil {
 		return nil, err
 	}

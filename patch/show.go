@@ -21,9 +21,10 @@ type SigStatus struct {
 }
 
 // CheckSignature reports the signature of file (file+SigSuffix) against
-// the keys trusted in keysDir, never failing: what is wrong goes in
-// Detail. It only reports: nothing acts on the file it read.
-func CheckSignature(file, keysDir string) SigStatus {
+// the keys trusted in keysDir (read inside root: LoadTrustedKeysIn),
+// never failing: what is wrong goes in Detail. It only reports: nothing
+// acts on the file it read.
+func CheckSignature(file, root, keysDir string) SigStatus {
 	sigPath := file + SigSuffix
 	raw, err := ReadSigFile(sigPath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -37,7 +38,7 @@ func CheckSignature(file, keysDir string) SigStatus {
 		return SigStatus{Status: "bad", Detail: sigPath + " is not a minisign signature"}
 	}
 	st := SigStatus{KeyID: KeyID(s.KeyID), TrustedComment: s.TrustedComment}
-	keys, err := LoadTrustedKeys(keysDir)
+	keys, err := LoadTrustedKeysIn(root, keysDir)
 	if err != nil {
 		st.Status, st.Detail = "untrusted", err.Error()
 		return st

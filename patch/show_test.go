@@ -17,13 +17,13 @@ func TestCheckSignature(t *testing.T) {
 		}
 	}
 	file := writeSample(t, dir)
-	if st := CheckSignature(file, keys); st.Status != "unsigned" || !strings.HasSuffix(st.Detail, SigSuffix+" is missing") {
+	if st := CheckSignature(file, dir, keys); st.Status != "unsigned" || !strings.HasSuffix(st.Detail, SigSuffix+" is missing") {
 		t.Errorf("unsigned: %+v", st)
 	}
 	if err := os.WriteFile(file+SigSuffix, []byte("not a signature\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if st := CheckSignature(file, keys); st.Status != "bad" || !strings.Contains(st.Detail, "is not a minisign signature") {
+	if st := CheckSignature(file, dir, keys); st.Status != "bad" || !strings.Contains(st.Detail, "is not a minisign signature") {
 		t.Errorf("garbage: %+v", st)
 	}
 	_, priv := newKeys(t, keys, "trusted")
@@ -31,18 +31,18 @@ func TestCheckSignature(t *testing.T) {
 	if _, err := SignFile(file, priv); err != nil {
 		t.Fatal(err)
 	}
-	st := CheckSignature(file, keys)
+	st := CheckSignature(file, dir, keys)
 	if st.Status != "trusted" || st.KeyID == "" || st.TrustedComment == "" {
 		t.Errorf("trusted: %+v", st)
 	}
-	st = CheckSignature(file, other)
+	st = CheckSignature(file, dir, other)
 	if st.Status != "untrusted" || st.Detail != "not in "+other || st.TrustedComment != "" {
 		t.Errorf("untrusted: %+v", st)
 	}
 	if err := os.WriteFile(file, append(mkTarGz(t, withMeta(goodMeta)...), 0), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if st := CheckSignature(file, keys); st.Status != "bad" || st.TrustedComment != "" {
+	if st := CheckSignature(file, dir, keys); st.Status != "bad" || st.TrustedComment != "" {
 		t.Errorf("changed file: %+v", st)
 	}
 }

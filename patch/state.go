@@ -54,7 +54,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -137,7 +136,7 @@ func (e *Engine) now() time.Time {
 // apply writes, is a *DamagedError: it is kept and never acted on.
 func (e *Engine) readApplied(name string) (*Applied, error) {
 	path := e.appliedPath(name)
-	data, err := fsx.ReadFileCapped(path, fsx.StateFileMax)
+	data, err := e.readAnchored(path, fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -176,7 +175,7 @@ func (e *Engine) writeApplied(a *Applied) error {
 
 // List returns the applied patches, oldest first.
 func (e *Engine) List() ([]Applied, error) {
-	ents, err := os.ReadDir(filepath.Join(e.StateDir, "patches"))
+	ents, err := e.readDirAnchored(filepath.Join(e.StateDir, "patches"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -203,7 +202,7 @@ func (e *Engine) List() ([]Applied, error) {
 // History returns every recorded event, oldest first. A torn last line (a
 // crash while appending) is skipped.
 func (e *Engine) History() ([]Event, error) {
-	data, err := fsx.ReadFileCapped(e.historyPath(), fsx.StateFileMax)
+	data, err := e.readAnchored(e.historyPath(), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

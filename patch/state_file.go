@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"syscall"
@@ -43,37 +41,8 @@ func short(h string) string {
 	return h
 }
 
-// statFile reads the state of path without following a final symlink. Only
-// regular files are patchable: a symlink, directory or device at a target is
-// an error naming it.
-func statFile(path string) (FileState, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return FileState{}, nil
-		}
-		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return FileState{}, fmt.Errorf("%s is not a regular file", path)
-	}
-	sum, err := hashFile(path)
-	if err != nil {
-		return FileState{}, err
-	}
-	xa, err := readXattrs(path)
-	if err != nil {
-		return FileState{}, err
-	}
-	return FileState{Exists: true, SHA256: sum, Mode: st.Mode & 0o7777, UID: int(st.Uid), GID: int(st.Gid), Xattrs: xa}, nil
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+// hashReader is the hex sha256 of what f holds.
+func hashReader(path string, f io.Reader) (string, error) {
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
@@ -81,10 +50,10 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// readXattrs returns every extended attribute of path, or nil when there are
-// none or the file system has none.
-func readXattrs(path string) (map[string][]byte, error) {
-	names, err := listXattrs(path)
+// readXattrsFd returns every extended attribute of the open file fd, or
+// nil when there are none or the file system has none.
+func readXattrsFd(path string, fd int) (map[string][]byte, error) {
+	names, err := listXattrsFd(path, fd)
 	if err != nil || len(names) == 0 {
 		return nil, err
 	}
@@ -92,7 +61,7 @@ func readXattrs(path string) (map[string][]byte, error) {
 	for _, n := range names {
 		buf := make([]byte, 256)
 		for {
-			sz, err := unix.Lgetxattr(path, n, buf)
+			sz, err := unix.Fgetxattr(fd, n, buf)
 			if errors.Is(err, unix.ERANGE) {
 				buf = make([]byte, len(buf)*4)
 				continue
@@ -113,10 +82,10 @@ func readXattrs(path string) (map[string][]byte, error) {
 	return out, nil
 }
 
-func listXattrs(path string) ([]string, error) {
+func listXattrsFd(path string, fd int) ([]string, error) {
 	buf := make([]byte, 1024)
 	for {
-		sz, err := unix.Llistxattr(path, buf)
+		sz, err := unix.Flistxattr(fd, buf)
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, len(buf)*4)
 			continue
@@ -153,103 +122,6 @@ func bytesSplitNul(b []byte) []string {
 	return out
 }
 
-// setMeta gives path exactly the owner, mode and xattrs of s. The order
-// matters: chown clears setuid bits and security.capability, so it comes
-// first, then chmod, then the attributes.
-func setMeta(path string, s FileState) error {
-	if err := os.Lchown(path, s.UID, s.GID); err != nil {
-		return fmt.Errorf("set owner of %s: %w", path, err)
-	}
-	if err := syscall.Chmod(path, s.Mode); err != nil {
-		return fmt.Errorf("set mode of %s: %w", path, &fs.PathError{Op: "chmod", Path: path, Err: err})
-	}
-	cur, err := listXattrs(path)
-	if err != nil {
-		return err
-	}
-	for _, n := range cur {
-		if _, keep := s.Xattrs[n]; !keep {
-			if err := unix.Lremovexattr(path, n); err != nil && !errors.Is(err, unix.ENODATA) {
-				return fmt.Errorf("remove xattr %s of %s: %w", n, path, err)
-			}
-		}
-	}
-	names := make([]string, 0, len(s.Xattrs))
-	for n := range s.Xattrs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := unix.Lsetxattr(path, n, s.Xattrs[n], 0); err != nil {
-			return fmt.Errorf("set xattr %s of %s: %w", n, path, err)
-		}
-	}
-	return nil
-}
-
-// copyFile copies src to a new file dst (which must not exist) with mode
-// 0600; the caller sets the final metadata. It does not fsync: callers sync
-// whole file systems once per phase (see syncFS).
-func copyFile(dst string, src io.Reader) error {
-	return copyNew(dst, src,
-		func() (*os.File, error) { return os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600) },
-		func() { os.Remove(dst) })
-}
-
-// copyNew writes src into the new file open creates, and removes it with
-// remove when anything fails: copyFile and copyFileIn (through an os.Root)
-// differ only in how the file is opened and removed.
-func copyNew(name string, src io.Reader, open func() (*os.File, error), remove func()) (err error) {
-	f, err := open()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			remove()
-		}
-	}()
-	if _, err := io.Copy(f, src); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
-}
-
-// syncFS makes everything written under paths durable with one syncfs(2) per
-// file system. A phase writes many files (1,000 for a big patch); one
-// syncfs commits them and their directory entries together, which is what
-// fsync of every file and every directory would give, much faster (the same
-// trade as "tar -x; sync").
-func syncFS(paths []string) error {
-	seen := map[uint64]bool{}
-	for _, p := range paths {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return &fs.PathError{Op: "stat", Path: p, Err: err}
-		}
-		if seen[st.Dev] {
-			continue
-		}
-		seen[st.Dev] = true
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return &fs.PathError{Op: "open", Path: p, Err: err}
-		}
-		err = unix.Syncfs(fd)
-		unix.Close(fd)
-		if err != nil {
-			return &fs.PathError{Op: "syncfs", Path: p, Err: err}
-		}
-	}
-	return nil
-}
-
 // dirsOf returns the distinct parent directories of paths.
 func dirsOf(paths []string) []string {
 	seen := map[string]bool{}
@@ -265,14 +137,5 @@ func dirsOf(paths []string) []string {
 }
 
 func newSHA256() hash.Hash { return sha256.New() }
-
-// nlink returns the link count of a file.
-func nlink(fi fs.FileInfo) (uint64, bool) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, false
-	}
-	return uint64(st.Nlink), true
-}
 
 func isEXDEV(err error) bool { return errors.Is(err, syscall.EXDEV) }

@@ -73,7 +73,7 @@ func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (p
 	}
 	sig := path + patch.SigSuffix
 	keysDir := env.System().KeysDir()
-	keys, err := patch.LoadTrustedKeys(keysDir)
+	keys, err := patch.LoadTrustedKeysIn(env.System().Root, keysDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, "", withCode(err, ExitVerify)
 	}

@@ -58,7 +58,7 @@ func runShow(ctx context.Context, env *Env, opts showOptions, args []string) err
 	defer a.Close()
 	// The signature is only reported here: show reads the patch, it does
 	// not act on it, so it need not take OpenVerified's private copy.
-	sig := patch.CheckSignature(file, verifyKeysDir(env))
+	sig := patch.CheckSignature(file, env.System().Root, verifyKeysDir(env))
 	root := ""
 	if opts.Diff {
 		root = env.Root

@@ -77,7 +77,7 @@ func loadVerifyKeys(env *Env, given []string) ([]patch.PublicKey, string, error)
 		return keys, strings.Join(given, ", "), nil
 	}
 	dir := verifyKeysDir(env)
-	keys, err := patch.LoadTrustedKeys(dir)
+	keys, err := patch.LoadTrustedKeysIn(env.System().Root, dir)
 	if err != nil {
 		return nil, "", withHint(err, "fix or remove the broken key file in "+dir)
 	}

@@ -10,6 +10,10 @@
 // and its process group, and waits until none is left, so recovery never
 // runs beside a pacman hook or a script that is still writing.
 //
+// The record is read and written through an os.Root of the system root
+// (Dir): a symbolic link swapped in for the state folder or a folder above
+// it cannot make clp write, read or remove it outside the root.
+//
 // It must not decide what to recover: it only ends what was left running.
 package child
 
@@ -54,6 +58,22 @@ type Record struct {
 
 var mu sync.Mutex
 
+// Dir is where the record is kept: clp's state folder Path, resolved
+// inside the system root Root (fsx.Anchor; a state folder named outside
+// the root with --state-dir is anchored to itself). A zero Path records
+// nothing.
+type Dir struct {
+	Root string
+	Path string
+}
+
+// In is the Dir for the state folder stateDir of the system at root.
+func In(root, stateDir string) Dir { return Dir{Root: root, Path: stateDir} }
+
+func (d Dir) open(create bool) (*os.Root, string, error) {
+	return fsx.Anchor(d.Root, d.Path, filepath.Join(d.Path, FileName), create)
+}
+
 // Prepare readies cmd to run as a tracked child: its own process group,
 // SIGKILL when clp dies, the marker in its environment (which it sets from
 // os.Environ when cmd.Env is nil). It keeps the SysProcAttr fields already
@@ -80,11 +100,12 @@ func Prepare(cmd *exec.Cmd) string {
 }
 
 // Run runs cmd as a tracked child: Prepare, record it (rec, with its
-// token filled in) in stateDir ("" records nothing), run, then drop the
-// record. When it ends, whatever it left in its process group is ended too.
-func Run(stateDir string, rec Record, cmd *exec.Cmd) error {
+// token filled in) in stateDir (a zero Dir records nothing), run, then
+// drop the record. When it ends, whatever it left in its process group is
+// ended too.
+func Run(stateDir Dir, rec Record, cmd *exec.Cmd) error {
 	token := Prepare(cmd)
-	if stateDir != "" {
+	if stateDir.Path != "" {
 		rec.Token = token
 		if err := add(stateDir, rec); err != nil {
 			return err
@@ -103,7 +124,7 @@ func Run(stateDir string, rec Record, cmd *exec.Cmd) error {
 		// behind (a daemon a hook started): end it with the leader.
 		syscall.Kill(-pgid, syscall.SIGKILL)
 	}
-	if stateDir != "" {
+	if stateDir.Path != "" {
 		if rerr := remove(stateDir, token); err == nil && rerr != nil {
 			err = rerr
 		}
@@ -111,10 +132,16 @@ func Run(stateDir string, rec Record, cmd *exec.Cmd) error {
 	return err
 }
 
-func path(stateDir string) string { return filepath.Join(stateDir, FileName) }
-
-func load(stateDir string) ([]Record, error) {
-	data, err := fsx.ReadFileCapped(path(stateDir), fsx.SmallFileMax)
+func load(stateDir Dir) ([]Record, error) {
+	r, name, err := stateDir.open(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := fsx.ReadFileCappedIn(r, name, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -140,26 +167,34 @@ func validToken(t string) bool {
 	return err == nil
 }
 
-func save(stateDir string, recs []Record) error {
+func save(stateDir Dir, recs []Record) error {
+	r, name, err := stateDir.open(len(recs) > 0)
+	if errors.Is(err, fs.ErrNotExist) && len(recs) == 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	if len(recs) == 0 {
-		err := os.Remove(path(stateDir))
+		err := r.Remove(name)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
 	var b bytes.Buffer
-	for _, r := range recs {
-		line, _ := json.Marshal(r)
+	for _, rec := range recs {
+		line, _ := json.Marshal(rec)
 		b.Write(append(line, '\n'))
 	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return err
+	if err := r.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", stateDir.Path, err)
 	}
-	return fsx.WriteFile(path(stateDir), b.Bytes(), 0o600)
+	return fsx.WriteFileIn(r, name, b.Bytes(), 0o600)
 }
 
-func add(stateDir string, r Record) error {
+func add(stateDir Dir, r Record) error {
 	mu.Lock()
 	defer mu.Unlock()
 	recs, err := load(stateDir)
@@ -172,7 +207,7 @@ func add(stateDir string, r Record) error {
 	return nil
 }
 
-func remove(stateDir, token string) error {
+func remove(stateDir Dir, token string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	recs, err := load(stateDir)
@@ -190,13 +225,13 @@ func remove(stateDir, token string) error {
 
 // Leftovers returns the recorded children of a clp that did not finish
 // (empty when there are none).
-func Leftovers(stateDir string) ([]Record, error) { return load(stateDir) }
+func Leftovers(stateDir Dir) ([]Record, error) { return load(stateDir) }
 
 // EndLeftovers ends every process still carrying the marker of a child
 // recorded in stateDir (and the process group it leads), waits until none
 // is left (up to wait), then drops the records. It returns the number of
 // processes it ended. Call it with clp's state lock held.
-func EndLeftovers(stateDir string, wait time.Duration) (int, error) {
+func EndLeftovers(stateDir Dir, wait time.Duration) (int, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	recs, err := load(stateDir)
@@ -230,10 +265,8 @@ func EndLeftovers(stateDir string, wait time.Duration) (int, error) {
 		if r.Lock == "" || !filepath.IsAbs(r.Lock) || filepath.Base(r.Lock) != "db.lck" {
 			continue
 		}
-		if _, err := os.Lstat(r.Lock); err == nil && !HeldOpen(r.Lock) {
-			if err := os.Remove(r.Lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return len(ended), fmt.Errorf("remove the lock %s left by %s: %w", r.Lock, r.What, err)
-			}
+		if err := removeLock(stateDir.Root, r); err != nil {
+			return len(ended), err
 		}
 	}
 	return len(ended), save(stateDir, nil)
@@ -308,4 +341,24 @@ func HeldOpen(path string) bool {
 		}
 	}
 	return false
+}
+
+// removeLock removes the db.lck a child left when no live process holds
+// it: inside the root when it is under it (pacman's own database), else
+// where --dbpath put it (the admin's choice).
+func removeLock(root string, r Record) error {
+	rt, name, err := fsx.Anchor(root, filepath.Dir(r.Lock), r.Lock, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove the lock %s left by %s: %w", r.Lock, r.What, err)
+	}
+	defer rt.Close()
+	if _, err := rt.Lstat(name); err == nil && !HeldOpen(r.Lock) {
+		if err := rt.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the lock %s left by %s: %w", r.Lock, r.What, err)
+		}
+	}
+	return nil
 }

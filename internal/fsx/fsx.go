@@ -158,6 +158,20 @@ func OpenRegular(path string, max int64) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkRegular(f, path, max)
+}
+
+// OpenRegularIn is OpenRegular for name resolved inside r (os.Root: a
+// link cannot lead it out of r).
+func OpenRegularIn(r *os.Root, name string, max int64) (*os.File, error) {
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return checkRegular(f, filepath.Join(r.Name(), name), max)
+}
+
+func checkRegular(f *os.File, path string, max int64) (*os.File, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -182,6 +196,19 @@ func ReadFileCapped(path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readCapped(f, path, max)
+}
+
+// ReadFileCappedIn is ReadFileCapped for name resolved inside r.
+func ReadFileCappedIn(r *os.Root, name string, max int64) ([]byte, error) {
+	f, err := OpenRegularIn(r, name, max)
+	if err != nil {
+		return nil, err
+	}
+	return readCapped(f, filepath.Join(r.Name(), name), max)
+}
+
+func readCapped(f *os.File, path string, max int64) ([]byte, error) {
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -288,4 +315,43 @@ func WriteFileIn(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 	}
 	d, err := r.Open(dir)
 	return syncOpened(dir, d, err)
+}
+
+// Under says whether p is dir or below it, and gives its name relative to
+// dir (by the names alone: it is used to choose the os.Root a path is
+// resolved in, never to decide that a path is safe).
+func Under(dir, p string) (string, bool) {
+	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(p))
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return "", false
+	}
+	return rel, true
+}
+
+// Anchor opens the os.Root that p, one of clp's own files, is resolved
+// in, and p's name there: root when p is under it, else outside (clp
+// --state-dir named outside the root: the admin's choice, anchored to
+// itself and, with create, created if need be). Every operation through
+// the os.Root stays inside it, whatever links are swapped in on the way.
+func Anchor(root, outside, p string, create bool) (*os.Root, string, error) {
+	if rel, ok := Under(root, p); ok {
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the root %s: %w", root, err)
+		}
+		return r, rel, nil
+	}
+	if rel, ok := Under(outside, p); ok && outside != "" {
+		if create {
+			if err := os.MkdirAll(outside, 0o755); err != nil {
+				return nil, "", err
+			}
+		}
+		r, err := os.OpenRoot(outside)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the state folder %s: %w", outside, err)
+		}
+		return r, rel, nil
+	}
+	return nil, "", fmt.Errorf("%s is neither under the root %s nor under the state folder %s", p, root, outside)
 }

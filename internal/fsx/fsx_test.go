@@ -157,3 +157,54 @@ func TestCheckTrusted(t *testing.T) {
 		t.Fatalf("under a root-owned sticky folder: %v", err)
 	}
 }
+
+// Under picks the os.Root a path is resolved in, by names alone; Anchor's
+// os.Root then keeps every operation inside it: a folder swapped for a
+// link out of the root makes a write and a read fail, with nothing
+// written outside.
+func TestAnchorStaysInRoot(t *testing.T) {
+	for _, c := range []struct {
+		dir, p, rel string
+		ok          bool
+	}{
+		{"/r", "/r/var/lib/clp", "var/lib/clp", true},
+		{"/r", "/r", ".", true},
+		{"/r/", "/r/x/../y", "y", true},
+		{"/r", "/rr/x", "", false},
+		{"/r", "/x", "", false},
+		{"/", "/var", "var", true},
+	} {
+		if rel, ok := Under(c.dir, c.p); rel != c.rel || ok != c.ok {
+			t.Errorf("Under(%q, %q) = %q, %v; want %q, %v", c.dir, c.p, rel, ok, c.rel, c.ok)
+		}
+	}
+	root, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(root, "var")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(outside, "state"), []byte("outside\n"), 0o644)
+	r, name, err := Anchor(root, "", filepath.Join(root, "var/state"), false)
+	if err != nil || name != "var/state" {
+		t.Fatalf("Anchor: %q, %v", name, err)
+	}
+	defer r.Close()
+	if err := WriteFileIn(r, name, []byte("clp\n"), 0o600); err == nil || !strings.Contains(err.Error(), "path escapes from parent") {
+		t.Fatalf("WriteFileIn through the link: %v", err)
+	}
+	if _, err := ReadFileCappedIn(r, name, SmallFileMax); err == nil || !strings.Contains(err.Error(), "path escapes from parent") {
+		t.Fatalf("ReadFileCappedIn through the link: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(outside, "state")); string(got) != "outside\n" {
+		t.Fatalf("written outside the root: %q", got)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 1 {
+		t.Fatalf("created outside the root: %v", ents)
+	}
+	// A state folder named outside the root is anchored to itself.
+	state := filepath.Join(t.TempDir(), "state")
+	r2, name, err := Anchor(root, state, filepath.Join(state, "lock"), true)
+	if err != nil || name != "lock" || r2.Name() != state {
+		t.Fatalf("Anchor outside: %q, %v", name, err)
+	}
+	r2.Close()
+}

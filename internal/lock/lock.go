@@ -51,6 +51,27 @@ func Acquire(ctx context.Context, path string, wait time.Duration) (*Lock, error
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
+	return take(ctx, f, path, wait)
+}
+
+// AcquireIn is Acquire for the lock file name resolved inside r (an
+// os.Root of the system root): its folder is created and the file opened
+// inside r, so a symbolic link swapped in for the state folder or a folder
+// above it cannot make clp create or lock a file outside the root.
+func AcquireIn(ctx context.Context, r *os.Root, name string, wait time.Duration) (*Lock, error) {
+	path := filepath.Join(r.Name(), name)
+	if err := r.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return nil, fmt.Errorf("create lock directory: %w", err)
+	}
+	f, err := r.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	return take(ctx, f, path, wait)
+}
+
+func take(ctx context.Context, f *os.File, path string, wait time.Duration) (*Lock, error) {
+	var err error
 	deadline := time.Now().Add(wait)
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

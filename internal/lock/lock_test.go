@@ -83,3 +83,36 @@ func TestCancelWhileWaiting(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// AcquireIn creates and locks the file inside the os.Root: a state folder
+// swapped for a link out of the root after the root was opened fails,
+// creating nothing outside; the real folder works.
+func TestAcquireInStaysInRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := os.MkdirAll(filepath.Join(root, "var/lib"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "var/lib/clp")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AcquireIn(context.Background(), r, "var/lib/clp/lock", 0); err == nil || !strings.Contains(err.Error(), "path escapes from parent") {
+		t.Fatalf("AcquireIn through the link: %v", err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Fatalf("created outside the root: %v", ents)
+	}
+	os.Remove(filepath.Join(root, "var/lib/clp"))
+	l, err := AcquireIn(context.Background(), r, "var/lib/clp/lock", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AcquireIn(context.Background(), r, "var/lib/clp/lock", 0); !errors.Is(err, ErrHeld) || !strings.Contains(err.Error(), filepath.Join(root, "var/lib/clp/lock")) {
+		t.Fatalf("second AcquireIn: %v", err)
+	}
+	l.Release()
+}
