@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -170,45 +169,13 @@ func ReadPrivateKey(path, password string) (PrivateKey, error) {
 	return priv, nil
 }
 
-// LoadTrustedKeys reads every *.pub in dir (the caller joins /etc/clp/keys
-// with --root). A missing dir means no trusted keys; an unreadable or
-// malformed key file is an error, so a broken key is never silently ignored;
-// so is a key that someone other than root could have put there or changed
-// (fsx.CheckTrusted: the file or a folder above it not owned by root, or
-// writable by group or others).
+// LoadTrustedKeys is LoadTrustedKeysIn with dir anchored to itself, for a
+// keys folder that belongs to no root (a publisher's, a test's). Every
+// *.pub in it is read; a missing dir means no trusted keys; an unreadable,
+// malformed or untrusted (fsx.CheckTrusted) key file is an error. clp's
+// commands read a system's keys with LoadTrustedKeysIn and its root.
 func LoadTrustedKeys(dir string) ([]PublicKey, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read trusted keys: %w", err)
-	}
-	var keys []PublicKey
-	seen := map[uint64]bool{}
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".pub") || e.IsDir() {
-			continue
-		}
-		kp := filepath.Join(dir, e.Name())
-		k, err := ReadPublicKey(kp)
-		if err != nil {
-			return nil, fmt.Errorf("trusted key: %w", err)
-		}
-		if err := fsx.CheckTrusted(kp); err != nil {
-			var unsafe *fsx.UnsafeError
-			if errors.As(err, &unsafe) {
-				return nil, fail.Verify(fmt.Errorf("trusted key: %w", err), unsafe.NextStep())
-			}
-			return nil, fmt.Errorf("trusted key: %w", err)
-		}
-		if !seen[k.ID()] {
-			seen[k.ID()] = true
-			keys = append(keys, k)
-		}
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].ID() < keys[j].ID() })
-	return keys, nil
+	return LoadTrustedKeysIn(dir, dir)
 }
 
 // SignFile signs the file at path and writes path+".minisig", in minisign's
