@@ -254,6 +254,21 @@ func (e *Engine) checkInRoot() error {
 	return nil
 }
 
+// lockRecovered takes clp's lock and first finishes what an interrupted
+// run left (recoverLocked): what apply, rollback and clp migrate's
+// adoption start with. The caller releases the lock.
+func (e *Engine) lockRecovered(ctx context.Context) (*lock.Lock, error) {
+	l, err := e.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.recoverLocked(ctx); err != nil {
+		l.Release()
+		return nil, err
+	}
+	return l, nil
+}
+
 func (e *Engine) lock(ctx context.Context) (*lock.Lock, error) {
 	// A damaged journal is refused before the lock, so the refusal
 	// creates nothing (not even the lock file); recovery reads it again

@@ -27,14 +27,11 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 	if p == nil || p.Name != m.Name || p.Version != m.Version {
 		return fmt.Errorf("the plan is not for patch %s %s", m.Name, m.Version)
 	}
-	l, err := e.lock(ctx)
+	l, err := e.lockRecovered(ctx)
 	if err != nil {
 		return err
 	}
 	defer l.Release()
-	if _, err := e.recoverLocked(ctx); err != nil {
-		return err
-	}
 	hook("locked")
 	// The plan was made without the lock; make sure the system still is
 	// what it saw.

@@ -34,14 +34,11 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 			return fmt.Errorf("patch %s is not applied", name)
 		}
 	}
-	l, err := e.lock(ctx)
+	l, err := e.lockRecovered(ctx)
 	if err != nil {
 		return err
 	}
 	defer l.Release()
-	if _, err := e.recoverLocked(ctx); err != nil {
-		return err
-	}
 	hook("locked")
 	ap, err := e.readApplied(name)
 	if err != nil {

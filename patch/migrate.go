@@ -143,14 +143,11 @@ func (e *Engine) AdoptLegacy(ctx context.Context, name string) (*Applied, error)
 	}
 	ap.RemoveScript = e.legacyRemoveScript(dir)
 
-	l, err := e.lock(ctx)
+	l, err := e.lockRecovered(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Release()
-	if _, err := e.recoverLocked(ctx); err != nil {
-		return nil, err
-	}
 	if old, err := e.readApplied(name); err != nil {
 		return nil, err
 	} else if old != nil {
