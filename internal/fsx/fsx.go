@@ -210,14 +210,34 @@ func ReadFileCappedIn(r *os.Root, name string, max int64) ([]byte, error) {
 
 func readCapped(f *os.File, path string, max int64) ([]byte, error) {
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	// Sized from the opened file, as os.ReadFile does (one read for most
+	// files: the local database's desc files are read on every hook run);
+	// a file that grows while it is read still stops at max+1 bytes.
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() < max {
+		size = fi.Size() + 1
 	}
-	if int64(len(data)) > max {
-		return nil, &TooLargeError{Path: path, Size: int64(len(data)), Max: max}
+	data := make([]byte, 0, size)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		room := data[len(data):cap(data)]
+		if left := max + 1 - int64(len(data)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := f.Read(room)
+		data = data[:len(data)+n]
+		if int64(len(data)) > max {
+			return nil, &TooLargeError{Path: path, Size: int64(len(data)), Max: max}
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
 	}
-	return data, nil
 }
 
 // UnsafeError is a file clp would trust (a key, clp.conf, the pins
