@@ -541,6 +541,13 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	if err := a.checkState(p, st); err != nil {
 		return err
 	}
+	// A clp killed while its pacman ran (the apply's downgrade, or this
+	// Revert in a rollback) left the guard's allow file behind; pacman
+	// itself is gone (recovery ended it first). Left alone, it would let
+	// pacman move these pinned packages for up to half an hour.
+	if err := dropAllowOf(a.StateDir, st.Patch); err != nil {
+		return err
+	}
 	// Pins go first: the guard hook would refuse taking a pinned package
 	// off its pin.
 	if _, err := hooks.UpdatePins(a.Paths, a.StateDir, func(pins []hooks.Pin) ([]hooks.Pin, error) {
@@ -610,6 +617,21 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// dropAllowOf removes the guard's allow file when this patch's apply or
+// rollback wrote it (its Why, as runPacman's callers word it); an allow
+// file of another operation (a snapshot restore) is not this one's to
+// remove. The caller holds clp's lock, so no pacman of this patch runs.
+func dropAllowOf(stateDir, patchName string) error {
+	al := hooks.LoadAllow(stateDir, time.Time{})
+	if al == nil || al.Why != "patch "+patchName && al.Why != "rollback of patch "+patchName {
+		return nil
+	}
+	if err := os.Remove(filepath.Join(stateDir, hooks.AllowFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the guard allow file an interrupted clp left: %w", err)
 	}
 	return nil
 }

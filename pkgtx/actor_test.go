@@ -168,13 +168,30 @@ func TestActorApplyRevert(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(act.StateDir, "packages/CLP1250601")); !os.IsNotExist(err) {
 		t.Fatalf("kept copies not cleaned: %v", err)
 	}
-	// Revert again (recovery after a crash in Revert): nothing to do.
+	// Revert again (recovery after a crash in Revert): nothing to do but
+	// drop the guard's allow file a clp killed during its pacman left.
 	n := transactions(t, r)
+	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "patch CLP1250601", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
 	if transactions(t, r) != n {
 		t.Fatal("second Revert ran pacman")
+	}
+	if _, err := os.Lstat(filepath.Join(act.StateDir, hooks.AllowFile)); !os.IsNotExist(err) {
+		t.Fatalf("the killed apply's guard allow file is left: %v", err)
+	}
+	// Another operation's allow file is not the patch's to remove.
+	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := act.Revert(bg, plan.Packages); err != nil {
+		t.Fatal(err)
+	}
+	if hooks.LoadAllow(act.StateDir, time.Now()) == nil {
+		t.Fatal("Revert removed a snapshot restore's guard allow file")
 	}
 	// The pins include stays (empty); removing it gives back pacman.conf.
 	if _, err := hooks.RemoveInclude(act.Paths); err != nil {
