@@ -31,7 +31,8 @@ import (
 // (what they started is ended by the next clp), the next command (clp
 // recover or clp status) exits 0, and the system is in exactly one of two
 // whole states, the patch fully applied or fully not, compared byte for
-// byte with the states a clean apply and a clean rollback left.
+// byte with the states a clean apply and a clean rollback left. A third of
+// the recoveries are killed at a random moment too.
 //
 // The delays are drawn from [0, 1.2 x the measured length of an unkilled
 // run]. CLP_KILL_SEED replays a run (the seed is logged); CLP_KILL_ROUNDS
@@ -100,13 +101,29 @@ func TestKilledAtRandomMoments(t *testing.T) {
 		k.what = fmt.Sprintf("kill %d/%d (seed %d): %s killed after %v (%.0f%% of an unkilled run), then clp %s",
 			i, rounds, seed, op, delay.Round(time.Millisecond), 100*float64(delay)/float64(dur), next)
 		killed := k.run(delay, op)
-		applied = k.recover(next)
 		where := "after it finished"
 		if killed {
 			where = k.running
 		}
 		landed[where]++
-		t.Logf("%s: killed %s; left running: %d; patch applied after: %v", k.what, where, k.orphans, applied)
+		orphans := k.orphans
+		// A third of the time the recovery is killed too (it is
+		// idempotent: the next one finishes it).
+		recoverKill := ""
+		if killed && rng.Intn(3) == 0 {
+			delay := time.Duration(rng.Float64() * 1.2 * float64(rollbackDur))
+			base := k.what
+			k.what = fmt.Sprintf("%s, after clp recover killed after %v", base, delay.Round(time.Millisecond))
+			if k.run(delay, "recover") {
+				recoverKill = fmt.Sprintf("; clp recover killed after %v %s (left running: %d)", delay.Round(time.Millisecond), k.running, k.orphans)
+				landed["recover "+k.running]++
+			} else {
+				recoverKill = fmt.Sprintf("; clp recover finished within %v", delay.Round(time.Millisecond))
+			}
+			k.what = base + recoverKill
+		}
+		applied = k.recover(next)
+		t.Logf("%s: killed %s; left running: %d; patch applied after: %v", k.what, where, orphans, applied)
 		if !killed && applied != (op == "apply") {
 			t.Fatalf("%s: the command finished unkilled but the patch is applied=%v", k.what, applied)
 		}
@@ -279,8 +296,11 @@ func (k *killRig) run(delay time.Duration, op string) bool {
 	k.t.Helper()
 	k.running, k.orphans = "", 0
 	args := []string{"--root", k.root, "apply", k.patch, "--noconfirm"}
-	if op == "rollback" {
+	switch op {
+	case "rollback":
 		args = []string{"--root", k.root, "rollback", killPatchName, "--noconfirm"}
+	case "recover":
+		args = []string{"--root", k.root, "recover"}
 	}
 	var out bytes.Buffer
 	cmd := exec.Command(k.bin, args...)
