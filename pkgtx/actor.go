@@ -16,6 +16,7 @@ import (
 
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/internal/child"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
@@ -626,6 +627,17 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 // file of another operation (a snapshot restore) is not this one's to
 // remove. The caller holds clp's lock, so no pacman of this patch runs.
 func dropAllowOf(stateDir, patchName string) error {
+	// A clp killed while writing the file left renameio's temporary
+	// (".guard-allow.json" and digits); one no live process has open is
+	// such a leftover.
+	tmps, _ := filepath.Glob(filepath.Join(stateDir, "."+hooks.AllowFile+"[0-9]*"))
+	for _, tmp := range tmps {
+		if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
+			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove the guard allow file an interrupted clp left: %w", err)
+			}
+		}
+	}
 	al := hooks.LoadAllow(stateDir, time.Time{})
 	if al == nil || al.Why != "patch "+patchName && al.Why != "rollback of patch "+patchName {
 		return nil

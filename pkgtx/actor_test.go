@@ -174,6 +174,9 @@ func TestActorApplyRevert(t *testing.T) {
 	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "patch CLP1250601", 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	// and the temporary file of one killed while writing it.
+	tmp := filepath.Join(act.StateDir, "."+hooks.AllowFile+"1577279220")
+	must(t, os.WriteFile(tmp, []byte(`{"names":["nvid`), 0o600))
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +185,9 @@ func TestActorApplyRevert(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(act.StateDir, hooks.AllowFile)); !os.IsNotExist(err) {
 		t.Fatalf("the killed apply's guard allow file is left: %v", err)
+	}
+	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the guard allow file's temporary file is left: %v", err)
 	}
 	// Another operation's allow file is not the patch's to remove.
 	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
