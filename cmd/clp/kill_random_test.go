@@ -273,7 +273,8 @@ func killVolatile(rel string) bool {
 		"var/lib/clp/boot-guard.json": // the boot guard, armed with the newest snapshot's number
 		return true
 	}
-	// pacman rewrites a reinstalled package's desc (%INSTALLDATE%).
+	// pacman rewrites a reinstalled package's desc (%INSTALLDATE%); state
+	// compares it without that value.
 	if ok, _ := path.Match("var/lib/pacman/local/nvidia-*/desc", rel); ok {
 		return true
 	}
@@ -331,6 +332,16 @@ func (k *killRig) state() (sandbox.Tree, map[string]string) {
 	if err != nil {
 		k.fatalf("%v", err)
 	}
+	descs, _ := filepath.Glob(filepath.Join(k.root, "var/lib/pacman/local/nvidia-*/desc"))
+	for _, p := range descs {
+		data, err := os.ReadFile(p)
+		fi, serr := os.Lstat(p)
+		if err != nil || serr != nil {
+			k.fatalf("%v %v", err, serr)
+		}
+		rel, _ := filepath.Rel(k.root, p)
+		tr[filepath.ToSlash(rel)] = sandbox.Entry{Mode: fi.Mode(), SHA256: "without %INSTALLDATE%: " + string(withoutInstallDate(data))}
+	}
 	for rel := range tr {
 		if _, ok := k.beforeTree[rel]; !ok && k.beforeTree != nil && killKnownTemp(rel) {
 			k.t.Logf("%s: KNOWN BUG: left behind: %s", k.what, rel)
@@ -342,6 +353,18 @@ func (k *killRig) state() (sandbox.Tree, map[string]string) {
 		k.fatalf("%v", err)
 	}
 	return tr, pkgs
+}
+
+// withoutInstallDate is a local database desc without the value of its
+// %INSTALLDATE%, which every reinstall changes.
+func withoutInstallDate(desc []byte) []byte {
+	lines := strings.Split(string(desc), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if lines[i] == "%INSTALLDATE%" {
+			lines[i+1] = "(install date)"
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
 }
 
 // run runs clp apply or rollback; a delay > 0 SIGKILLs it after delay
