@@ -622,19 +622,22 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	return nil
 }
 
-// dropAllowOf removes the guard's allow file when this patch's apply or
+// dropAllowOf removes the temporary files of the allow file and the pins
+// a killed clp left, and the guard's allow file when this patch's apply or
 // rollback wrote it (its Why, as runPacman's callers word it); an allow
 // file of another operation (a snapshot restore) is not this one's to
 // remove. The caller holds clp's lock, so no pacman of this patch runs.
 func dropAllowOf(stateDir, patchName string) error {
-	// A clp killed while writing the file left renameio's temporary
-	// (".guard-allow.json" and digits); one no live process has open is
-	// such a leftover.
-	tmps, _ := filepath.Glob(filepath.Join(stateDir, "."+hooks.AllowFile+"[0-9]*"))
-	for _, tmp := range tmps {
-		if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
-			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("remove the guard allow file an interrupted clp left: %w", err)
+	// A clp killed while writing the allow file or the pins left
+	// renameio's temporary (".guard-allow.json" or ".pins.json" and
+	// digits); one no live process has open is such a leftover.
+	for _, name := range []string{hooks.AllowFile, hooks.PinsFile} {
+		tmps, _ := filepath.Glob(filepath.Join(stateDir, "."+name+"[0-9]*"))
+		for _, tmp := range tmps {
+			if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
+				if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("remove the temporary file an interrupted clp left: %w", err)
+				}
 			}
 		}
 	}

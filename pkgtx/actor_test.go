@@ -177,6 +177,9 @@ func TestActorApplyRevert(t *testing.T) {
 	// and the temporary file of one killed while writing it.
 	tmp := filepath.Join(act.StateDir, "."+hooks.AllowFile+"1577279220")
 	must(t, os.WriteFile(tmp, []byte(`{"names":["nvid`), 0o600))
+	// and of the pins.
+	pinsTmp := filepath.Join(act.StateDir, "."+hooks.PinsFile+"1435656035")
+	must(t, os.WriteFile(pinsTmp, []byte(`[{"name":"nvid`), 0o644))
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +191,9 @@ func TestActorApplyRevert(t *testing.T) {
 	}
 	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
 		t.Fatalf("the guard allow file's temporary file is left: %v", err)
+	}
+	if _, err := os.Lstat(pinsTmp); !os.IsNotExist(err) {
+		t.Fatalf("the pins' temporary file is left: %v", err)
 	}
 	// Another operation's allow file is not the patch's to remove.
 	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
