@@ -585,7 +585,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		switch {
 		case prev == "" && ok:
 			remove = append(remove, act.Name)
-		case prev == "" || ok && cur.Version == prev:
+		case prev == "" || ok && cur.Version == prev && !a.filesMissing(act.Name, prev):
 		default:
 			file, err := a.revertFile(d, st, act.Name, prev)
 			if err != nil {
@@ -620,6 +620,36 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		}
 	}
 	return nil
+}
+
+// filesMissing says whether a file that name-version's local database
+// entry lists is missing from the root. A pacman killed (with the clp
+// that ran it) while it removed that version's old files on its way to
+// another leaves the entry whole and the version installed, but files
+// gone; a reinstall puts them back. An entry whose file list cannot be
+// read says nothing (false): that is not a state a reinstall mends.
+func (a *Actor) filesMissing(name, version string) bool {
+	data, err := fsx.ReadFileCapped(filepath.Join(a.Paths.DBPath, "local", name+"-"+version, "files"), fsx.StateFileMax)
+	if err != nil {
+		return false
+	}
+	root, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	inFiles := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "%"):
+			inFiles = line == "%FILES%"
+		case inFiles && line != "":
+			if _, err := root.Lstat(strings.TrimSuffix(line, "/")); errors.Is(err, fs.ErrNotExist) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropAllowOf removes the temporary files of the allow file and the pins

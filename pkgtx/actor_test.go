@@ -205,6 +205,29 @@ func TestActorApplyRevert(t *testing.T) {
 	if hooks.LoadAllow(act.StateDir, time.Now()) == nil {
 		t.Fatal("Revert removed a snapshot restore's guard allow file")
 	}
+	// A pacman killed (with its clp) while it removed 560's files on the
+	// way to 550 left nvidia-utils 560 whole in the database but a file
+	// gone: Revert reinstalls it.
+	must(t, r.Cache(f.Paths(sandbox.Broken, sandbox.NVIDIA...)...))
+	must(t, os.Remove(filepath.Join(act.StateDir, hooks.AllowFile)))
+	whole := sandbox.MustTree(t, r.Dir)
+	must(t, os.Remove(filepath.Join(r.Dir, "usr/lib/libnvidia-glcore.so.560.35.03")))
+	n = transactions(t, r)
+	if err := act.Revert(bg, plan.Packages); err != nil {
+		t.Fatal(err)
+	}
+	if transactions(t, r) != n+1 {
+		t.Fatal("Revert did not reinstall the package missing a file")
+	}
+	var changed []string
+	for _, d := range whole.Diff(sandbox.MustTree(t, r.Dir)) {
+		if !strings.HasSuffix(d, "/desc") && !strings.Contains(d, "var/log/pacman.log") {
+			changed = append(changed, d)
+		}
+	}
+	if len(changed) > 0 {
+		t.Fatalf("after the reinstall:\n%s", strings.Join(changed, "\n"))
+	}
 	// The pins include stays (empty); removing it gives back pacman.conf.
 	if _, err := hooks.RemoveInclude(act.Paths); err != nil {
 		t.Fatal(err)
