@@ -16,6 +16,7 @@ import (
 
 	"github.com/vincentos/clp/cache"
 	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/internal/child"
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/report"
@@ -541,6 +542,13 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	if err := a.checkState(p, st); err != nil {
 		return err
 	}
+	// A clp killed while its pacman ran (the apply's downgrade, or this
+	// Revert in a rollback) left the guard's allow file behind; pacman
+	// itself is gone (recovery ended it first). Left alone, it would let
+	// pacman move these pinned packages for up to half an hour.
+	if err := dropAllowOf(a.StateDir, st.Patch); err != nil {
+		return err
+	}
 	// Pins go first: the guard hook would refuse taking a pinned package
 	// off its pin.
 	if _, err := hooks.UpdatePins(a.Paths, a.StateDir, func(pins []hooks.Pin) ([]hooks.Pin, error) {
@@ -577,7 +585,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		switch {
 		case prev == "" && ok:
 			remove = append(remove, act.Name)
-		case prev == "" || ok && cur.Version == prev:
+		case prev == "" || ok && cur.Version == prev && !a.filesMissing(act.Name, prev):
 		default:
 			file, err := a.revertFile(d, st, act.Name, prev)
 			if err != nil {
@@ -610,6 +618,65 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// filesMissing says whether a file that name-version's local database
+// entry lists is missing from the root. A pacman killed (with the clp
+// that ran it) while it removed that version's old files on its way to
+// another leaves the entry whole and the version installed, but files
+// gone; a reinstall puts them back. An entry whose file list cannot be
+// read says nothing (false): that is not a state a reinstall mends.
+func (a *Actor) filesMissing(name, version string) bool {
+	data, err := fsx.ReadFileCapped(filepath.Join(a.Paths.DBPath, "local", name+"-"+version, "files"), fsx.StateFileMax)
+	if err != nil {
+		return false
+	}
+	root, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return false
+	}
+	defer root.Close()
+	inFiles := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "%"):
+			inFiles = line == "%FILES%"
+		case inFiles && line != "":
+			if _, err := root.Lstat(strings.TrimSuffix(line, "/")); errors.Is(err, fs.ErrNotExist) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropAllowOf removes the temporary files of the allow file and the pins
+// a killed clp left, and the guard's allow file when this patch's apply or
+// rollback wrote it (its Why, as runPacman's callers word it); an allow
+// file of another operation (a snapshot restore) is not this one's to
+// remove. The caller holds clp's lock, so no pacman of this patch runs.
+func dropAllowOf(stateDir, patchName string) error {
+	// A clp killed while writing the allow file or the pins left
+	// renameio's temporary (".guard-allow.json" or ".pins.json" and
+	// digits); one no live process has open is such a leftover.
+	for _, name := range []string{hooks.AllowFile, hooks.PinsFile} {
+		tmps, _ := filepath.Glob(filepath.Join(stateDir, "."+name+"[0-9]*"))
+		for _, tmp := range tmps {
+			if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
+				if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("remove the temporary file an interrupted clp left: %w", err)
+				}
+			}
+		}
+	}
+	al := hooks.LoadAllow(stateDir, time.Time{})
+	if al == nil || al.Why != "patch "+patchName && al.Why != "rollback of patch "+patchName {
+		return nil
+	}
+	if err := os.Remove(filepath.Join(stateDir, hooks.AllowFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the guard allow file an interrupted clp left: %w", err)
 	}
 	return nil
 }

@@ -168,13 +168,65 @@ func TestActorApplyRevert(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(act.StateDir, "packages/CLP1250601")); !os.IsNotExist(err) {
 		t.Fatalf("kept copies not cleaned: %v", err)
 	}
-	// Revert again (recovery after a crash in Revert): nothing to do.
+	// Revert again (recovery after a crash in Revert): nothing to do but
+	// drop the guard's allow file a clp killed during its pacman left.
 	n := transactions(t, r)
+	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "patch CLP1250601", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// and the temporary file of one killed while writing it.
+	tmp := filepath.Join(act.StateDir, "."+hooks.AllowFile+"1577279220")
+	must(t, os.WriteFile(tmp, []byte(`{"names":["nvid`), 0o600))
+	// and of the pins.
+	pinsTmp := filepath.Join(act.StateDir, "."+hooks.PinsFile+"1435656035")
+	must(t, os.WriteFile(pinsTmp, []byte(`[{"name":"nvid`), 0o644))
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
 	if transactions(t, r) != n {
 		t.Fatal("second Revert ran pacman")
+	}
+	if _, err := os.Lstat(filepath.Join(act.StateDir, hooks.AllowFile)); !os.IsNotExist(err) {
+		t.Fatalf("the killed apply's guard allow file is left: %v", err)
+	}
+	if _, err := os.Lstat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("the guard allow file's temporary file is left: %v", err)
+	}
+	if _, err := os.Lstat(pinsTmp); !os.IsNotExist(err) {
+		t.Fatalf("the pins' temporary file is left: %v", err)
+	}
+	// Another operation's allow file is not the patch's to remove.
+	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := act.Revert(bg, plan.Packages); err != nil {
+		t.Fatal(err)
+	}
+	if hooks.LoadAllow(act.StateDir, time.Now()) == nil {
+		t.Fatal("Revert removed a snapshot restore's guard allow file")
+	}
+	// A pacman killed (with its clp) while it removed 560's files on the
+	// way to 550 left nvidia-utils 560 whole in the database but a file
+	// gone: Revert reinstalls it.
+	must(t, r.Cache(f.Paths(sandbox.Broken, sandbox.NVIDIA...)...))
+	must(t, os.Remove(filepath.Join(act.StateDir, hooks.AllowFile)))
+	whole := sandbox.MustTree(t, r.Dir)
+	must(t, os.Remove(filepath.Join(r.Dir, "usr/lib/libnvidia-glcore.so.560.35.03")))
+	n = transactions(t, r)
+	if err := act.Revert(bg, plan.Packages); err != nil {
+		t.Fatal(err)
+	}
+	if transactions(t, r) != n+1 {
+		t.Fatal("Revert did not reinstall the package missing a file")
+	}
+	var changed []string
+	for _, d := range whole.Diff(sandbox.MustTree(t, r.Dir)) {
+		if !strings.HasSuffix(d, "/desc") && !strings.Contains(d, "var/log/pacman.log") {
+			changed = append(changed, d)
+		}
+	}
+	if len(changed) > 0 {
+		t.Fatalf("after the reinstall:\n%s", strings.Join(changed, "\n"))
 	}
 	// The pins include stays (empty); removing it gives back pacman.conf.
 	if _, err := hooks.RemoveInclude(act.Paths); err != nil {
