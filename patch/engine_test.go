@@ -726,3 +726,53 @@ func TestPackageActionsAppliedAndReverted(t *testing.T) {
 		t.Fatalf("actor calls %q, want %q", act.calls, want)
 	}
 }
+
+// A clp killed in a durable write leaves the write's temporary file; the
+// next command sweeps those of clp's own folders under the lock, and
+// leaves a file some process still holds open, and anything that is not
+// such a temporary file.
+func TestRecoverSweepsTemporaryFiles(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	e := newEngine(root, nil)
+	for _, d := range []string{e.journalDir(), e.patchDir("p1")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	garbage := []string{
+		filepath.Join(e.journalDir(), ".current.clp-tmp-31792"),
+		filepath.Join(e.StateDir, ".children1435656035"),
+		filepath.Join(e.StateDir, ".boot-guard.json.clp-tmp-7"),
+		filepath.Join(e.patchDir("p1"), ".applied.json.clp-tmp-12"),
+	}
+	kept := []string{
+		filepath.Join(e.StateDir, "pins.json"),
+		filepath.Join(e.StateDir, ".hidden"),
+		filepath.Join(e.patchDir("p1"), ".applied.json.clp-tmp-12x"),
+		filepath.Join(e.StateDir, ".pins.json4242"), // held open below
+	}
+	for _, p := range append(append([]string{}, garbage...), kept...) {
+		if err := os.WriteFile(p, []byte("{\"torn"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := os.Open(kept[len(kept)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range garbage {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: left behind (%v)", p, err)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s: removed (%v)", p, err)
+		}
+	}
+}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vincentos/clp/internal/child"
 	"io/fs"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/vincentos/clp/internal/child"
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Recover finishes a transaction a crash interrupted (power cut, kill -9):
@@ -26,7 +29,7 @@ func (e *Engine) Recover(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 {
+	if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) && len(left) == 0 && !e.hasTemps() {
 		return false, nil
 	}
 	l, err := e.lock(ctx)
@@ -68,6 +71,9 @@ func (e *Engine) endLeftovers() error {
 // recoverLocked is Recover with the lock already held.
 func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 	if err := e.endLeftovers(); err != nil {
+		return false, err
+	}
+	if err := e.sweepTemps(); err != nil {
 		return false, err
 	}
 	j, err := e.readJournal()
@@ -201,5 +207,71 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 		return err
 	}
 	hook("recovered")
+	return nil
+}
+
+// tempRe matches the temporary file of one of clp's durable writes:
+// fsx.WriteFile/WriteFileIn's ".NAME.clp-tmp-PID" and renameio's ".NAME"
+// followed by its random digits.
+var tempRe = regexp.MustCompile(`^\..+(\.clp-tmp-[0-9]+|[0-9]{3,})$`)
+
+// hasTemps says whether a killed write left a temporary file in the state
+// folder or the journal's (those of an applied patch's folder are swept
+// with the journal that any write there comes with).
+func (e *Engine) hasTemps() bool {
+	for _, dir := range []string{e.StateDir, e.journalDir()} {
+		ents, err := e.readDirAnchored(dir)
+		if err != nil {
+			continue
+		}
+		for _, d := range ents {
+			if d.Type().IsRegular() && tempRe.MatchString(d.Name()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sweepTemps removes, under clp's lock, the temporary files a clp killed
+// in the middle of a durable write left in clp's own folders (the state
+// folder, the journal's, each applied patch's): the write never reached
+// its rename, so the file it was replacing is intact and the temporary
+// one is garbage. A file some process still holds open (a clp-hook
+// writing the pins right now) is left to it. Nothing outside these
+// folders is touched; every removal is anchored to the root.
+func (e *Engine) sweepTemps() error {
+	dirs := []string{e.StateDir, e.journalDir()}
+	if ents, err := e.readDirAnchored(filepath.Join(e.StateDir, "patches")); err == nil {
+		for _, d := range ents {
+			if d.IsDir() && checkName(d.Name()) == nil {
+				dirs = append(dirs, e.patchDir(d.Name()))
+			}
+		}
+	}
+	for _, dir := range dirs {
+		ents, err := e.readDirAnchored(dir)
+		if err != nil {
+			continue // a folder not made yet, or unreadable: nothing of ours to sweep
+		}
+		for _, d := range ents {
+			if !d.Type().IsRegular() || !tempRe.MatchString(d.Name()) {
+				continue
+			}
+			p := filepath.Join(dir, d.Name())
+			if child.HeldOpen(p) {
+				continue
+			}
+			r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
+			if err != nil {
+				return err
+			}
+			err = r.Remove(name)
+			r.Close()
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove %s, which an interrupted clp left: %w", p, err)
+			}
+		}
+	}
 	return nil
 }
