@@ -88,7 +88,7 @@ func readLocalNames(p *pacman.Paths) ([]Package, bool) {
 		case !t.IsDir():
 			continue
 		}
-		name, version, ok := splitName(e.Name())
+		name, version, ok := pacman.SplitNameVersion(e.Name())
 		if !ok || seen[name] {
 			return nil, false
 		}
@@ -97,18 +97,4 @@ func readLocalNames(p *pacman.Paths) ([]Package, bool) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, true
-}
-
-// splitName splits "name-pkgver-pkgrel" at its second-last dash, as
-// libalpm's _alpm_splitname does; a dash at the start leaves no name.
-func splitName(s string) (name, version string, ok bool) {
-	i := strings.LastIndexByte(s, '-')
-	if i <= 0 {
-		return "", "", false
-	}
-	j := strings.LastIndexByte(s[:i], '-')
-	if j <= 0 {
-		return "", "", false
-	}
-	return s[:j], s[j+1:], true
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ErrNoLocalDB: the database directory has no local/ database.
@@ -38,4 +39,19 @@ func LocalDBPath(o Options) (string, error) {
 		return "", err
 	}
 	return p.DBPath, nil
+}
+
+// SplitNameVersion splits a local database entry's folder name,
+// "name-pkgver-pkgrel", at its second-last dash, as libalpm's
+// _alpm_splitname does; a dash at the start leaves no name (not ok).
+func SplitNameVersion(s string) (name, version string, ok bool) {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return "", "", false
+	}
+	j := strings.LastIndexByte(s[:i], '-')
+	if j <= 0 {
+		return "", "", false
+	}
+	return s[:j], s[j+1:], true
 }

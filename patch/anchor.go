@@ -493,20 +493,6 @@ func setMetaFd(f *os.File, s FileState) error {
 	return nil
 }
 
-// syncDirIn fsyncs the folder dir inside r, so that a rename or removal
-// in it survives a power cut.
-func syncDirIn(r *os.Root, dir string) error {
-	d, err := r.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // syncFSIn makes everything written under the folders dirs (inside r; a
 // missing one is skipped) durable with one syncfs(2) per file system. A
 // phase writes many files (1,000 for a big patch); one syncfs commits them

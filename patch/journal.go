@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Journal kinds.
@@ -404,5 +406,5 @@ func (j *journal) remove() error {
 	if err := removeIn(r, name); err != nil {
 		return fmt.Errorf("remove journal: %w", err)
 	}
-	return syncDirIn(r, filepath.Dir(name))
+	return fsx.SyncDirIn(r, filepath.Dir(name))
 }

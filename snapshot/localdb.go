@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +54,7 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	hint := make([]*Pkg, len(names))
 	if !prevTime.IsZero() {
 		for k, n := range names {
-			if name, version, ok := splitNameVersion(n); ok {
+			if name, version, ok := pacman.SplitNameVersion(n); ok {
 				if p := known[name]; p != nil && p.Version == version {
 					hint[k] = p
 				}
@@ -71,7 +71,7 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 			out = append(out, *hint[k])
 			continue
 		}
-		name, version, ok := splitNameVersion(n)
+		name, version, ok := pacman.SplitNameVersion(n)
 		if !ok {
 			continue // libalpm skips such entries too
 		}
@@ -119,20 +119,6 @@ func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
 		}(lo, min(lo+chunk, len(names)))
 	}
 	wg.Wait()
-}
-
-// splitNameVersion splits "name-pkgver-pkgrel" at its second-last dash, as
-// libalpm does.
-func splitNameVersion(s string) (name, version string, ok bool) {
-	i := strings.LastIndexByte(s, '-')
-	if i <= 0 {
-		return "", "", false
-	}
-	j := strings.LastIndexByte(s[:i], '-')
-	if j <= 0 {
-		return "", "", false
-	}
-	return s[:j], s[j+1:], true
 }
 
 func readDesc(path string) (Pkg, error) {

@@ -54,6 +54,13 @@ func SyncDir(dir string) error {
 	return syncOpened(dir, d, err)
 }
 
+// SyncDirIn fsyncs the folder dir inside r, so that a rename or removal
+// in it survives a power cut.
+func SyncDirIn(r *os.Root, dir string) error {
+	d, err := r.Open(dir)
+	return syncOpened(dir, d, err)
+}
+
 // syncOpened fsyncs directory dir, as opened (d, err), and closes it.
 func syncOpened(dir string, d *os.File, err error) error {
 	if err != nil {
@@ -333,8 +340,7 @@ func WriteFileIn(r *os.Root, name string, data []byte, perm fs.FileMode) error {
 		r.Remove(tmp)
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	d, err := r.Open(dir)
-	return syncOpened(dir, d, err)
+	return SyncDirIn(r, dir)
 }
 
 // Under says whether p is dir or below it, and gives its name relative to
