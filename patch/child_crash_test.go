@@ -8,18 +8,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vincentos/clp/internal/child"
 )
 
-// A clp killed (SIGKILL) while a patch's install script runs leaves
-// nothing running: the script dies with it (parent-death signal), and what
-// the script started in the background, which would otherwise write to the
-// root later, is ended by the next clp before it recovers; recovery then
-// undoes the apply as usual.
+// A clp SIGKILLed while a patch's install script runs: the script dies
+// with it (its parent-death signal), and its background job, which would
+// write to the root later, is ended at once by the script's reaper
+// (internal/child), before any clp runs again. Where the reaper is gone too
+// (killed with clp), the next clp ends the job before it recovers.
+// Recovery then undoes the apply as usual.
 func TestKilledDuringScriptLeavesNoOrphan(t *testing.T) {
+	t.Run("reaper", func(t *testing.T) { killedDuringScript(t, false) })
+	t.Run("reaper killed too", func(t *testing.T) { killedDuringScript(t, true) })
+}
+
+func killedDuringScript(t *testing.T, killReaper bool) {
 	root := t.TempDir()
 	makeRoot(t, root)
 	pre := snapshot(t, root, stateSkip...)
@@ -52,25 +61,74 @@ sleep 60
 	}
 	e := newEngine(root, nil)
 	tokens := recordedTokens(t, e.StateDir)
+	t.Cleanup(func() {
+		for _, pid := range child.Marked(tokens) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	if len(child.Marked(tokens)) < 2 {
+		t.Fatal("the script and its background job do not both run (the test does not test anything)")
+	}
+	reapers := reapersOf(tokens)
+	if len(reapers) == 0 {
+		t.Fatal("the script has no reaper")
+	}
+	if killReaper {
+		for _, pid := range reapers {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	// The orphan this is about: the script's background job survives clp.
-	if len(child.Marked(tokens)) == 0 {
-		t.Fatal("no process of the script is left to end (the test does not test anything)")
-	}
 	rep := &testReporter{}
 	e.Reporter = rep
+	if !killReaper {
+		// Nothing of the script is left, before any clp runs again.
+		for deadline := time.Now().Add(5 * time.Second); len(child.Marked(tokens)) > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("5 s after clp was killed, its script's processes still run: %v", child.Marked(tokens))
+			}
+		}
+	} else if len(child.Marked(tokens)) == 0 {
+		// The orphan this is about: the script's background job survives
+		// clp and its reaper.
+		t.Fatal("no process of the script is left to end (the test does not test anything)")
+	}
 	if got, err := e.Recover(context.Background()); err != nil || !got {
 		t.Fatalf("Recover = %v, %v", got, err)
 	}
 	if left := child.Marked(tokens); len(left) != 0 {
 		t.Fatalf("processes of the killed clp's script still run after recover: %v", left)
 	}
-	mustContain(t, errorsJoin(rep.all()), "process(es) an interrupted clp left running (script")
+	if killReaper {
+		mustContain(t, errorsJoin(rep.all()), "process(es) an interrupted clp left running (script")
+	}
 	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
 	if _, err := os.Stat(filepath.Join(e.StateDir, child.FileName)); !os.IsNotExist(err) {
 		t.Fatalf("the children record is left: %v", err)
 	}
+}
+
+// reapersOf lists the reapers (internal/child) of the children marked by
+// tokens: the processes whose command line names one of them.
+func reapersOf(tokens map[string]bool) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cl), "\x00"), "\x00")
+		if len(args) == 3 && args[1] == "__clp-child-reaper" && tokens[args[2]] {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 func recordedTokens(t *testing.T, stateDir string) map[string]bool {

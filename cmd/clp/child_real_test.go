@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,12 +20,18 @@ import (
 // A clp SIGKILLed while real pacman runs a slow pre-transaction hook of
 // its downgrade: pacman dies with clp (it does not go on to downgrade the
 // packages behind the next clp's back), the hook, pacman's child, is ended
-// by the next clp before it does anything, the db.lck the killed pacman
-// left is released, and the packages are as pacman left them (untouched:
-// it died before the transaction).
+// at once by pacman's reaper (internal/child), or, where the reaper was
+// killed too, by the next clp before it does anything; the db.lck the
+// killed pacman left is released by the next clp, and the packages are as
+// pacman left them (untouched: it died before the transaction).
 func TestKilledDuringPacmanHookLeavesNoOrphan(t *testing.T) {
 	sandbox.RequireRoot(t)
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	t.Run("reaper", func(t *testing.T) { killedDuringPacmanHook(t, bin, false) })
+	t.Run("reaper killed too", func(t *testing.T) { killedDuringPacmanHook(t, bin, true) })
+}
+
+func killedDuringPacmanHook(t *testing.T, bin string, killReaper bool) {
 	r := nvidiaRoot(t)
 	sleep, err := exec.LookPath("sleep")
 	if err != nil {
@@ -78,13 +85,32 @@ Exec = /bin/sh -c 'echo started > /hook-started; sleep 60'
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
+	if len(child.Marked(tokens)) < 2 {
+		t.Fatal("pacman and its hook do not both run (the test does not test anything)")
+	}
+	reapers := reapersOf(tokens)
+	if len(reapers) == 0 {
+		t.Fatal("pacman has no reaper")
+	}
+	if killReaper {
+		for _, pid := range reapers {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 	cmd.Process.Kill()
 	cmd.Wait()
 	lck := filepath.Join(r.Dir, "var/lib/pacman/db.lck")
 	if _, err := os.Stat(lck); err != nil {
 		t.Fatalf("the killed pacman left no db.lck (the test does not test anything): %v", err)
 	}
-	if len(child.Marked(tokens)) == 0 {
+	if !killReaper {
+		// Nothing of pacman is left, before any clp runs again.
+		for deadline := time.Now().Add(5 * time.Second); len(child.Marked(tokens)) > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("5 s after clp was killed, pacman's hook still runs: %v", child.Marked(tokens))
+			}
+		}
+	} else if len(child.Marked(tokens)) == 0 {
 		t.Fatal("nothing of pacman is left running (the test does not test anything)")
 	}
 
@@ -92,7 +118,7 @@ Exec = /bin/sh -c 'echo started > /hook-started; sleep 60'
 	if code != 0 {
 		t.Fatalf("list after the kill: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "ended") || !strings.Contains(stderr, "process(es) an interrupted clp left running (pacman") {
+	if killReaper && (!strings.Contains(stderr, "ended") || !strings.Contains(stderr, "process(es) an interrupted clp left running (pacman")) {
 		t.Fatalf("no word of what was ended:\n%s", stderr)
 	}
 	if left := child.Marked(tokens); len(left) != 0 {
@@ -127,6 +153,28 @@ func childTokens(t *testing.T, stateDir string) map[string]bool {
 		var rec child.Record
 		if json.Unmarshal(sc.Bytes(), &rec) == nil {
 			out[rec.Token] = true
+		}
+	}
+	return out
+}
+
+// reapersOf lists the reapers (internal/child) of the children marked by
+// tokens: the processes whose command line names one of them.
+func reapersOf(tokens map[string]bool) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cl), "\x00"), "\x00")
+		if len(args) == 3 && args[1] == "__clp-child-reaper" && tokens[args[2]] {
+			out = append(out, pid)
 		}
 	}
 	return out

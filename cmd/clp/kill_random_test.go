@@ -516,30 +516,25 @@ func describePids(pids []int) string {
 	return b.String()
 }
 
-// checkDiedWithClp: within a short time of the kill, no direct child of
-// clp (pacman, a script: each leads its own process group) is alive, and
-// no live process holds pacman's db.lck. What such a child started in
-// turn (a pacman hook, a script's sleep) may outlive it until the next
-// clp ends it; recover checks that.
+// checkDiedWithClp: within a short time of the kill, nothing clp started
+// is alive: not its direct children (pacman, a script: each dies by its
+// parent-death signal), nor what they started in turn (a pacman hook, a
+// script's sleep), which the child's reaper ends as soon as clp is gone
+// (internal/child); and no live process holds pacman's db.lck.
 func (k *killRig) checkDiedWithClp(out string) {
 	k.t.Helper()
 	k.recordedTokens()
 	lck := filepath.Join(k.root, "var/lib/pacman/db.lck")
 	var left []int
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		left = left[:0]
-		for _, pid := range k.leftovers() {
-			if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
-				left = append(left, pid)
-			}
-		}
+		left = k.leftovers()
 		held := child.HeldOpen(lck)
 		if len(left) == 0 && !held {
-			k.orphans = len(k.leftovers())
+			k.orphans = 0
 			return
 		}
 		if time.Now().After(deadline) {
-			k.fatalf("2s after the kill, clp's children still run (held db.lck: %v):%s\nclp said:\n%s", held, describePids(left), out)
+			k.fatalf("2s after the kill, processes clp started still run (held db.lck: %v):%s\nclp said:\n%s", held, describePids(left), out)
 		}
 	}
 }

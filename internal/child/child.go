@@ -3,12 +3,16 @@
 //
 // A child runs in its own process group with a parent-death signal
 // (SIGKILL when clp dies), and carries a marker in its environment that
-// its own children inherit. Before it starts, the marker is recorded
-// durably in <state>/children; when it ends, the record goes. A clp killed
-// mid-way leaves the record: the next clp (EndLeftovers, called before any
-// recovery) finds every process that still carries the marker, ends it
-// and its process group, and waits until none is left, so recovery never
-// runs beside a pacman hook or a script that is still writing.
+// its own children inherit. Beside it runs its reaper (reaper.go), which
+// ends every process carrying the marker (a pacman hook, a script's
+// background job, even one that left the group) as soon as clp dies.
+// Before the child starts, the marker is recorded durably in
+// <state>/children; when it ends, the record goes. A clp killed mid-way
+// leaves the record: the next clp (EndLeftovers, called before any
+// recovery) ends whatever still carries the marker (where the reaper was
+// killed too), removes the db.lck a dead pacman left, and waits until
+// nothing is left, so recovery never runs beside a pacman hook or a script
+// that is still writing.
 //
 // The record is read and written through an os.Root of the system root
 // (Dir): a symbolic link swapped in for the state folder or a folder above
@@ -116,6 +120,10 @@ func Run(stateDir Dir, rec Record, cmd *exec.Cmd) error {
 	// the child's whole life so the Go scheduler cannot retire it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// The reaper ends the child's own children at once if clp dies
+	// (reaper.go); it starts first, so there is no moment when the child
+	// runs unwatched.
+	stopReaper := startReaper(token)
 	err := cmd.Start()
 	if err == nil {
 		pgid := cmd.Process.Pid
@@ -124,6 +132,7 @@ func Run(stateDir Dir, rec Record, cmd *exec.Cmd) error {
 		// behind (a daemon a hook started): end it with the leader.
 		syscall.Kill(-pgid, syscall.SIGKILL)
 	}
+	stopReaper()
 	if stateDir.Path != "" {
 		if rerr := remove(stateDir, token); err == nil && rerr != nil {
 			err = rerr
@@ -242,24 +251,9 @@ func EndLeftovers(stateDir Dir, wait time.Duration) (int, error) {
 	for _, r := range recs {
 		tokens[r.Token] = true
 	}
-	ended := map[int]bool{}
-	deadline := time.Now().Add(wait)
-	for {
-		pids := Marked(tokens)
-		if len(pids) == 0 {
-			break
-		}
-		for _, pid := range pids {
-			if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
-				syscall.Kill(-pid, syscall.SIGKILL)
-			}
-			syscall.Kill(pid, syscall.SIGKILL)
-			ended[pid] = true
-		}
-		if time.Now().After(deadline) {
-			return len(ended), fmt.Errorf("processes left by an interrupted clp are still running after %s: %v", wait, pids)
-		}
-		time.Sleep(50 * time.Millisecond)
+	ended, left := endMarked(tokens, wait)
+	if len(left) > 0 {
+		return len(ended), fmt.Errorf("processes left by an interrupted clp are still running after %s: %v", wait, left)
 	}
 	for _, r := range recs {
 		if r.Lock == "" || !filepath.IsAbs(r.Lock) || filepath.Base(r.Lock) != "db.lck" {
