@@ -549,6 +549,15 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	if err := dropAllowOf(a.StateDir, st.Patch); err != nil {
 		return err
 	}
+	// So did one killed while it wrote pacman.conf (its Include of the
+	// pins) or the pins include: their temporary files go too.
+	if a.Paths != nil {
+		for _, f := range []string{a.Paths.Config, hooks.PinsConfFile(a.Paths)} {
+			if err := dropTemps(f); err != nil {
+				return err
+			}
+		}
+	}
 	// Pins go first: the guard hook would refuse taking a pinned package
 	// off its pin.
 	if _, err := hooks.UpdatePins(a.Paths, a.StateDir, func(pins []hooks.Pin) ([]hooks.Pin, error) {
@@ -652,6 +661,26 @@ func (a *Actor) filesMissing(name, version string) bool {
 	return false
 }
 
+// dropTemps removes the temporary files a clp killed while replacing
+// file left beside it: fsx.WriteFile's ".NAME.clp-tmp-PID" and renameio's
+// ".NAME" and digits, each only when no live process has it open.
+func dropTemps(file string) error {
+	dir, base := filepath.Split(file)
+	var tmps []string
+	for _, pat := range []string{"." + base + "[0-9]*", "." + base + ".clp-tmp-[0-9]*"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		tmps = append(tmps, m...)
+	}
+	for _, tmp := range tmps {
+		if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
+			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove the temporary file an interrupted clp left: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // dropAllowOf removes the temporary files of the allow file and the pins
 // a killed clp left, and the guard's allow file when this patch's apply or
 // rollback wrote it (its Why, as runPacman's callers word it); an allow
@@ -662,13 +691,8 @@ func dropAllowOf(stateDir, patchName string) error {
 	// renameio's temporary (".guard-allow.json" or ".pins.json" and
 	// digits); one no live process has open is such a leftover.
 	for _, name := range []string{hooks.AllowFile, hooks.PinsFile} {
-		tmps, _ := filepath.Glob(filepath.Join(stateDir, "."+name+"[0-9]*"))
-		for _, tmp := range tmps {
-			if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
-				if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return fmt.Errorf("remove the temporary file an interrupted clp left: %w", err)
-				}
-			}
+		if err := dropTemps(filepath.Join(stateDir, name)); err != nil {
+			return err
 		}
 	}
 	al := hooks.LoadAllow(stateDir, time.Time{})

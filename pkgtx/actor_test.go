@@ -180,11 +180,29 @@ func TestActorApplyRevert(t *testing.T) {
 	// and of the pins.
 	pinsTmp := filepath.Join(act.StateDir, "."+hooks.PinsFile+"1435656035")
 	must(t, os.WriteFile(pinsTmp, []byte(`[{"name":"nvid`), 0o644))
+	// and of pacman.conf's and the pins include's writes.
+	confTmp := filepath.Join(filepath.Dir(act.Paths.Config), "."+filepath.Base(act.Paths.Config)+".clp-tmp-4242")
+	must(t, os.WriteFile(confTmp, []byte("[options]\n"), 0o644))
+	inc := hooks.PinsConfFile(act.Paths)
+	must(t, os.MkdirAll(filepath.Dir(inc), 0o755))
+	incTmp := filepath.Join(filepath.Dir(inc), "."+filepath.Base(inc)+"99")
+	must(t, os.WriteFile(incTmp, []byte("[options]\nIgno"), 0o644))
+	// A file of the user's beside pacman.conf is not clp's to remove.
+	mine := filepath.Join(filepath.Dir(act.Paths.Config), ".pacman.conf.swp")
+	must(t, os.WriteFile(mine, []byte("vim"), 0o644))
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
 	if transactions(t, r) != n {
 		t.Fatal("second Revert ran pacman")
+	}
+	for _, p := range []string{confTmp, incTmp} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Fatalf("%s is left: %v", p, err)
+		}
+	}
+	if _, err := os.Lstat(mine); err != nil {
+		t.Fatalf("the user's %s was removed: %v", mine, err)
 	}
 	if _, err := os.Lstat(filepath.Join(act.StateDir, hooks.AllowFile)); !os.IsNotExist(err) {
 		t.Fatalf("the killed apply's guard allow file is left: %v", err)
