@@ -30,7 +30,9 @@ package patch
 // anchor_targets_test.go (TestSymlinkSwapCannotLead*, TestStateReadsStayInRoot,
 // TestStateOrOptOutsideRootRefused) and keys_test.go; docs/architecture.md
 // ("Reliability") lists which proves what. os.Root refuses a link with an
-// absolute target even when it would stay inside the root.
+// absolute target even when it would stay inside the root; on the running
+// system (root /) check takes clp's own folders where they really are
+// first (canonicalPath), so an admin's absolute link there still works.
 
 import (
 	"errors"

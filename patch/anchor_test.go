@@ -189,3 +189,40 @@ func TestSymlinkSwapCannotLeadUnpackOutOfRoot(t *testing.T) {
 	}
 	sameTree(t, "after recover", pre, snapshot(t, root, stateSkip...))
 }
+
+// On the running system (root /) clp's folders may sit behind absolute
+// links (/opt -> /data/opt is an admin's layout, not an escape): clp takes
+// them where they really are, where os.Root alone would refuse every
+// absolute link ("path escapes from parent"). Only paths inside the
+// test's own folder are used.
+func TestLiveRootFollowsAbsoluteLinks(t *testing.T) {
+	tmp := t.TempDir()
+	real := filepath.Join(tmp, "data")
+	for _, d := range []string{"opt", "clp", "log"} {
+		if err := os.MkdirAll(filepath.Join(real, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(real, filepath.Join(tmp, "abs")); err != nil { // absolute target
+		t.Fatal(err)
+	}
+	e := &Engine{Root: "/", StateDir: filepath.Join(tmp, "abs/clp/state"), OptDir: filepath.Join(tmp, "abs/opt/CLP"),
+		LogPath: filepath.Join(tmp, "abs/log/CLP.log")}
+	if err := e.check(); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if err := e.writeAnchored(filepath.Join(e.StateDir, "patches/x/applied.json"), []byte("{}"), 0o755, 0o600); err != nil {
+		t.Fatalf("write under the state folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(real, "clp/state/patches/x/applied.json")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.readDirAnchored(filepath.Join(e.OptDir, "..")); err != nil || len(got) != 0 {
+		t.Fatalf("read /opt: %v %v", got, err)
+	}
+	if e.OptDir != filepath.Join(real, "opt/CLP") || e.LogPath != filepath.Join(real, "log/CLP.log") {
+		t.Fatalf("OptDir %s, LogPath %s", e.OptDir, e.LogPath)
+	}
+	// Under any other root, the same link is what it looks like there:
+	// refused (anchor_test.go's swap tests).
+}

@@ -215,7 +215,34 @@ func (e *Engine) check() error {
 			return fmt.Errorf("engine path %q is not an absolute path", p)
 		}
 	}
+	if filepath.Clean(e.Root) == "/" {
+		// On the running system nothing is outside the root, and an
+		// absolute link is the admin's layout (/opt -> /data/opt), not an
+		// escape; but os.Root refuses every absolute link. clp's own
+		// folders are taken where they really are, once, so the anchored
+		// operations meet no link; a link swapped in later is refused.
+		e.StateDir = canonicalPath(e.StateDir)
+		e.OptDir = canonicalPath(e.OptDir)
+		e.LogPath = filepath.Join(canonicalPath(filepath.Dir(e.LogPath)), filepath.Base(e.LogPath))
+	}
 	return e.checkInRoot()
+}
+
+// canonicalPath is p with the symbolic links of its longest existing part
+// resolved (filepath.EvalSymlinks), the rest as it is: the folder p names
+// on the running system, wherever links put it.
+func canonicalPath(p string) string {
+	p = filepath.Clean(p)
+	rest := ""
+	for dir := p; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if dir == "/" {
+			return p
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
 
 // checkInRoot refuses a root whose state folder, /opt/CLP or log folder
