@@ -181,14 +181,20 @@ func (e *Engine) readAnchored(p string, max int64) ([]byte, error) {
 	return fsx.ReadFileCappedIn(r, name, max)
 }
 
-// readDirAnchored is os.ReadDir of a folder of clp's, inside the root.
-func (e *Engine) readDirAnchored(p string) ([]fs.DirEntry, error) {
+// openAnchored opens p for reading inside the root (the file stays open
+// after the os.Root it was opened through is closed).
+func (e *Engine) openAnchored(p string) (*os.File, error) {
 	r, name, err := fsx.Anchor(e.Root, e.StateDir, p, false)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	d, err := r.Open(name)
+	return r.Open(name)
+}
+
+// readDirAnchored is os.ReadDir of a folder of clp's, inside the root.
+func (e *Engine) readDirAnchored(p string) ([]fs.DirEntry, error) {
+	d, err := e.openAnchored(p)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +216,7 @@ func (e *Engine) lstatAnchored(p string) (fs.FileInfo, error) {
 
 // openDirAnchored opens the folder p inside the root.
 func (e *Engine) openDirAnchored(p string) (*os.File, error) {
-	r, name, err := e.anchor(p)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	d, err := r.Open(name)
+	d, err := e.openAnchored(p)
 	if err != nil {
 		return nil, err
 	}

@@ -260,12 +260,7 @@ func (e *Engine) scriptCommand(name, hostDir, hostScript string) (*scriptCommand
 // readHead returns the first line of a script (up to 256 bytes), read
 // inside the root.
 func (e *Engine) readHead(path string) ([]byte, error) {
-	r, name, err := e.anchor(path)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	f, err := r.Open(name)
+	f, err := e.openAnchored(path)
 	if err != nil {
 		return nil, err
 	}
