@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -69,7 +67,7 @@ sleep 60
 	if len(child.Marked(tokens)) < 2 {
 		t.Fatal("the script and its background job do not both run (the test does not test anything)")
 	}
-	reapers := reapersOf(tokens)
+	reapers := child.Reapers(tokens)
 	if len(reapers) == 0 {
 		t.Fatal("the script has no reaper")
 	}
@@ -107,28 +105,6 @@ sleep 60
 	if _, err := os.Stat(filepath.Join(e.StateDir, child.FileName)); !os.IsNotExist(err) {
 		t.Fatalf("the children record is left: %v", err)
 	}
-}
-
-// reapersOf lists the reapers (internal/child) of the children marked by
-// tokens: the processes whose command line names one of them.
-func reapersOf(tokens map[string]bool) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(cl), "\x00"), "\x00")
-		if len(args) == 3 && args[1] == "__clp-child-reaper" && tokens[args[2]] {
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 func recordedTokens(t *testing.T, stateDir string) map[string]bool {

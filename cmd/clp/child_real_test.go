@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,29 +32,7 @@ func TestKilledDuringPacmanHookLeavesNoOrphan(t *testing.T) {
 
 func killedDuringPacmanHook(t *testing.T, bin string, killReaper bool) {
 	r := nvidiaRoot(t)
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep binary")
-	}
-	if err := r.MakeChrootable(sleep); err != nil {
-		t.Fatal(err)
-	}
-	hookDir := filepath.Join(r.Dir, "etc/pacman.d/hooks")
-	os.MkdirAll(hookDir, 0o755)
-	hook := `[Trigger]
-Operation = Install
-Operation = Upgrade
-Type = Package
-Target = *
-
-[Action]
-Description = a slow hook
-When = PreTransaction
-Exec = /bin/sh -c 'echo started > /hook-started; sleep 60'
-`
-	if err := os.WriteFile(filepath.Join(hookDir, "50-slow.hook"), []byte(hook), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	slowHook(t, r, "echo started > /hook-started; sleep 60")
 	before, err := r.Query()
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +65,7 @@ Exec = /bin/sh -c 'echo started > /hook-started; sleep 60'
 	if len(child.Marked(tokens)) < 2 {
 		t.Fatal("pacman and its hook do not both run (the test does not test anything)")
 	}
-	reapers := reapersOf(tokens)
+	reapers := child.Reapers(tokens)
 	if len(reapers) == 0 {
 		t.Fatal("pacman has no reaper")
 	}
@@ -135,7 +112,7 @@ Exec = /bin/sh -c 'echo started > /hook-started; sleep 60'
 		t.Fatalf("packages changed behind clp's back:\n%s\nwant\n%s", sandbox.Versions(after), sandbox.Versions(before))
 	}
 	// pacman works again: the downgrade goes through now.
-	os.Remove(filepath.Join(hookDir, "50-slow.hook"))
+	os.Remove(filepath.Join(r.HookDir, "50-slow.hook"))
 	if stdout, stderr, code := runBin(t, bin, "--root", r.Dir, "downgrade", "nvidia-utils", "--to", "550.78-1", "--noconfirm"); code != 0 {
 		t.Fatalf("downgrade after recovery: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -158,24 +135,23 @@ func childTokens(t *testing.T, stateDir string) map[string]bool {
 	return out
 }
 
-// reapersOf lists the reapers (internal/child) of the children marked by
-// tokens: the processes whose command line names one of them.
-func reapersOf(tokens map[string]bool) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(cl), "\x00"), "\x00")
-		if len(args) == 3 && args[1] == "__clp-child-reaper" && tokens[args[2]] {
-			out = append(out, pid)
-		}
+// slowHook makes sleep runnable in r's chroot and installs a pre-transaction
+// hook that runs the shell line cmd on every install or upgrade.
+func slowHook(t *testing.T, r *sandbox.Root, cmd string) {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
 	}
-	return out
+	if err := r.MakeChrootable(sleep); err != nil {
+		t.Fatal(err)
+	}
+	hook := "[Trigger]\nOperation = Install\nOperation = Upgrade\nType = Package\nTarget = *\n\n" +
+		"[Action]\nDescription = a slow hook\nWhen = PreTransaction\nExec = /bin/sh -c '" + cmd + "'\n"
+	if err := os.MkdirAll(r.HookDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.HookDir, "50-slow.hook"), []byte(hook), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -180,31 +180,13 @@ func (k *killRig) setup() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep binary")
-	}
-	if err := k.r.MakeChrootable(sleep); err != nil {
-		t.Fatal(err)
-	}
-	hook := `[Trigger]
-Operation = Install
-Operation = Upgrade
-Type = Package
-Target = *
-
-[Action]
-Description = a slow hook
-When = PreTransaction
-Exec = /bin/sh -c 'sleep 0.4'
-`
+	slowHook(t, k.r, "sleep 0.4")
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(os.WriteFile(filepath.Join(k.r.HookDir, "50-slow.hook"), []byte(hook), 0o644))
 
 	dir := t.TempDir()
 	key := filepath.Join(dir, "kill")

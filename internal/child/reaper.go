@@ -5,6 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -112,6 +115,28 @@ func withoutMarker(env []string) []string {
 			continue
 		}
 		out = append(out, kv)
+	}
+	return out
+}
+
+// Reapers lists the live reapers of the children marked by tokens (what a
+// test kills to stand for a reaper that died with clp).
+func Reapers(tokens map[string]bool) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || zombie(pid) {
+			continue
+		}
+		cl, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cl), "\x00"), "\x00")
+		if len(args) == 3 && args[1] == reaperArg && tokens[args[2]] {
+			out = append(out, pid)
+		}
 	}
 	return out
 }
