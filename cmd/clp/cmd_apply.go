@@ -53,17 +53,31 @@ func runApply(ctx context.Context, env *Env, o applyOptions, files []string) err
 	return nil
 }
 
+// checkPatchFile refuses, before anything opens it, a patch path that is
+// missing, a folder (a patch folder: clp build makes the .clp) or no
+// regular file (a FIFO would block the open, a device never end): exit 1
+// for apply, show and verify alike.
+func checkPatchFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("patch %s: %w", path, errors.Unwrap(err))
+	}
+	if st.IsDir() {
+		return withHint(fmt.Errorf("%s is a directory, not a .clp file", path), "make one with 'clp build "+path+"'")
+	}
+	if !st.Mode().IsRegular() {
+		return &fsx.NotRegularError{Path: path, Mode: st.Mode()}
+	}
+	return nil
+}
+
 // openPatch verifies a patch's signature before anything in it is parsed,
 // unless the user allowed unsigned patches on the command line.
 func openPatch(env *Env, cfg *config.Config, path string, allowUnsigned bool) (patch.Archive, string, error) {
 	lim := patch.DefaultLimits()
 	lim.PathAllowed = cfg.PathAllowed
-	if st, err := os.Stat(path); err != nil {
-		return nil, "", withCode(err, ExitError)
-	} else if st.IsDir() {
-		return nil, "", withHint(fmt.Errorf("%s is a directory, not a .clp file", path), "make one with 'clp build "+path+"'")
-	} else if !st.Mode().IsRegular() {
-		return nil, "", &fsx.NotRegularError{Path: path, Mode: st.Mode()}
+	if err := checkPatchFile(path); err != nil {
+		return nil, "", err
 	}
 	// Large entries spill into unlinked temporary files: in clp's own
 	// root-owned state dir where it exists; never created here, since a

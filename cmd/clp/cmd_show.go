@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -38,14 +35,8 @@ type showReport struct {
 
 func runShow(ctx context.Context, env *Env, opts showOptions, args []string) error {
 	file := args[0]
-	st, err := os.Stat(file)
-	if err != nil {
-		return fmt.Errorf("patch %s: %w", file, errors.Unwrap(err))
-	}
-	if !st.Mode().IsRegular() {
-		// A FIFO or device is no patch to describe: refused, as apply and
-		// verify refuse it (exit 1), before anything opens it.
-		return &fsx.NotRegularError{Path: file, Mode: st.Mode()}
+	if err := checkPatchFile(file); err != nil {
+		return err
 	}
 	lim, err := verifyLimits(env)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -86,8 +85,8 @@ func loadVerifyKeys(env *Env, given []string) ([]patch.PublicKey, string, error)
 
 func runVerify(ctx context.Context, env *Env, opts verifyOptions, args []string) error {
 	file := args[0]
-	if _, err := os.Stat(file); err != nil {
-		return fmt.Errorf("patch %s: %w", file, errors.Unwrap(err))
+	if err := checkPatchFile(file); err != nil {
+		return err
 	}
 	keys, from, err := loadVerifyKeys(env, opts.Keys)
 	if err != nil {
