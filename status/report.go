@@ -63,7 +63,7 @@ func (r *Report) FillState(eng *patch.Engine, stateDir string) error {
 	if r.Fleet, err = update.ReadFleet(stateDir, applied, history); err != nil {
 		return err
 	}
-	pins, err := hooks.LoadPins(stateDir)
+	pins, err := hooks.LoadPins(eng.Root, stateDir)
 	if err != nil {
 		return err
 	}

@@ -396,7 +396,7 @@ func (u *Updater) undoWithdrawn(ctx context.Context, withdrawn []feed.Target) er
 		e.Action = "rolled back"
 		u.rep.RolledBack = append(u.rep.RolledBack, t.Name)
 		line := fmt.Sprintf("[%s] [clp] withdrawn patch rolled back: %s (sequence %d): %s\n", time.Now().Format("2006-01-02T15:04:05-0700"), t.Name, t.Sequence, t.Withdrawn.Reason)
-		if err := hooks.AppendLog(u.Sys.ClpLog(), line); err != nil {
+		if err := hooks.AppendLog(u.Sys.Root, u.Sys.ClpLog(), line); err != nil {
 			u.rpt().Warn(fmt.Sprintf("cannot write %s: %v", u.Sys.ClpLog(), err))
 		}
 	}
@@ -555,7 +555,7 @@ func (u *Updater) checkPins(ctx context.Context) error {
 	if !u.changes() {
 		return nil
 	}
-	pins, err := hooks.LoadPins(u.Sys.StateDir)
+	pins, err := hooks.LoadPins(u.Sys.Root, u.Sys.StateDir)
 	if err != nil {
 		u.rpt().Warn(fmt.Sprintf("cannot check pins: %v", err))
 		return nil
