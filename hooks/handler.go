@@ -108,7 +108,7 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 		return err
 	}
 	start := time.Now()
-	st, err := snapshot.Open(SnapshotDir(h.StateDir))
+	st, err := snapshot.OpenUnder(h.Root, SnapshotDir(h.StateDir))
 	if err != nil {
 		return err
 	}

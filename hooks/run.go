@@ -149,7 +149,7 @@ func ArmBootGuard(sys *system.System, tx boot.Transaction) ([]string, error) {
 		return nil, nil
 	}
 	if tx.Snapshot == 0 {
-		if st, err := snapshot.Open(SnapshotDir(sys.StateDir)); err == nil {
+		if st, err := snapshot.OpenUnder(sys.Root, SnapshotDir(sys.StateDir)); err == nil {
 			tx.Snapshot, tx.Packages = st.PreOf(tx.Patch, tx.Packages, pacman.VerCmp)
 		}
 	}
