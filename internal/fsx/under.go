@@ -184,6 +184,49 @@ func RenameUnder(root, from, to string) error {
 	return nil
 }
 
+// ChmodUnder is os.Chmod of p anchored to root.
+func ChmodUnder(root, p string, mode fs.FileMode) error {
+	r, name, err := anchorUnder(root, p)
+	if err != nil || r == nil {
+		if err != nil {
+			return err
+		}
+		return os.Chmod(p, mode)
+	}
+	defer r.Close()
+	if err := r.Chmod(name, mode); err != nil {
+		return &fs.PathError{Op: "chmod", Path: p, Err: unwrapPath(err)}
+	}
+	return nil
+}
+
+// DirPathUnder is a path to the folder p, resolved inside root now and
+// held open until release is called, for code that only takes paths (a
+// library writing its own files there, such as go-tuf's metadata cache):
+// "/proc/self/fd/N" of the folder, so that every later use of it reaches
+// that very folder inside the root, whatever links are swapped in on the
+// way afterwards. For the root "/" (or p not under root) it is p itself.
+func DirPathUnder(root, p string) (path string, release func(), err error) {
+	r, name, err := anchorUnder(root, p)
+	if err != nil || r == nil {
+		if err != nil {
+			return "", nil, err
+		}
+		return p, func() {}, nil
+	}
+	defer r.Close()
+	d, err := r.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, &fs.PathError{Op: "open", Path: p, Err: unwrapPath(err)}
+	}
+	path = fmt.Sprintf("/proc/self/fd/%d", d.Fd())
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		d.Close()
+		return "", nil, fmt.Errorf("open %s inside the root %s: /proc is needed (%v)", p, root, err)
+	}
+	return path, func() { d.Close() }, nil
+}
+
 // StatUnder is os.Stat of p anchored to root.
 func StatUnder(root, p string) (fs.FileInfo, error) {
 	r, name, err := anchorUnder(root, p)
