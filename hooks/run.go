@@ -127,6 +127,7 @@ func Retention(sys *system.System) snapshot.Retention {
 // BootGuard is the boot guard of an installation.
 func BootGuard(sys *system.System, cfg *config.Config) *boot.Guard {
 	return &boot.Guard{
+		Root:        sys.Root,
 		StateDir:    sys.StateDir,
 		Config:      cfg,
 		CmdlinePath: sys.Under("/proc/cmdline"),
