@@ -76,7 +76,7 @@ func (s *System) ClpLog() string { return s.Under(ClpLog) }
 
 // Config reads clp.conf (defaults when it is missing), once.
 func (s *System) Config() (*config.Config, error) {
-	s.once.Do(func() { s.cfg, s.err = config.Load(s.ConfigPath()) })
+	s.once.Do(func() { s.cfg, s.err = config.LoadUnder(s.Root, s.ConfigPath()) })
 	return s.cfg, s.err
 }
 

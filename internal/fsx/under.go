@@ -30,6 +30,18 @@ import (
 // for callers and tests that name it.
 var ErrEscapes = errors.New("path escapes from parent")
 
+// IsEscape says whether err is (or wraps) os.Root's refusal of a path
+// that leads out of the root. os.Root's own error value is not exported:
+// it is recognised by its text, at any depth of the chain.
+func IsEscape(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err == ErrEscapes || err.Error() == ErrEscapes.Error() {
+			return true
+		}
+	}
+	return false
+}
+
 // BeforeUnder, when set (by tests: sandbox.SwapAtLastMoment), is called
 // with p just before each *Under operation under a root other than "/",
 // so that a test can swap a folder on the way for a symbolic link at the
