@@ -167,8 +167,11 @@ func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
 // stateLock takes clp's single-writer lock in the state directory.
 func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
 	l, err := lock.AcquireUnder(ctx, e.System().Root, filepath.Join(e.State(), "lock"), lockWait)
-	if err != nil {
+	if errors.Is(err, lock.ErrHeld) {
 		return nil, fmt.Errorf("another clp is running: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return l, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,6 +81,9 @@ func AcquireUnder(ctx context.Context, root, path string, wait time.Duration) (*
 	}
 	f, err := fsx.OpenFileUnder(root, path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == path {
+			err = pe.Err // (the message names path once)
+		}
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	return take(ctx, f, path, wait)
