@@ -82,10 +82,10 @@ func TestSymlinkSwapCannotLeadFeedOutOfRoot(t *testing.T) {
 		if !swapped() {
 			t.Fatal("Download never wrote: the test proves nothing")
 		}
+		sandbox.AssertUnchanged(t, outside, before)
 		if err == nil || !strings.Contains(err.Error(), "escapes") {
 			t.Fatalf("error %v, want one saying the path escapes the root", err)
 		}
-		sandbox.AssertUnchanged(t, outside, before)
 	})
 	hwOps := map[string]func(h HighWater) error{
 		"mark": func(h HighWater) error { return h.Mark(5) },
@@ -125,10 +125,10 @@ func TestSymlinkSwapCannotLeadFeedOutOfRoot(t *testing.T) {
 			if !swapped() {
 				t.Fatal("the operation never reached the file: the test proves nothing")
 			}
+			sandbox.AssertUnchanged(t, outside, before)
 			if err == nil || !strings.Contains(err.Error(), "escapes") {
 				t.Fatalf("error %v, want one saying the path escapes the root", err)
 			}
-			sandbox.AssertUnchanged(t, outside, before)
 		})
 	}
 }

@@ -92,13 +92,13 @@ func TestSymlinkSwapCannotLeadPinsOutOfRoot(t *testing.T) {
 			if !swapped() {
 				t.Fatal("the operation never reached the file: the test proves nothing")
 			}
+			sandbox.AssertUnchanged(t, outside, before)
 			if c.wantErr == "" && err != nil {
 				t.Fatal(err)
 			}
 			if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
 				t.Fatalf("error %v, want one with %q", err, c.wantErr)
 			}
-			sandbox.AssertUnchanged(t, outside, before)
 		})
 	}
 }

@@ -78,10 +78,10 @@ func TestSymlinkSwapCannotLeadSnapshotsOutOfRoot(t *testing.T) {
 			if !swapped() {
 				t.Fatal("the operation never reached the store: the test proves nothing")
 			}
+			sandbox.AssertUnchanged(t, outside, before)
 			if err == nil || !strings.Contains(err.Error(), "escapes") {
 				t.Fatalf("error %v, want one saying the path escapes the root", err)
 			}
-			sandbox.AssertUnchanged(t, outside, before)
 		})
 	}
 }

@@ -57,10 +57,10 @@ func TestSymlinkSwapCannotLeadUpdateStateOutOfRoot(t *testing.T) {
 			if !swapped() {
 				t.Fatal("the operation never reached the file: the test proves nothing")
 			}
+			sandbox.AssertUnchanged(t, outside, before)
 			if err == nil || !strings.Contains(err.Error(), "escapes") {
 				t.Fatalf("error %v, want one saying the path escapes the root", err)
 			}
-			sandbox.AssertUnchanged(t, outside, before)
 		})
 	}
 }

@@ -30,8 +30,8 @@ func TestSymlinkSwapCannotLeadStateLockOutOfRoot(t *testing.T) {
 	if !swapped() {
 		t.Fatal("the lock was never taken: the test proves nothing")
 	}
+	sandbox.AssertUnchanged(t, outside, before)
 	if err == nil || !strings.Contains(err.Error(), "escapes") {
 		t.Fatalf("error %v, want one saying the path escapes the root", err)
 	}
-	sandbox.AssertUnchanged(t, outside, before)
 }

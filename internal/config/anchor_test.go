@@ -29,11 +29,11 @@ func TestSymlinkSwapCannotLeadConfigReadOutOfRoot(t *testing.T) {
 	if !swapped() {
 		t.Fatal("clp.conf was never read: the test proves nothing")
 	}
+	sandbox.AssertUnchanged(t, outside, before)
 	if c != nil && len(c.FeedMirrors) > 0 {
 		t.Fatalf("clp.conf read through the link: %v", c.FeedMirrors)
 	}
 	if err == nil || !strings.Contains(err.Error(), "escapes") {
 		t.Fatalf("error %v, want one saying the path escapes the root", err)
 	}
-	sandbox.AssertUnchanged(t, outside, before)
 }
