@@ -102,3 +102,49 @@ func TestSymlinkSwapCannotLeadPinsOutOfRoot(t *testing.T) {
 		})
 	}
 }
+
+// clp's hook files (clp hooks install, remove, status) are looked at,
+// written and removed inside the root: the hook folder swapped for a link
+// out of the root just before the write or the removal (after Status read
+// every file: one look at a missing file, two at a present one) makes it fail, and the folder outside is unchanged.
+func TestSymlinkSwapCannotLeadHookFilesOutOfRoot(t *testing.T) {
+	n := len(Files())
+	cases := []struct {
+		name      string
+		nth       int
+		installed bool
+		op        func(root, dir string) error
+	}{
+		{"status", 1, false, func(root, dir string) error { _, err := Status(root, dir); return err }},
+		{"install", n + 1, false, func(root, dir string) error { return Install(root, dir) }},
+		{"remove", 2*n + 1, true, func(root, dir string) error { _, _, err := Remove(root, dir); return err }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dir := filepath.Join(root, "etc/pacman.d/hooks")
+			os.MkdirAll(dir, 0o755)
+			if c.installed {
+				if err := Install(root, dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Outside: clp's own hook files, which the old code would
+			// have removed (or kept and installed over).
+			if err := Install("/", outside); err != nil {
+				t.Fatal(err)
+			}
+			before := sandbox.MustTree(t, outside)
+			swapped := sandbox.SwapAtLastMoment(t, ".hook", c.nth, dir, outside)
+			err := c.op(root, dir)
+			t.Log(err)
+			if !swapped() {
+				t.Fatal("the operation never reached the hook files: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if err == nil || !strings.Contains(err.Error(), "escapes") {
+				t.Fatalf("error %v, want one saying the path escapes the root", err)
+			}
+		})
+	}
+}
