@@ -132,7 +132,7 @@ func BootGuard(sys *system.System, cfg *config.Config) *boot.Guard {
 		Config:      cfg,
 		CmdlinePath: sys.Under("/proc/cmdline"),
 		BootIDPath:  sys.Under("/proc/sys/kernel/random/boot_id"),
-		LogPath:     sys.Under("/var/log/CLP.log"),
+		LogPath:     sys.PatchLog(),
 	}
 }
 

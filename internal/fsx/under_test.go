@@ -73,3 +73,39 @@ func TestUnderHelpers(t *testing.T) {
 		t.Fatalf("through the folder held open: %q %v", got, err)
 	}
 }
+
+// ResolveInRoot takes a mounted root's absolute links against the root
+// (as the booted system does), never out of it; what does not resolve to
+// an existing place inside it, the root "/", and a kernel without openat2
+// leave the path as given.
+func TestResolveInRoot(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "data/opt"), 0o755)
+	os.MkdirAll(filepath.Join(root, "var"), 0o755)
+	os.Symlink("/data/opt", filepath.Join(root, "opt"))                 // absolute, inside once booted
+	os.Symlink("../../../../../data", filepath.Join(root, "var/up"))    // ".." clamped at the root
+	os.Symlink("/nonexistent-clp-test", filepath.Join(root, "var/lib")) // dangling inside the root
+	for in, want := range map[string]string{
+		"opt/CLP":          "data/opt/CLP",
+		"opt":              "data/opt",
+		"var/up/opt/CLP/x": "data/opt/CLP/x",
+		"var/lib/clp":      "var/lib/clp",
+		"var/log/CLP.log":  "var/log/CLP.log",
+		".":                ".",
+	} {
+		if got := ResolveInRoot(root, filepath.Join(root, in)); got != filepath.Join(root, want) {
+			t.Errorf("ResolveInRoot(%s) = %s, want %s", in, got, filepath.Join(root, want))
+		}
+	}
+	if got := ResolveInRoot("/", filepath.Join(root, "opt/CLP")); got != filepath.Join(root, "opt/CLP") {
+		t.Errorf("under / = %s", got)
+	}
+	if got := ResolveInRoot(root, "/elsewhere/opt"); got != "/elsewhere/opt" {
+		t.Errorf("a path outside the root = %s", got)
+	}
+	NoOpenat2 = true
+	defer func() { NoOpenat2 = false }()
+	if got := ResolveInRoot(root, filepath.Join(root, "opt/CLP")); got != filepath.Join(root, "opt/CLP") {
+		t.Errorf("without openat2 = %s", got)
+	}
+}
