@@ -29,3 +29,8 @@ func SonameMajor() int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(Soname(), "libalpm.so."))
 	return n
 }
+
+// Loaded loads libalpm and says which: its version (alpm_version) and the
+// path the dynamic loader found it at ("" if it cannot say). For a caller
+// that keeps the version (system.LibalpmVersion's cache).
+func Loaded() (version, path string) { return galpm.Version(), galpm.Path() }

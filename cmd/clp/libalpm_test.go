@@ -84,9 +84,10 @@ func TestLibalpmLoadedOnlyWhenUsed(t *testing.T) {
 	if err := sandbox.SynthesizeLocalDB(r.DBPath, 3); err != nil {
 		t.Fatal(err)
 	}
+	cache := "/dev/null/clp-tests"
 	loads := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "LD_DEBUG=files", "XDG_CACHE_HOME=/dev/null/clp-tests")
+		cmd.Env = append(os.Environ(), "LD_DEBUG=files", "XDG_CACHE_HOME="+cache)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
@@ -104,6 +105,26 @@ func TestLibalpmLoadedOnlyWhenUsed(t *testing.T) {
 	log = loads("--root", r.Dir, "pin", "synth-pkg-00001")
 	if !strings.Contains(log, "file="+alpm.Soname()) {
 		t.Errorf("clp pin did not load %s:\n%s", alpm.Soname(), log)
+	}
+	// --version and status show libalpm's version: with a cache directory,
+	// libalpm is loaded for it once (system.LibalpmVersion), then no more
+	// while the loader would find the same file.
+	if _, err := os.Stat("/etc/ld.so.cache"); err != nil {
+		t.Log("no /etc/ld.so.cache: the libalpm version is not cached here")
+		return
+	}
+	cache = t.TempDir()
+	for _, e := range []string{"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "GLIBC_TUNABLES"} {
+		t.Setenv(e, "")
+	}
+	for i, want := range []bool{true, false, false} {
+		args := []string{"--version"}
+		if i == 2 {
+			args = []string{"--root", r.Dir, "status"}
+		}
+		if log := loads(args...); strings.Contains(log, "file="+alpm.Soname()) != want {
+			t.Errorf("run %d, clp %v: libalpm loaded: %v, want %v\n%s", i, args, !want, want, log)
+		}
 	}
 }
 

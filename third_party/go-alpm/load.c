@@ -22,6 +22,7 @@
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,15 @@ static void load(void) {
 }
 
 const char *go_alpm_soname(void) { return GO_ALPM_SONAME; }
+
+const char *go_alpm_path(void) {
+  const char *err;
+  struct link_map *map = NULL;
+  if (go_alpm_load(&err) != 0 || dlinfo(lib, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) {
+    return NULL;
+  }
+  return map->l_name;
+}
 
 int go_alpm_load(const char **err) {
   pthread_once(&once, load);

@@ -35,6 +35,16 @@ func Load() error {
 	return nil
 }
 
+// Path is where the dynamic loader found libalpm, loading it first; ""
+// when it cannot be loaded or the loader cannot say.
+func Path() string {
+	p := C.go_alpm_path()
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
 // Soname is the libalpm this package loads, libalpm.so.N: the one the
 // linker saw at build time (load.c says how it is chosen).
 func Soname() string { return C.GoString(C.go_alpm_soname()) }

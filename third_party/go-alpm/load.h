@@ -20,4 +20,8 @@ int go_alpm_load(const char **err);
 // go_alpm_soname is the file name go_alpm_load opens, libalpm.so.N.
 const char *go_alpm_soname(void);
 
+// go_alpm_path is the path the dynamic loader found libalpm at, once it is
+// loaded; NULL before, or when it cannot say.
+const char *go_alpm_path(void);
+
 #endif
