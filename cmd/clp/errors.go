@@ -21,7 +21,7 @@ const (
 	ExitVerify      = 4   // a signature, hash or archive check failed
 	ExitRefused     = 5   // the system is not as the patch expects; nothing was changed
 	ExitPacman      = 6   // pacman failed (its own message is above)
-	ExitNoSystem    = 7   // no usable installation: missing root, no local database, unreadable pacman.conf, damaged state
+	ExitNoSystem    = 7   // no usable installation: missing root, no local database, unreadable pacman.conf, damaged state, no libalpm
 	ExitInterrupted = 130 // SIGINT or SIGTERM; any change was rolled back
 )
 
