@@ -24,7 +24,15 @@ PACMAN71  ?= /opt/clp-pacman-7.1
 LEG71     := $(if $(ALPM_MAJOR),$(shell [ "$(ALPM_MAJOR)" -lt 14 ] && echo yes))
 MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIB71     := $(PACMAN71)/lib/$(MULTIARCH)
-ENV71     := PATH="$(PACMAN71)/bin:$$PATH" CGO_CFLAGS="-I$(PACMAN71)/include" \
+# clp does not link libalpm: go-alpm's trampolines (third_party/go-alpm)
+# dlopen libalpm.so.N on its first use, N fixed at build time. N is the
+# soname the linker takes for -lalpm (scripts/libalpm-somajor.sh), given
+# to the C compiler as GO_ALPM_SOMAJOR (without it, go-alpm's build tag
+# decides: 13 by default, 16 with -tags next).
+SOMAJOR   := $(shell ./scripts/libalpm-somajor.sh 2>/dev/null)
+SOMAJOR71 := $(if $(LEG71),$(shell CGO_LDFLAGS="-L$(LIB71)" ./scripts/libalpm-somajor.sh 2>/dev/null))
+export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g)$(if $(SOMAJOR), -DGO_ALPM_SOMAJOR=$(SOMAJOR))
+ENV71     := PATH="$(PACMAN71)/bin:$$PATH" CGO_CFLAGS="-I$(PACMAN71)/include$(if $(SOMAJOR71), -DGO_ALPM_SOMAJOR=$(SOMAJOR71))" \
 	CGO_LDFLAGS="-L$(LIB71)" PKG_CONFIG_PATH="$(LIB71)/pkgconfig" MAKEPKG_CONF="$(PACMAN71)/etc/makepkg.conf"
 TESTFLAGS ?= -race -timeout 40m -count=1
 # -s -w: what makepkg's strip gives the package too; a smaller binary starts

@@ -41,6 +41,9 @@ func OpenPaths(p *pacman.Paths) (*Handle, error) {
 	if err := pacman.CheckLocalDB(p.DBPath); err != nil {
 		return nil, err
 	}
+	if err := Load(); err != nil {
+		return nil, err
+	}
 	h, err := galpm.Initialize(p.Root, p.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("initialize libalpm (root %s, dbpath %s): %w", p.Root, p.DBPath, err)
@@ -166,16 +169,20 @@ func (h *Handle) Sync(name string) (Package, bool, error) {
 // VerCmp compares two pacman versions like vercmp(8): <0, 0, >0.
 func VerCmp(a, b string) int { return galpm.VerCmp(a, b) }
 
-// LibalpmVersion is the version of the libalpm clp runs on.
+// LibalpmVersion is the version of the libalpm clp runs on. It loads
+// libalpm.
 func LibalpmVersion() string { return galpm.Version() }
 
-// LibalpmMajor is LibalpmVersion's major number (0 if unreadable).
+// LibalpmMajor is LibalpmVersion's major number (0 if unreadable). It loads
+// libalpm.
 func LibalpmMajor() int {
 	major, _ := strconv.Atoi(strings.SplitN(LibalpmVersion(), ".", 2)[0])
 	return major
 }
 
 // pacman 7 (libalpm 15 and newer) resolves pacman.conf's directories and
-// refuses missing ones; clp, linked with that libalpm, runs that pacman, so
-// its pacman.conf reader does the same (see pacman.ResolveDirs).
-func init() { pacman.ResolveDirs = LibalpmMajor() >= 15 }
+// refuses missing ones; clp, built for that libalpm, runs that pacman, so
+// its pacman.conf reader does the same (see pacman.ResolveDirs). The major
+// is the soname's, known without loading libalpm: libalpm's soname is
+// libalpm.so.MAJOR (TestSonameMajorIsLibalpms).
+func init() { pacman.ResolveDirs = SonameMajor() >= 15 }

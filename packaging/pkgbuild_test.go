@@ -419,6 +419,19 @@ func TestPKGBUILD(t *testing.T) {
 		t.Errorf("/usr/bin/clp: want mode 0755, got %v", m)
 	}
 	checkHardening(t, filepath.Join(root.Dir, "usr/bin/clp"))
+	// clp loads libalpm with dlopen when a command first needs it (the
+	// package's depends has pacman for it); nothing of it is in DT_NEEDED.
+	if f, err := elf.Open(filepath.Join(root.Dir, "usr/bin/clp")); err != nil {
+		t.Error(err)
+	} else {
+		libs, _ := f.ImportedLibraries()
+		for _, l := range libs {
+			if strings.HasPrefix(l, "libalpm") {
+				t.Errorf("the packaged clp links %s (DT_NEEDED %v): it must load it on first use", l, libs)
+			}
+		}
+		f.Close()
+	}
 	// The hook files run clp-hook: PIE too, and no shared library at all
 	// (no cgo), so each hook loads nothing but itself.
 	hook := filepath.Join(root.Dir, "usr/lib/clp/clp-hook")

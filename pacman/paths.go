@@ -48,7 +48,7 @@ var (
 // pacman.conf names (RootDir, DBPath, GPGDir, CacheDir, HookDir) with
 // realpath and refuses one that does not exist, as pacman 7 does (libalpm
 // 15 and newer); pacman 6 takes them as written. Package alpm sets it from
-// the libalpm clp is linked with, so clp reads pacman.conf exactly as the
+// the libalpm clp is built for, so clp reads pacman.conf exactly as the
 // pacman beside it does, refusals included.
 var ResolveDirs bool
 

@@ -13,8 +13,8 @@ import (
 
 // What clp status shows of the host: the pacman binary's version and the
 // update timer's state. Probing only reads the host; the one thing it may
-// write is clp's own cache of a pacman binary's version, in the user's cache
-// directory (see versionCache).
+// write is clp's own cache of a pacman binary's version and of libalpm's,
+// in the user's cache directory (vcache.go, libalpm.go).
 
 var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
 

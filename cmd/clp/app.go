@@ -186,7 +186,7 @@ func run(ctx context.Context, env *Env, args []string) error {
 	rest := global.Args()
 	if *showVersion {
 		v, path := system.PacmanVersion()
-		fmt.Fprintf(env.Stdout, "clp %s\npacman %s\n", clpVersion(), system.PacmanLine(v, path, alpm.LibalpmVersion()))
+		fmt.Fprintf(env.Stdout, "clp %s\npacman %s\n", clpVersion(), system.PacmanLine(v, path, system.LibalpmVersion(alpm.Soname(), alpm.Loaded)))
 		return nil
 	}
 	if *showHelp || len(rest) == 0 {

@@ -49,7 +49,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}()
 	rep := status.Report{
 		Version:        clpVersion(),
-		LibalpmVersion: alpm.LibalpmVersion(),
+		LibalpmVersion: system.LibalpmVersion(alpm.Soname(), alpm.Loaded),
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},

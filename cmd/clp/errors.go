@@ -21,7 +21,7 @@ const (
 	ExitVerify      = 4   // a signature, hash or archive check failed
 	ExitRefused     = 5   // the system is not as the patch expects; nothing was changed
 	ExitPacman      = 6   // pacman failed (its own message is above)
-	ExitNoSystem    = 7   // no usable installation: missing root, no local database, unreadable pacman.conf, damaged state
+	ExitNoSystem    = 7   // no usable installation: missing root, no local database, unreadable pacman.conf, damaged state, no libalpm
 	ExitInterrupted = 130 // SIGINT or SIGTERM; any change was rolled back
 )
 
@@ -66,6 +66,7 @@ func exitCode(err error) int {
 	}
 	var lockHeld *pacman.LockHeldError
 	var pacmanErr *pacman.PacmanError
+	var noLibalpm *alpm.LoadError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
@@ -73,7 +74,7 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.As(err, &pacmanErr):
 		return ExitPacman
-	case errors.Is(err, pacman.ErrNoRoot), errors.Is(err, alpm.ErrNoLocalDB), errors.Is(err, pacman.ErrConfig):
+	case errors.Is(err, pacman.ErrNoRoot), errors.Is(err, alpm.ErrNoLocalDB), errors.Is(err, pacman.ErrConfig), errors.As(err, &noLibalpm):
 		return ExitNoSystem
 	}
 	return domainExitCode(err)
@@ -92,7 +93,12 @@ func hintFor(err error) string {
 		return h
 	}
 	var lockHeld *pacman.LockHeldError
+	var noLibalpm *alpm.LoadError
 	switch {
+	case errors.As(err, &noLibalpm):
+		// The message load.c prints when a call that cannot fail finds no
+		// libalpm says the same.
+		return "libalpm comes with pacman; reinstall the pacman package"
 	case errors.Is(err, pacman.ErrNoRoot):
 		return "check --root: it must be an existing directory holding an installation"
 	case errors.Is(err, alpm.ErrNoLocalDB):

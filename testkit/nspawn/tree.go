@@ -29,7 +29,7 @@ const (
 )
 
 // Packages are installed into the tree: systemd as PID 1, dbus, Debian's
-// pacman (libalpm 13, which the clp built on this host links), and zstd for
+// pacman (libalpm 13, which the clp built on this host loads), and zstd for
 // pacman's package files.
 var Packages = []string{"systemd", "systemd-sysv", "dbus", "pacman-package-manager", "zstd"}
 

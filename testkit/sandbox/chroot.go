@@ -29,7 +29,9 @@ import (
 // /usr/bin/<name> for a path outside /usr/bin and /bin) with the shared
 // libraries ldd lists, plus /bin/sh and pacman-conf, and writes the
 // chroot-flavoured pacman.conf (see WriteChrootConfig). The files are
-// copies (about 40 MB for clp's libraries).
+// copies (about 40 MB for clp's libraries). clp loads libalpm with dlopen,
+// so ldd does not list it for clp; pacman-conf links the same libalpm, and
+// it comes with pacman-conf's libraries.
 func (r *Root) MakeChrootable(bins ...string) error {
 	for _, l := range []struct{ name, target string }{{"bin", "usr/bin"}, {"sbin", "usr/bin"}, {"lib", "usr/lib"}, {"lib64", "usr/lib64"}} {
 		p := filepath.Join(r.Dir, l.name)
