@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
+	"github.com/vincentos/clp/testkit/sandbox"
+)
+
+// halfRig is a root with the nvidia packages, a signed patch downgrading
+// them, and a pacman on PATH that, when told to, runs the real pacman and
+// then SIGKILLs the clp that started it: the journal and records are what
+// a clp killed while its pacman ran leaves. The test then puts the local
+// database in the state a pacman killed in the middle of one package
+// leaves (libalpm add.c: old files and entry removed, new folder made,
+// files extracted, desc and files written last).
+type halfRig struct {
+	t        *testing.T
+	bin      string
+	r        *sandbox.Root
+	f        *sandbox.Fixtures
+	k        *killRig
+	env      []string
+	flag     string
+	first    string
+	notTree  sandbox.Tree
+	notPkgs  map[string]string
+	patch    string
+	patchDir string
+}
+
+const halfPatchName = "CLPHALF1"
+
+func newHalfRig(t *testing.T, bin string) *halfRig {
+	t.Helper()
+	r, f := sandbox.NewNVIDIA(t)
+	must(t, r.Cache(f.Paths(sandbox.Broken, sandbox.NVIDIA...)...))
+	must(t, os.MkdirAll(filepath.Join(r.Dir, "etc/clp/keys"), 0o755))
+	must(t, os.WriteFile(filepath.Join(r.Dir, "etc/clp/clp.conf"), []byte("[options]\nArchiveServer =\n"), 0o644))
+	h := &halfRig{t: t, bin: bin, r: r, f: f}
+	h.k = &killRig{t: t, bin: bin, root: r.Dir, r: r, tokens: map[string]bool{}}
+
+	dir := t.TempDir()
+	real, err := exec.LookPath("pacman")
+	if err != nil {
+		t.Skip("no pacman")
+	}
+	wrapDir := filepath.Join(dir, "bin")
+	must(t, os.MkdirAll(wrapDir, 0o755))
+	h.flag = filepath.Join(dir, "kill-after-pacman")
+	// With the first flag, the wrapped pacman moves only the first
+	// package (-dd: the others still need its old version), as one
+	// killed in the first of the transaction's packages leaves them.
+	h.first = filepath.Join(dir, "first-only")
+	wrapper := "#!/bin/sh\n" +
+		"if [ -e " + shQuote(h.first) + " ]; then seen=; first=; for a do shift\n" +
+		"  if [ -n \"$seen\" ]; then [ -z \"$first\" ] && { first=1; set -- \"$@\" \"$a\"; }; continue; fi\n" +
+		"  [ \"$a\" = -- ] && seen=1; set -- \"$@\" \"$a\"\ndone; set -- -dd \"$@\"; fi\n" +
+		shQuote(real) + " \"$@\"\nrc=$?\n" +
+		"case \" $* \" in *\" -U \"*) if [ -e " + shQuote(h.flag) + " ]; then rm -f " + shQuote(h.flag) + "; kill -9 $PPID; sleep 5; fi;; esac\nexit $rc\n"
+	must(t, os.WriteFile(filepath.Join(wrapDir, "pacman"), []byte(wrapper), 0o755))
+	h.env = append(os.Environ(), "PATH="+wrapDir+":"+os.Getenv("PATH"))
+
+	key := filepath.Join(dir, "half")
+	h.mustRun("keygen", "--no-password", "-o", key)
+	pub, err := os.ReadFile(key + ".pub")
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(r.Dir, "etc/clp/keys/half.pub"), pub, 0o644))
+	src := filepath.Join(dir, "src")
+	must(t, os.MkdirAll(filepath.Join(src, "files"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "files/nvidia-half.conf"), []byte("options nvidia_drm modeset=1\n"), 0o644))
+	meta := `<?xml version="1.0" encoding="UTF-8"?>
+<Package format="1">
+  <Name>` + halfPatchName + `</Name>
+  <Version>1</Version>
+  <Architecture>x86_64</Architecture>
+  <Description>Test patch whose pacman is killed mid-package</Description>
+  <Author>clp tests</Author>
+  <Date>2025-06-01</Date>
+  <Severity>normal</Severity>
+  <Files>
+    <Add target="/etc/modprobe.d/nvidia-half.conf" payload="files/nvidia-half.conf" sha256="auto" mode="0644" owner="root" group="root"/>
+  </Files>
+  <Packages>
+    <Downgrade name="nvidia-utils" version="550.78-1" file="nvidia-utils-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+    <Downgrade name="nvidia-dkms" version="550.78-1" file="nvidia-dkms-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+    <Downgrade name="nvidia-settings" version="550.78-1" file="nvidia-settings-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+  </Packages>
+</Package>
+`
+	must(t, os.WriteFile(filepath.Join(src, "PKGINFO.meta"), []byte(meta), 0o644))
+	h.patch = filepath.Join(dir, halfPatchName+".clp")
+	must(t, patch.Build(src, h.patch, patch.BuildOptions{Root: r.Dir, CacheDirs: []string{r.CacheDir}}))
+	h.mustRun("sign", h.patch, "-k", key+".key")
+
+	// The "not applied" reference: an unkilled apply and rollback (clp's
+	// state folders made, as after any first use).
+	h.mustRun("--root", r.Dir, "apply", h.patch, "--noconfirm")
+	h.mustRun("--root", r.Dir, "rollback", halfPatchName, "--noconfirm")
+	h.k.what = "reference"
+	h.notTree, h.notPkgs = h.k.state()
+	return h
+}
+
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (h *halfRig) run(args ...string) (string, string, int) {
+	h.t.Helper()
+	var out, errb bytes.Buffer
+	cmd := exec.Command(h.bin, args...)
+	cmd.Env = h.env
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return out.String(), errb.String(), ee.ExitCode()
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out.String(), errb.String(), 0
+}
+
+func (h *halfRig) mustRun(args ...string) string {
+	h.t.Helper()
+	out, errs, code := h.run(args...)
+	if code != 0 {
+		h.t.Fatalf("clp %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out + errs
+}
+
+// killedIn runs clp apply or rollback with the pacman that kills it once
+// its own pacman finished, and returns the package that pacman changed
+// last (its order: the one a kill mid-transaction leaves half written,
+// with all before it done).
+func (h *halfRig) killedIn(op string, first bool) string {
+	h.t.Helper()
+	args := []string{"--root", h.r.Dir, "apply", h.patch, "--noconfirm"}
+	if op == "rollback" {
+		h.mustRun(args...)
+		args = []string{"--root", h.r.Dir, "rollback", halfPatchName, "--noconfirm"}
+	}
+	want := 3
+	if first {
+		must(h.t, os.WriteFile(h.first, nil, 0o644))
+		defer os.Remove(h.first)
+		want = 1
+	}
+	logBefore, err := os.ReadFile(h.r.LogFile)
+	must(h.t, err)
+	must(h.t, os.WriteFile(h.flag, nil, 0o644))
+	out, errs, code := h.run(args...)
+	if code != -1 {
+		h.t.Fatalf("clp %s was not killed: exit %d\n%s%s", op, code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(h.r.Dir, "var/lib/clp/journal/current")); err != nil {
+		h.t.Fatalf("the killed clp left no journal: %v", err)
+	}
+	logAfter, err := os.ReadFile(h.r.LogFile)
+	must(h.t, err)
+	moved := regexp.MustCompile(`\[ALPM\] (?:downgraded|upgraded) (\S+) `).FindAllStringSubmatch(string(logAfter[len(logBefore):]), -1)
+	if len(moved) != want {
+		h.t.Fatalf("pacman moved %d packages, want %d:\n%s", len(moved), want, logAfter[len(logBefore):])
+	}
+	return moved[len(moved)-1][1]
+}
+
+// halfWrite makes name's entry at version to (the one pacman was writing
+// when killed, coming from version from) half written: "nodesc" (files
+// extracted, desc and files not written), "nofiles" (desc written, files
+// not), "empty" (folder made, nothing extracted yet: of the old version's
+// files only those the new one has too are left, with their old content).
+func (h *halfRig) halfWrite(mode, name, from, to string) string {
+	h.t.Helper()
+	entry := filepath.Join(h.r.Dir, "var/lib/pacman/local", name+"-"+to)
+	switch mode {
+	case "nodesc":
+		must(h.t, os.Remove(filepath.Join(entry, "desc")))
+		must(h.t, os.Remove(filepath.Join(entry, "files")))
+	case "nofiles":
+		must(h.t, os.Remove(filepath.Join(entry, "files")))
+	case "empty":
+		for _, f := range []string{"desc", "files", "mtree"} {
+			must(h.t, os.Remove(filepath.Join(entry, f)))
+		}
+		_, oldFiles, err := cache.ListFiles(h.f.Path(name, from))
+		must(h.t, err)
+		_, newFiles, err := cache.ListFiles(h.f.Path(name, to))
+		must(h.t, err)
+		var keep []string
+		for i := len(newFiles) - 1; i >= 0; i-- {
+			p := newFiles[i]
+			switch {
+			case slices.Contains(oldFiles, p):
+				if !strings.HasSuffix(p, "/") {
+					keep = append(keep, p)
+				}
+			case strings.HasSuffix(p, "/"):
+				must(h.t, os.Remove(filepath.Join(h.r.Dir, p)))
+			default:
+				must(h.t, os.Remove(filepath.Join(h.r.Dir, p)))
+			}
+		}
+		if len(keep) > 0 {
+			args := append([]string{"-xpf", h.f.Path(name, from), "-C", h.r.Dir}, keep...)
+			if out, err := exec.Command("bsdtar", args...).CombinedOutput(); err != nil {
+				h.t.Fatalf("bsdtar %v: %v\n%s", args, err, out)
+			}
+		}
+	}
+	q, err := h.r.Query()
+	must(h.t, err)
+	if q[name] != to {
+		h.t.Fatalf("pacman -Q lists %s %s, want the half-written %s", name, q[name], to)
+	}
+	return entry
+}
+
+// checkRecovered checks the root is the "not applied" reference byte for
+// byte, except the half-written entry kept in clp's state.
+func (h *halfRig) checkRecovered(entry, out string) {
+	h.t.Helper()
+	tr, pkgs := h.k.state()
+	kept := "var/lib/clp/" + pkgtx.DamagedDir + "/" + halfPatchName + "/" + filepath.Base(entry)
+	var other []string
+	sawKept := false
+	for _, d := range h.notTree.Diff(tr) {
+		switch {
+		case d == "added: var/lib/clp/"+pkgtx.DamagedDir || d == "added: var/lib/clp/"+pkgtx.DamagedDir+"/"+halfPatchName:
+		case strings.HasPrefix(d, "added: "+kept):
+			sawKept = true
+		default:
+			other = append(other, d)
+		}
+	}
+	if len(other) > 0 {
+		h.t.Fatalf("after recovery the root differs from a clean rollback:\n%s\nclp said:\n%s", strings.Join(other, "\n"), out)
+	}
+	if !sawKept {
+		h.t.Fatalf("the half-written entry is not kept in %s\nclp said:\n%s", kept, out)
+	}
+	if sandbox.Versions(pkgs) != sandbox.Versions(h.notPkgs) {
+		h.t.Fatalf("packages:\n%s\nwant\n%s", sandbox.Versions(pkgs), sandbox.Versions(h.notPkgs))
+	}
+	if pq, err := h.r.PacmanQuery("-Qkk"); err != nil {
+		h.t.Fatalf("pacman -Qkk after recovery: %v\n%s", err, pq)
+	}
+}
+
+// TestRecoverMendsHalfWrittenEntry: clp killed while the pacman of an
+// apply (560 -> 550) or a rollback (550 -> 560) was writing a package's
+// local database entry, the last of the transaction's three (the others
+// done) or the first (the others not begun: their dependencies on it are
+// broken until recovery ends); the next clp recover mends the entry (moved
+// aside into clp's state, the package reinstalled from its file with
+// --overwrite of its own files) and reaches the clean rollback's root
+// byte for byte.
+func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
+	sandbox.RequireRoot(t)
+	if _, err := exec.LookPath("bsdtar"); err != nil {
+		t.Skip("no bsdtar")
+	}
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	for _, op := range []string{"apply", "rollback"} {
+		for _, mode := range []string{"nodesc", "nofiles", "empty", "first-nodesc", "first-empty"} {
+			t.Run(op+"/"+mode, func(t *testing.T) {
+				h := newHalfRig(t, bin)
+				first := strings.HasPrefix(mode, "first-")
+				mode = strings.TrimPrefix(mode, "first-")
+				name := h.killedIn(op, first)
+				if first && name != "nvidia-utils" {
+					t.Fatalf("the first package pacman moved is %s", name)
+				}
+				from, to := sandbox.Broken, sandbox.Good
+				if op == "rollback" {
+					from, to = to, from
+				}
+				entry := h.halfWrite(mode, name, from, to)
+				out := h.mustRun("--root", h.r.Dir, "recover")
+				if !strings.Contains(out, "was left half written by a pacman killed with clp") || !strings.Contains(out, "it is kept in") {
+					t.Fatalf("recover does not say what it mended:\n%s", out)
+				}
+				h.k.what = op + "/" + mode
+				h.checkRecovered(entry, out)
+				if out, errs, code := h.run("--root", h.r.Dir, "recover"); code != 0 || strings.TrimSpace(out) != "nothing to recover" {
+					t.Fatalf("second recover: exit %d\n%s%s", code, out, errs)
+				}
+			})
+		}
+	}
+}
+
+// TestRecoverHalfWrittenRefusesWithoutFile: the rollback's pacman was
+// killed writing 560's entry, and the 560 file is neither kept nor
+// cached: recover refuses (exit 7), names the package and what to do,
+// and changes nothing; with the file back in the cache it mends.
+func TestRecoverHalfWrittenRefusesWithoutFile(t *testing.T) {
+	sandbox.RequireRoot(t)
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	h := newHalfRig(t, bin)
+	name := h.killedIn("rollback", false)
+	entry := h.halfWrite("nodesc", name, sandbox.Good, sandbox.Broken)
+	file := h.f.Path(name, sandbox.Broken)
+	must(t, os.Remove(filepath.Join(h.r.CacheDir, filepath.Base(file))))
+	kept, _ := filepath.Glob(filepath.Join(h.r.Dir, "var/lib/clp/packages", halfPatchName, name+"-*"))
+	for _, k := range kept {
+		must(t, os.Remove(k))
+	}
+	// clp's own bookkeeping may change: its lock file, the children
+	// record of the killed clp (ended first, then dropped) and the
+	// journal (the phase it reached; it stays).
+	book := func(rel string) bool {
+		return rel == "var/lib/clp/lock" || rel == "var/lib/clp/children" || rel == "var/lib/clp/journal/current"
+	}
+	before, err := sandbox.TreeState(h.r.Dir, book)
+	must(t, err)
+	out, errs, code := h.run("--root", h.r.Dir, "recover")
+	if code != ExitNoSystem {
+		t.Fatalf("recover: exit %d, want %d\n%s%s", code, ExitNoSystem, out, errs)
+	}
+	for _, want := range []string{
+		"clp: error: ", "the local database entry of " + name + " " + sandbox.Broken + " (it has no desc) was left half written by a pacman killed with clp, and cannot be mended",
+		"nothing was changed", "clp: hint: put " + name + " " + sandbox.Broken + "'s package file in pacman's cache",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Fatalf("recover's error does not say %q:\n%s%s", want, out, errs)
+		}
+	}
+	after, err := sandbox.TreeState(h.r.Dir, book)
+	must(t, err)
+	if d := before.Diff(after); len(d) > 0 {
+		t.Fatalf("the refused recover changed the root:\n%s", strings.Join(d, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(h.r.Dir, "var/lib/clp/journal/current")); err != nil {
+		t.Fatalf("the refused recover did not keep the journal: %v", err)
+	}
+	// The file back in the cache: the next recover mends.
+	must(t, h.r.Cache(file))
+	out = h.mustRun("--root", h.r.Dir, "recover")
+	must(t, os.Remove(filepath.Join(h.r.CacheDir, filepath.Base(file))))
+	h.notTree = withoutCached(h.notTree, filepath.Base(file))
+	h.k.what = "after the file came back"
+	h.checkRecovered(entry, out)
+}
+
+// withoutCached is tree without the cache's copy of file.
+func withoutCached(tree sandbox.Tree, file string) sandbox.Tree {
+	out := sandbox.Tree{}
+	for k, v := range tree {
+		if k != "var/cache/pacman/pkg/"+file {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
