@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -247,8 +248,8 @@ const (
 
 // ListFiles reads the package file at path to its end and returns its
 // .PKGINFO and the paths it installs, as pacman lists them in a local
-// database entry's %FILES% (relative, a folder with a trailing "/"), in
-// the archive's order; the dot-files (.PKGINFO, .MTREE, .INSTALL ...) are
+// database entry's %FILES% (relative, a folder with a trailing "/",
+// sorted by bytes); the dot-files (.PKGINFO, .MTREE, .INSTALL ...) are
 // not installed and not listed.
 func ListFiles(path string) (*PkgInfo, []string, error) {
 	f, err := os.Open(path)
@@ -287,7 +288,8 @@ func ListFiles(path string) (*PkgInfo, []string, error) {
 				return nil, nil, fmt.Errorf("%s: %w", path, err)
 			}
 			continue
-		case name == "" || strings.HasPrefix(name, ".") && !strings.Contains(strings.TrimSuffix(name, "/"), "/"):
+		case name == "" || strings.HasPrefix(name, "."):
+			// libalpm installs no entry whose name starts with ".".
 			continue
 		}
 		if h.Typeflag == tar.TypeDir && !strings.HasSuffix(name, "/") {
@@ -302,5 +304,6 @@ func ListFiles(path string) (*PkgInfo, []string, error) {
 	if info == nil {
 		return nil, nil, fmt.Errorf("%s: no .PKGINFO in package", path)
 	}
+	slices.Sort(files)
 	return info, files, nil
 }

@@ -68,18 +68,20 @@ func (a *Actor) localDB() (*os.Root, string, error) {
 	return r, rel, nil
 }
 
-// entryDirs lists the folders of name's entries in the local database
-// (normally one): "<name>-<pkgver>-<pkgrel>", the version with no "-".
-func entryDirs(r *os.Root, local, name string) ([]string, error) {
+// localEntries lists the local database's folder.
+func localEntries(r *os.Root, local string) ([]fs.DirEntry, error) {
 	f, err := r.Open(local)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, err
-	}
+	return f.ReadDir(-1)
+}
+
+// entryDirs picks the folders of name's entries from the local database's
+// listing (normally one): "<name>-<pkgver>-<pkgrel>", the version with
+// exactly one "-".
+func entryDirs(ents []fs.DirEntry, name string) []string {
 	var out []string
 	for _, e := range ents {
 		rest, ok := strings.CutPrefix(e.Name(), name+"-")
@@ -87,7 +89,7 @@ func entryDirs(r *os.Root, local, name string) ([]string, error) {
 			out = append(out, e.Name())
 		}
 	}
-	return out, nil
+	return out
 }
 
 // descField is the first line of a local desc's %FIELD% ("" when absent).
@@ -139,6 +141,10 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		return nil, err
 	}
 	defer r.Close()
+	ents, err := localEntries(r, local)
+	if err != nil {
+		return nil, fmt.Errorf("read the local database: %w", err)
+	}
 	var out []*mending
 	var d *Downgrader
 	for _, act := range p.Actions {
@@ -146,10 +152,7 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			continue
 		}
 		prev := p.Previous[act.Name]
-		dirs, err := entryDirs(r, local, act.Name)
-		if err != nil {
-			return nil, fmt.Errorf("read the local database: %w", err)
-		}
+		dirs := entryDirs(ents, act.Name)
 		m := &mending{Name: act.Name}
 		switch {
 		case len(dirs) > 1:
@@ -235,12 +238,7 @@ func (a *Actor) patchFile(d *Downgrader, st actorState, act patch.PackageAction)
 // otherOwned is every file (not folder) the local database's entries other
 // than skip list.
 func otherOwned(r *os.Root, local, skip string) (map[string]bool, error) {
-	f, err := r.Open(local)
-	if err != nil {
-		return nil, err
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
+	ents, err := localEntries(r, local)
 	if err != nil {
 		return nil, err
 	}
@@ -283,6 +281,20 @@ func globEscape(path string) string {
 	return b.String()
 }
 
+// overwriteArgs lets pacman overwrite exactly the files (not folders) of
+// files that owned (the other packages' files) does not hold: pacman's
+// --overwrite would take another package's file too, and a conflict on
+// one is pacman's refusal, not clp's to override.
+func overwriteArgs(files []string, owned map[string]bool) []string {
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "/") && !owned[f] {
+			out = append(out, "--overwrite", globEscape(f))
+		}
+	}
+	return out
+}
+
 // mend reinstalls each half-written entry's package (see the top of this
 // file). Any failure is recovery's loud one: exit 7, the entry kept.
 func (a *Actor) mend(ctx context.Context, st actorState, ms []*mending) error {
@@ -309,11 +321,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if m.Deps {
 		op = append(op, "--asdeps")
 	}
-	for _, f := range m.Files {
-		if !strings.HasSuffix(f, "/") && !owned[f] {
-			op = append(op, "--overwrite", globEscape(f))
-		}
-	}
+	op = append(op, overwriteArgs(m.Files, owned)...)
 	kept := ""
 	if m.Dir != "" {
 		if kept, err = a.moveAside(r, local, st.Patch, m.Dir); err != nil {
@@ -344,7 +352,8 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if err != nil {
 		return damaged(fmt.Errorf("mend %s: pacman -U %s failed (%v)", what, m.File, err), keptHint)
 	}
-	dirs, err := entryDirs(r, local, m.Name)
+	ents, err := localEntries(r, local)
+	dirs := entryDirs(ents, m.Name)
 	if err != nil || len(dirs) != 1 || dirs[0] != m.Name+"-"+m.Version {
 		return damaged(fmt.Errorf("mend %s: after the reinstall the local database holds %v (%v)", what, dirs, err), keptHint)
 	}
