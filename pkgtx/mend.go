@@ -169,7 +169,7 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		default:
 			// The old entry is gone, the new folder not made yet: the
 			// files both versions have are still there, no package's.
-			m.Version, m.Why = prev, "its entry is gone"
+			m.Version, m.Why = prev, "there is none: the old one was removed, the new one not made yet"
 		}
 		if d == nil {
 			var db DB

@@ -292,6 +292,7 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 				if !strings.Contains(out, "was left half written by a pacman killed with clp") || !strings.Contains(out, "it is kept in") {
 					t.Fatalf("recover does not say what it mended:\n%s", out)
 				}
+				t.Logf("clp recover said:\n%s", out)
 				h.k.what = op + "/" + mode
 				h.checkRecovered(entry, out)
 				if out, errs, code := h.run("--root", h.r.Dir, "recover"); code != 0 || strings.TrimSpace(out) != "nothing to recover" {
@@ -330,6 +331,7 @@ func TestRecoverHalfWrittenRefusesWithoutFile(t *testing.T) {
 	if code != ExitNoSystem {
 		t.Fatalf("recover: exit %d, want %d\n%s%s", code, ExitNoSystem, out, errs)
 	}
+	t.Logf("clp recover said:\n%s%s", out, errs)
 	for _, want := range []string{
 		"clp: error: ", "the local database entry of " + name + " " + sandbox.Broken + " (it has no desc) was left half written by a pacman killed with clp, and cannot be mended",
 		"nothing was changed", "clp: hint: put " + name + " " + sandbox.Broken + "'s package file in pacman's cache",
@@ -371,4 +373,67 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRecoverHalfWrittenFailsLoudly: another package owns a file of the
+// half-written one, so the reinstall may not overwrite it: pacman refuses,
+// recover fails with exit 7 saying where the entry is kept, and the other
+// package's file is untouched; once it is gone, recover mends.
+func TestRecoverHalfWrittenFailsLoudly(t *testing.T) {
+	sandbox.RequireRoot(t)
+	if _, err := exec.LookPath("bsdtar"); err != nil {
+		t.Skip("no bsdtar")
+	}
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	h := newHalfRig(t, bin)
+	name := h.killedIn("rollback", false)
+	// Nothing of 560 extracted yet: the file has 550's bytes.
+	entry := h.halfWrite("empty", name, sandbox.Good, sandbox.Broken)
+	_, files, err := cache.ListFiles(h.f.Path(name, sandbox.Broken))
+	must(t, err)
+	var file string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "/") {
+			file = f
+		}
+	}
+	old, err := os.ReadFile(filepath.Join(h.r.Dir, file))
+	must(t, err)
+	// A package claiming that file (as a database entry: no package
+	// file of ours ships an nvidia file).
+	thief := filepath.Join(h.r.Dir, "var/lib/pacman/local/clp-thief-1-1")
+	must(t, os.Mkdir(thief, 0o755))
+	must(t, os.WriteFile(filepath.Join(thief, "desc"), []byte("%NAME%\nclp-thief\n\n%VERSION%\n1-1\n\n%ARCH%\nany\n\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(thief, "files"), []byte("%FILES%\n"+file+"\n\n"), 0o644))
+
+	kept := filepath.Join(h.r.Dir, killMended, halfPatchName, filepath.Base(entry))
+	for i := 0; i < 2; i++ {
+		out, errs, code := h.run("--root", h.r.Dir, "recover")
+		if code != ExitNoSystem {
+			t.Fatalf("recover %d: exit %d, want %d\n%s%s", i, code, ExitNoSystem, out, errs)
+		}
+		t.Logf("clp recover said:\n%s%s", out, errs)
+		for _, want := range []string{
+			"clp: error: ", "mend the local database entry of " + name + " " + sandbox.Broken + ": pacman -U ",
+			"clp: hint: the half-written entry is kept in " + kept,
+		} {
+			if i == 1 {
+				// The entry went aside the first time: now it is gone.
+				want = strings.Replace(want, "the half-written entry is kept in "+kept, "the journal is kept", 1)
+			}
+			if !strings.Contains(errs, want) {
+				t.Fatalf("recover %d does not say %q:\n%s%s", i, want, out, errs)
+			}
+		}
+		if got, err := os.ReadFile(filepath.Join(h.r.Dir, file)); err != nil || !bytes.Equal(got, old) {
+			t.Fatalf("recover %d overwrote %s, which another package owns (%v)", i, file, err)
+		}
+		if _, err := os.Stat(filepath.Join(h.r.Dir, "var/lib/clp/journal/current")); err != nil {
+			t.Fatalf("the failed recover did not keep the journal: %v", err)
+		}
+	}
+	must(t, os.RemoveAll(thief))
+	out := h.mustRun("--root", h.r.Dir, "recover")
+	h.k.what = "after the other package went"
+	h.checkRecovered(entry, out)
 }
