@@ -164,6 +164,12 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			if m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version); m.Why == "" {
 				continue
 			}
+		case a.movedAside(st.Patch, act.Name, act.Version) && act.Version != prev:
+			// A recovery killed after it moved the patch's version's
+			// entry aside, before its reinstall was done: that version's
+			// files may be on disk, and a reinstall of it, then Revert's
+			// own, takes them away exactly.
+			m.Version, m.Why = act.Version, "there is none: an interrupted recovery moved it aside"
 		case prev == "":
 			continue
 		default:
@@ -210,6 +216,29 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// movedAside says whether an earlier Revert of this patch moved an entry
+// of name at version aside (into <state>/damaged-db/<patch>/).
+func (a *Actor) movedAside(patchName, name, version string) bool {
+	dir := filepath.Join(a.StateDir, DamagedDir, patchName)
+	r, rel, err := fsx.Anchor(a.Paths.Root, a.StateDir, dir, false)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	ents, err := localEntries(r, rel)
+	if err != nil {
+		return false
+	}
+	entry := name + "-" + version
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), entry)
+		if _, err := strconv.Atoi(strings.TrimPrefix(n, ".")); e.IsDir() && ok && (n == "" || strings.HasPrefix(n, ".") && err == nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // patchFile is the file of the version the patch installs (staged, the

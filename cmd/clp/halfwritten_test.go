@@ -263,7 +263,8 @@ func (h *halfRig) checkRecovered(entry, out string) {
 // apply (560 -> 550) or a rollback (550 -> 560) was writing a package's
 // local database entry, the last of the transaction's three (the others
 // done) or the first (the others not begun: their dependencies on it are
-// broken until recovery ends); the next clp recover mends the entry (moved
+// broken until recovery ends), or after a recovery killed once it had
+// moved the entry aside; the next clp recover mends the entry (moved
 // aside into clp's state, the package reinstalled from its file with
 // --overwrite of its own files) and reaches the clean rollback's root
 // byte for byte.
@@ -274,7 +275,7 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
 	for _, op := range []string{"apply", "rollback"} {
-		for _, mode := range []string{"nodesc", "nofiles", "empty", "first-nodesc", "first-empty"} {
+		for _, mode := range []string{"nodesc", "nofiles", "empty", "first-nodesc", "first-empty", "first-aside"} {
 			t.Run(op+"/"+mode, func(t *testing.T) {
 				h := newHalfRig(t, bin)
 				first := strings.HasPrefix(mode, "first-")
@@ -287,9 +288,17 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 				if op == "rollback" {
 					from, to = to, from
 				}
-				entry := h.halfWrite(mode, name, from, to)
+				entry := h.halfWrite(strings.Replace(mode, "aside", "nodesc", 1), name, from, to)
+				if mode == "aside" {
+					// A recovery killed right after it moved the entry
+					// aside: the version pacman was writing is known
+					// only from the entry kept there.
+					dst := filepath.Join(h.r.Dir, killMended, halfPatchName, filepath.Base(entry))
+					must(t, os.MkdirAll(filepath.Dir(dst), 0o700))
+					must(t, os.Rename(entry, dst))
+				}
 				out := h.mustRun("--root", h.r.Dir, "recover")
-				if !strings.Contains(out, "was left half written by a pacman killed with clp") || !strings.Contains(out, "it is kept in") {
+				if !strings.Contains(out, "was left half written by a pacman killed with clp") || mode != "aside" && !strings.Contains(out, "it is kept in") {
 					t.Fatalf("recover does not say what it mended:\n%s", out)
 				}
 				t.Logf("clp recover said:\n%s", out)
