@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,8 @@ type PkgInfo struct {
 	Provides  []string
 	Conflicts []string
 	Replaces  []string
+	// Backup lists the files pacman keeps a user's changes of (backup=()).
+	Backup []string
 }
 
 const (
@@ -183,6 +187,8 @@ func ParsePKGINFO(data []byte) (*PkgInfo, error) {
 			p.Conflicts = append(p.Conflicts, v)
 		case "replaces":
 			p.Replaces = append(p.Replaces, v)
+		case "backup":
+			p.Backup = append(p.Backup, v)
 		}
 	}
 	if p.Name == "" || p.Version == "" || p.Arch == "" {
@@ -306,4 +312,44 @@ func ListFiles(path string) (*PkgInfo, []string, error) {
 	}
 	slices.Sort(files)
 	return info, files, nil
+}
+
+// FileSums reads the package file at path to its end and returns the hex
+// sha256 of each regular file of names it holds (relative paths, as
+// ListFiles gives them).
+func FileSums(path string, names []string) (map[string]string, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec, done, err := decompress(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer done()
+	out := map[string]string{}
+	tr := tar.NewReader(dec)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: read package: %w", path, err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		if !want[name] || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		sum := sha256.New()
+		if _, err := io.Copy(sum, tr); err != nil {
+			return nil, fmt.Errorf("%s: read %s: %w", path, name, err)
+		}
+		out[name] = hex.EncodeToString(sum.Sum(nil))
+	}
 }

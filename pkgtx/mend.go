@@ -3,8 +3,11 @@ package pkgtx
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,6 +53,12 @@ type mending struct {
 	File  string
 	Files []string
 	Deps  bool
+	// Backup are the package's backup=() files; Other is the file of
+	// the other version the interrupted pacman moved between ("" when
+	// neither kept nor cached), whose copies say which of them on disk
+	// are still as that version shipped them.
+	Backup []string
+	Other  string
 }
 
 // damaged marks err as recovery's loud failure: exit 7, nothing more done.
@@ -188,8 +197,12 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		switch m.Version {
 		case prev:
 			m.File, err = a.revertFile(d, st, act.Name, prev)
+			m.Other, _ = a.patchFile(d, st, act)
 		case act.Version:
 			m.File, err = a.patchFile(d, st, act)
+			if prev != "" {
+				m.Other, _ = a.revertFile(d, st, act.Name, prev)
+			}
 		default:
 			err = fmt.Errorf("%s is neither %s's version before the patch (%s) nor the patch's (%s)", m.Version, act.Name, prev, act.Version)
 		}
@@ -204,7 +217,7 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		if info.Name != act.Name || info.Version != m.Version {
 			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp; its package file %s is %s %s; nothing was changed", what, m.File, info.Name, info.Version), "")
 		}
-		m.Files = files
+		m.Files, m.Backup = files, info.Backup
 		switch why, ok := st.Reasons[act.Name]; {
 		case ok:
 			m.Deps = why == "dependency"
@@ -351,6 +364,10 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 		op = append(op, "--asdeps")
 	}
 	op = append(op, overwriteArgs(m.Files, owned)...)
+	backups, err := a.stockBackups(m)
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s: %w", what, err), "")
+	}
 	kept := ""
 	if m.Dir != "" {
 		if kept, err = a.moveAside(r, local, st.Patch, m.Dir); err != nil {
@@ -360,6 +377,19 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	msg := fmt.Sprintf("%s was left half written by a pacman killed with clp (%s)", what, m.Why)
 	if kept != "" {
 		msg += "; it is kept in " + kept
+	}
+	if len(backups) > 0 {
+		// As in an upgrade, where pacman replaces a configuration file
+		// the user left as the old version shipped it: with no old
+		// entry to tell it so, it would keep the old one and make a
+		// .pacnew.
+		dir := filepath.Join(a.StateDir, DamagedDir, st.Patch, m.Name+"-"+m.Version+".backup")
+		for _, b := range backups {
+			if err := a.moveIntoState(b, filepath.Join(dir, b)); err != nil {
+				return damaged(fmt.Errorf("mend %s: move %s aside: %w", what, b, err), "")
+			}
+		}
+		msg += fmt.Sprintf("; its configuration files %s, as the other version shipped them, are kept in %s", strings.Join(backups, ", "), dir)
 	}
 	a.rep().Warn(msg + "; reinstalling " + m.Name + " " + m.Version + " from " + m.File)
 	keptHint := "the journal is kept ('clp recover --show')"
@@ -437,4 +467,68 @@ func (a *Actor) moveAside(r *os.Root, local, patchName, dir string) (string, err
 		return "", err
 	}
 	return filepath.Join(target, name), nil
+}
+
+// stockBackups lists the package's backup files that are on disk as the
+// other version shipped them (not as the one reinstalled, not changed by
+// the user): those an upgrade would replace.
+func (a *Actor) stockBackups(m *mending) ([]string, error) {
+	if len(m.Backup) == 0 || m.Other == "" {
+		return nil, nil
+	}
+	own, err := cache.FileSums(m.File, m.Backup)
+	if err != nil {
+		return nil, err
+	}
+	other, err := cache.FileSums(m.Other, m.Backup)
+	if err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for _, b := range m.Backup {
+		if fi, err := r.Lstat(b); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		f, err := r.Open(b)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		disk := hex.EncodeToString(h.Sum(nil))
+		if disk != own[b] && disk == other[b] {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// moveIntoState moves the root's file rel to dst, a path in clp's state
+// under the root, both resolved inside the root.
+func (a *Actor) moveIntoState(rel, dst string) error {
+	to, ok := fsx.Under(a.Paths.Root, dst)
+	if !ok {
+		return fmt.Errorf("clp's state %s is not under the root %s", a.StateDir, a.Paths.Root)
+	}
+	r, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		return err
+	}
+	if err := r.Rename(rel, to); err != nil {
+		return err
+	}
+	return fsx.SyncDirIn(r, filepath.Dir(rel))
 }

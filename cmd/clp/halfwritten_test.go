@@ -24,14 +24,16 @@ import (
 // leaves (libalpm add.c: old files and entry removed, new folder made,
 // files extracted, desc and files written last).
 type halfRig struct {
-	t        *testing.T
-	bin      string
-	r        *sandbox.Root
-	f        *sandbox.Fixtures
-	k        *killRig
-	env      []string
-	flag     string
-	first    string
+	t     *testing.T
+	bin   string
+	r     *sandbox.Root
+	f     *sandbox.Fixtures
+	k     *killRig
+	env   []string
+	flag  string
+	first string
+	// moves is how many packages the patch moves.
+	moves    int
 	notTree  sandbox.Tree
 	notPkgs  map[string]string
 	patch    string
@@ -40,10 +42,28 @@ type halfRig struct {
 
 const halfPatchName = "CLPHALF1"
 
-func newHalfRig(t *testing.T, bin string) *halfRig {
+func newHalfRig(t *testing.T, bin string) *halfRig { return newHalfRigFor(t, bin, false) }
+
+// confOld and confNew are clp-testconf's versions in the conf rig: its
+// /etc/clp-testconf.conf (backup=()) differs between them.
+const confOld, confNew = "1.0-1", "1.1-1"
+
+// newHalfRigFor with conf makes the rig's patch downgrade clp-testconf
+// from confNew (installed) to confOld instead of the nvidia packages.
+func newHalfRigFor(t *testing.T, bin string, conf bool) *halfRig {
 	t.Helper()
 	r, f := sandbox.NewNVIDIA(t)
 	must(t, r.Cache(f.Paths(sandbox.Broken, sandbox.NVIDIA...)...))
+	downgrades := `    <Downgrade name="nvidia-utils" version="550.78-1" file="nvidia-utils-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+    <Downgrade name="nvidia-dkms" version="550.78-1" file="nvidia-dkms-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+    <Downgrade name="nvidia-settings" version="550.78-1" file="nvidia-settings-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
+`
+	if conf {
+		must(t, r.Install(f.Path("clp-testconf", confNew)))
+		must(t, r.Cache(f.Path("clp-testconf", confOld), f.Path("clp-testconf", confNew)))
+		downgrades = `    <Downgrade name="clp-testconf" version="` + confOld + `" file="clp-testconf-` + confOld + `-any.pkg.tar.zst" sha256="auto"/>
+`
+	}
 	// nvidia-settings, the package pacman moves last, installed as a
 	// dependency: the reinstall over its half-written entry must keep
 	// that (its desc, compared below, says %REASON% 1).
@@ -52,7 +72,10 @@ func newHalfRig(t *testing.T, bin string) *halfRig {
 	}
 	must(t, os.MkdirAll(filepath.Join(r.Dir, "etc/clp/keys"), 0o755))
 	must(t, os.WriteFile(filepath.Join(r.Dir, "etc/clp/clp.conf"), []byte("[options]\nArchiveServer =\n"), 0o644))
-	h := &halfRig{t: t, bin: bin, r: r, f: f}
+	h := &halfRig{t: t, bin: bin, r: r, f: f, moves: 3}
+	if conf {
+		h.moves = 1
+	}
 	h.k = &killRig{t: t, bin: bin, root: r.Dir, r: r, tokens: map[string]bool{}, mended: map[string]bool{}}
 
 	dir := t.TempDir()
@@ -97,10 +120,7 @@ func newHalfRig(t *testing.T, bin string) *halfRig {
     <Add target="/etc/modprobe.d/nvidia-half.conf" payload="files/nvidia-half.conf" sha256="auto" mode="0644" owner="root" group="root"/>
   </Files>
   <Packages>
-    <Downgrade name="nvidia-utils" version="550.78-1" file="nvidia-utils-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
-    <Downgrade name="nvidia-dkms" version="550.78-1" file="nvidia-dkms-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
-    <Downgrade name="nvidia-settings" version="550.78-1" file="nvidia-settings-550.78-1-x86_64.pkg.tar.zst" sha256="auto"/>
-  </Packages>
+` + downgrades + `  </Packages>
 </Package>
 `
 	must(t, os.WriteFile(filepath.Join(src, "PKGINFO.meta"), []byte(meta), 0o644))
@@ -156,7 +176,7 @@ func (h *halfRig) killedIn(op string, first bool) string {
 		h.mustRun(args...)
 		args = []string{"--root", h.r.Dir, "rollback", halfPatchName, "--noconfirm"}
 	}
-	want := 3
+	want := h.moves
 	if first {
 		must(h.t, os.WriteFile(h.first, nil, 0o644))
 		defer os.Remove(h.first)
@@ -248,8 +268,15 @@ func (h *halfRig) checkRecovered(entry, out string) {
 	if _, err := os.Lstat(filepath.Join(kept, "files")); err == nil {
 		h.t.Fatalf("the entry kept in %s has a files list: not the half-written one", kept)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(h.r.Dir, killMended, halfPatchName)); len(ents) != 1 {
-		h.t.Fatalf("%d entries kept in %s, want 1", len(ents), filepath.Dir(kept))
+	ents, _ := os.ReadDir(filepath.Join(h.r.Dir, killMended, halfPatchName))
+	n := 0
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".backup") {
+			n++
+		}
+	}
+	if n != 1 {
+		h.t.Fatalf("%d entries kept in %s, want 1", n, filepath.Dir(kept))
 	}
 	if sandbox.Versions(pkgs) != sandbox.Versions(h.notPkgs) {
 		h.t.Fatalf("packages:\n%s\nwant\n%s", sandbox.Versions(pkgs), sandbox.Versions(h.notPkgs))
@@ -445,4 +472,35 @@ func TestRecoverHalfWrittenFailsLoudly(t *testing.T) {
 	out := h.mustRun("--root", h.r.Dir, "recover")
 	h.k.what = "after the other package went"
 	h.checkRecovered(entry, out)
+}
+
+// TestRecoverMendsHalfWrittenEntryWithBackup: the half-written package has
+// a backup=() file in /etc (clp-testconf), on disk as the version pacman
+// moved from shipped it. A reinstall with no old entry would keep it and
+// add a .pacnew; recovery moves it aside first, as pacman's upgrade would
+// replace it, so the root is a clean rollback's byte for byte.
+func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
+	sandbox.RequireRoot(t)
+	if _, err := exec.LookPath("bsdtar"); err != nil {
+		t.Skip("no bsdtar")
+	}
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	for _, op := range []string{"apply", "rollback"} {
+		t.Run(op, func(t *testing.T) {
+			h := newHalfRigFor(t, bin, true)
+			name := h.killedIn(op, false)
+			from, to := confNew, confOld
+			if op == "rollback" {
+				from, to = to, from
+			}
+			entry := h.halfWrite("empty", name, from, to)
+			out := h.mustRun("--root", h.r.Dir, "recover")
+			t.Logf("clp recover said:\n%s", out)
+			if !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are kept in") {
+				t.Fatalf("recover does not say it moved the configuration file aside:\n%s", out)
+			}
+			h.k.what = op
+			h.checkRecovered(entry, out)
+		})
+	}
 }

@@ -270,7 +270,7 @@ func killVolatile(rel string) bool {
 	}
 	// pacman rewrites a reinstalled package's desc (%INSTALLDATE%); state
 	// compares it without that value.
-	if ok, _ := path.Match("var/lib/pacman/local/nvidia-*/desc", rel); ok {
+	if ok, _ := path.Match("var/lib/pacman/local/*/desc", rel); ok {
 		return true
 	}
 	// The applied record holds its transaction id and time; clp list
@@ -327,7 +327,7 @@ func (k *killRig) state() (sandbox.Tree, map[string]string) {
 			k.mended[p] = true
 		}
 	}
-	descs, _ := filepath.Glob(filepath.Join(k.root, "var/lib/pacman/local/nvidia-*/desc"))
+	descs, _ := filepath.Glob(filepath.Join(k.root, "var/lib/pacman/local/*/desc"))
 	for _, p := range descs {
 		data, err := os.ReadFile(p)
 		fi, serr := os.Lstat(p)
