@@ -263,6 +263,7 @@ func killVolatile(rel string) bool {
 		"var/lib/clp/history.jsonl",   // clp's history: one more event
 		"var/lib/clp/snapshots",       // clp's package snapshots, one per apply and rollback
 		"var/lib/clp/lock",            // clp's own lock file (held only while clp runs)
+		"var/lib/clp/boot-guard.lock", // the boot guard's: the holder's pid, left by a clp killed holding it (the flock is what counts)
 		"var/lib/clp/pins.json",       // the pins, with the time each was set (checked by LoadPins)
 		"var/lib/clp/boot-guard.json", // the boot guard, armed with the newest snapshot's number
 		killMended:                    // half-written entries recovery mended, kept for inspection (state logs them)
@@ -552,11 +553,9 @@ func (k *killRig) checkApplied(when string) {
 
 // killStateFiles is what clp's first apply and rollback leave on a root
 // that never had clp's state, besides the killVolatile files: its state
-// directory with the boot guard's lock and the emptied journal, package
-// and patch folders.
+// directory with the emptied journal, package and patch folders.
 var killStateFiles = []string{
 	"var/lib/clp",
-	"var/lib/clp/boot-guard.lock",
 	"var/lib/clp/journal",
 	"var/lib/clp/packages",
 	"var/lib/clp/patches",
