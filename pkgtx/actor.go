@@ -650,6 +650,9 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 			return err
 		}
 	}
+	if a.Paths != nil {
+		return a.finishMends(st.Patch)
+	}
 	return nil
 }
 

@@ -376,7 +376,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	}
 	msg := fmt.Sprintf("%s was left half written by a pacman killed with clp (%s)", what, m.Why)
 	if kept != "" {
-		msg += "; it is kept in " + kept
+		msg += "; it is moved aside"
 	}
 	if len(backups) > 0 {
 		// As in an upgrade, where pacman replaces a configuration file
@@ -389,7 +389,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 				return damaged(fmt.Errorf("mend %s: move %s aside: %w", what, b, err), "")
 			}
 		}
-		msg += fmt.Sprintf("; its configuration files %s, as the other version shipped them, are kept in %s", strings.Join(backups, ", "), dir)
+		msg += fmt.Sprintf("; its configuration files %s, as the other version shipped them, are moved aside too", strings.Join(backups, ", "))
 	}
 	a.rep().Warn(msg + "; reinstalling " + m.Name + " " + m.Version + " from " + m.File)
 	keptHint := "the journal is kept ('clp recover --show')"
@@ -436,6 +436,35 @@ func (c *capped) Write(p []byte) (int, error) {
 		c.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// finishMends, once Revert is done, renames <state>/damaged-db/<patch>/,
+// where the entries it mended wait, to <patch>-<time>, so that a later
+// Revert of the same patch never takes them for an interrupted mend of
+// its own (movedAside), and says where they are kept.
+func (a *Actor) finishMends(patchName string) error {
+	dir := filepath.Join(a.StateDir, DamagedDir, patchName)
+	r, rel, err := fsx.Anchor(a.Paths.Root, a.StateDir, dir, false)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := r.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	base := patchName + "-" + a.now().UTC().Format("20060102T150405Z")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := r.Lstat(filepath.Join(filepath.Dir(rel), name)); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		name = base + "." + strconv.Itoa(i)
+	}
+	if err := r.Rename(rel, filepath.Join(filepath.Dir(rel), name)); err != nil {
+		return fmt.Errorf("put the mended database entries aside: %w", err)
+	}
+	a.rep().Warn("the half-written database entries recovery mended are kept for inspection in " + filepath.Join(filepath.Dir(dir), name))
+	return fsx.SyncDirIn(r, filepath.Dir(rel))
 }
 
 // moveAside moves the entry folder dir into <state>/damaged-db/<patch>/

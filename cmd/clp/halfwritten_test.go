@@ -261,14 +261,23 @@ func (h *halfRig) checkRecovered(entry, out string) {
 	if d := h.notTree.Diff(tr); len(d) > 0 {
 		h.t.Fatalf("after recovery the root differs from a clean rollback:\n%s\nclp said:\n%s", strings.Join(d, "\n"), out)
 	}
-	kept := filepath.Join(h.r.Dir, killMended, halfPatchName, filepath.Base(entry))
+	// Once recovery is done, the entries it mended are kept in
+	// damaged-db/<patch>-<time>/, as it says.
+	dirs, _ := filepath.Glob(filepath.Join(h.r.Dir, killMended, halfPatchName+"-*"))
+	if len(dirs) != 1 || !strings.Contains(out, "the half-written database entries recovery mended are kept for inspection in "+dirs[0]+"\n") {
+		h.t.Fatalf("kept in %q, want one folder %s-<time> that clp names\nclp said:\n%s", dirs, halfPatchName, out)
+	}
+	if _, err := os.Lstat(filepath.Join(h.r.Dir, killMended, halfPatchName)); !errors.Is(err, os.ErrNotExist) {
+		h.t.Fatalf("the folder of an unfinished mend is left: %v", err)
+	}
+	kept := filepath.Join(dirs[0], filepath.Base(entry))
 	if fi, err := os.Lstat(kept); err != nil || !fi.IsDir() {
 		h.t.Fatalf("the half-written entry is not kept in %s (%v)\nclp said:\n%s", kept, err, out)
 	}
 	if _, err := os.Lstat(filepath.Join(kept, "files")); err == nil {
 		h.t.Fatalf("the entry kept in %s has a files list: not the half-written one", kept)
 	}
-	ents, _ := os.ReadDir(filepath.Join(h.r.Dir, killMended, halfPatchName))
+	ents, _ := os.ReadDir(dirs[0])
 	n := 0
 	for _, e := range ents {
 		if !strings.HasSuffix(e.Name(), ".backup") {
@@ -325,7 +334,7 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 					must(t, os.Rename(entry, dst))
 				}
 				out := h.mustRun("--root", h.r.Dir, "recover")
-				if !strings.Contains(out, "was left half written by a pacman killed with clp") || mode != "aside" && !strings.Contains(out, "it is kept in") {
+				if !strings.Contains(out, "was left half written by a pacman killed with clp") || mode != "aside" && !strings.Contains(out, "it is moved aside") {
 					t.Fatalf("recover does not say what it mended:\n%s", out)
 				}
 				t.Logf("clp recover said:\n%s", out)
@@ -496,7 +505,7 @@ func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
 			entry := h.halfWrite("empty", name, from, to)
 			out := h.mustRun("--root", h.r.Dir, "recover")
 			t.Logf("clp recover said:\n%s", out)
-			if !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are kept in") {
+			if !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are moved aside too") {
 				t.Fatalf("recover does not say it moved the configuration file aside:\n%s", out)
 			}
 			h.k.what = op
