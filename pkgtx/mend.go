@@ -359,7 +359,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if err != nil {
 		return damaged(fmt.Errorf("mend %s: read the local database: %w", what, err), "")
 	}
-	op := []string{"-U"}
+	op := []string{"-U", "--nodeps"}
 	if m.Deps {
 		op = append(op, "--asdeps")
 	}
@@ -396,10 +396,12 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if kept != "" {
 		keptHint = "the half-written entry is kept in " + kept + "; " + keptHint
 	}
-	// With the entry aside this is an install, not an upgrade: pacman
-	// checks the package's own dependencies, not those of the packages
-	// the interrupted transaction had not reached yet (they match again
-	// once Revert is done).
+	// The reinstall is one step of the interrupted transaction: the
+	// packages it had already moved may need another version of this one
+	// (nvidia-dkms 560 needs nvidia-utils=560, already at 550), so
+	// pacman skips the version checks of dependencies (--nodeps, once:
+	// the names are still checked). Revert's own pacman -U then checks
+	// the end state's.
 	remove, err := hooks.WriteAllow(a.StateDir, []string{m.Name}, "rollback of patch "+st.Patch, 30*time.Minute)
 	if err != nil {
 		return err

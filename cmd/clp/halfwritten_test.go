@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -86,13 +87,13 @@ func newHalfRigFor(t *testing.T, bin string, conf bool) *halfRig {
 	wrapDir := filepath.Join(dir, "bin")
 	must(t, os.MkdirAll(wrapDir, 0o755))
 	h.flag = filepath.Join(dir, "kill-after-pacman")
-	// With the first flag, the wrapped pacman moves only the first
-	// package (-dd: the others still need its old version), as one
-	// killed in the first of the transaction's packages leaves them.
+	// With the first-only file holding N, the wrapped pacman moves only
+	// the first N packages (-dd: the others still need the old
+	// versions), as one killed in package N+1 leaves them.
 	h.first = filepath.Join(dir, "first-only")
 	wrapper := "#!/bin/sh\n" +
-		"if [ -e " + shQuote(h.first) + " ]; then seen=; first=; for a do shift\n" +
-		"  if [ -n \"$seen\" ]; then [ -z \"$first\" ] && { first=1; set -- \"$@\" \"$a\"; }; continue; fi\n" +
+		"if [ -e " + shQuote(h.first) + " ]; then n=$(cat " + shQuote(h.first) + "); seen=; k=0; for a do shift\n" +
+		"  if [ -n \"$seen\" ]; then [ \"$k\" -lt \"$n\" ] && { k=$((k+1)); set -- \"$@\" \"$a\"; }; continue; fi\n" +
 		"  [ \"$a\" = -- ] && seen=1; set -- \"$@\" \"$a\"\ndone; set -- -dd \"$@\"; fi\n" +
 		shQuote(real) + " \"$@\"\nrc=$?\n" +
 		"case \" $* \" in *\" -U \"*) if [ -e " + shQuote(h.flag) + " ]; then rm -f " + shQuote(h.flag) + "; kill -9 $PPID; sleep 5; fi;; esac\nexit $rc\n"
@@ -169,7 +170,7 @@ func (h *halfRig) mustRun(args ...string) string {
 // its own pacman finished, and returns the package that pacman changed
 // last (its order: the one a kill mid-transaction leaves half written,
 // with all before it done).
-func (h *halfRig) killedIn(op string, first bool) string {
+func (h *halfRig) killedIn(op string, first int) string {
 	h.t.Helper()
 	args := []string{"--root", h.r.Dir, "apply", h.patch, "--noconfirm"}
 	if op == "rollback" {
@@ -177,10 +178,10 @@ func (h *halfRig) killedIn(op string, first bool) string {
 		args = []string{"--root", h.r.Dir, "rollback", halfPatchName, "--noconfirm"}
 	}
 	want := h.moves
-	if first {
-		must(h.t, os.WriteFile(h.first, nil, 0o644))
+	if first > 0 {
+		must(h.t, os.WriteFile(h.first, []byte(strconv.Itoa(first)), 0o644))
 		defer os.Remove(h.first)
-		want = 1
+		want = first
 	}
 	logBefore, err := os.ReadFile(h.r.LogFile)
 	must(h.t, err)
@@ -205,7 +206,8 @@ func (h *halfRig) killedIn(op string, first bool) string {
 // when killed, coming from version from) half written: "nodesc" (files
 // extracted, desc and files not written), "nofiles" (desc written, files
 // not), "empty" (folder made, nothing extracted yet: of the old version's
-// files only those the new one has too are left, with their old content).
+// files only those the new one has too are left, with their old content),
+// "gone" (the same before the folder is made: no entry at all).
 func (h *halfRig) halfWrite(mode, name, from, to string) string {
 	h.t.Helper()
 	entry := filepath.Join(h.r.Dir, "var/lib/pacman/local", name+"-"+to)
@@ -215,9 +217,12 @@ func (h *halfRig) halfWrite(mode, name, from, to string) string {
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
 	case "nofiles":
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
-	case "empty":
+	case "empty", "gone":
 		for _, f := range []string{"desc", "files", "mtree"} {
 			must(h.t, os.Remove(filepath.Join(entry, f)))
+		}
+		if mode == "gone" {
+			must(h.t, os.Remove(entry))
 		}
 		_, oldFiles, err := cache.ListFiles(h.f.Path(name, from))
 		must(h.t, err)
@@ -246,20 +251,33 @@ func (h *halfRig) halfWrite(mode, name, from, to string) string {
 	}
 	q, err := h.r.Query()
 	must(h.t, err)
-	if q[name] != to {
-		h.t.Fatalf("pacman -Q lists %s %s, want the half-written %s", name, q[name], to)
+	if want := map[bool]string{true: "", false: to}[mode == "gone"]; q[name] != want {
+		h.t.Fatalf("pacman -Q lists %s %q, want %q", name, q[name], want)
 	}
 	return entry
 }
 
 // checkRecovered checks the root is the "not applied" reference byte for
-// byte, except the half-written entry kept in clp's state.
+// byte, except the half-written entry kept in clp's state ("" for none).
 func (h *halfRig) checkRecovered(entry, out string) {
 	h.t.Helper()
 	// state leaves out clp's damaged-db folder (killVolatile).
 	tr, pkgs := h.k.state()
 	if d := h.notTree.Diff(tr); len(d) > 0 {
 		h.t.Fatalf("after recovery the root differs from a clean rollback:\n%s\nclp said:\n%s", strings.Join(d, "\n"), out)
+	}
+	if sandbox.Versions(pkgs) != sandbox.Versions(h.notPkgs) {
+		h.t.Fatalf("packages:\n%s\nwant\n%s", sandbox.Versions(pkgs), sandbox.Versions(h.notPkgs))
+	}
+	if pq, err := h.r.PacmanQuery("-Qkk"); err != nil {
+		h.t.Fatalf("pacman -Qkk after recovery: %v\n%s", err, pq)
+	}
+	if entry == "" {
+		// No entry was there to keep.
+		if _, err := os.Lstat(filepath.Join(h.r.Dir, killMended)); !errors.Is(err, os.ErrNotExist) {
+			h.t.Fatalf("recovery kept something though there was no entry: %v", err)
+		}
+		return
 	}
 	// Once recovery is done, the entries it mended are kept in
 	// damaged-db/<patch>-<time>/, as it says.
@@ -287,12 +305,6 @@ func (h *halfRig) checkRecovered(entry, out string) {
 	if n != 1 {
 		h.t.Fatalf("%d entries kept in %s, want 1", n, filepath.Dir(kept))
 	}
-	if sandbox.Versions(pkgs) != sandbox.Versions(h.notPkgs) {
-		h.t.Fatalf("packages:\n%s\nwant\n%s", sandbox.Versions(pkgs), sandbox.Versions(h.notPkgs))
-	}
-	if pq, err := h.r.PacmanQuery("-Qkk"); err != nil {
-		h.t.Fatalf("pacman -Qkk after recovery: %v\n%s", err, pq)
-	}
 }
 
 // TestRecoverMendsHalfWrittenEntry: clp killed while the pacman of an
@@ -311,14 +323,22 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
 	for _, op := range []string{"apply", "rollback"} {
-		for _, mode := range []string{"nodesc", "nofiles", "empty", "first-nodesc", "first-empty", "first-aside"} {
+		for _, mode := range []string{"nodesc", "nofiles", "empty", "first-nodesc", "first-empty", "first-aside", "second-gone", "second-empty"} {
 			t.Run(op+"/"+mode, func(t *testing.T) {
 				h := newHalfRig(t, bin)
-				first := strings.HasPrefix(mode, "first-")
-				mode = strings.TrimPrefix(mode, "first-")
+				first := 0
+				switch {
+				case strings.HasPrefix(mode, "first-"):
+					first = 1
+				case strings.HasPrefix(mode, "second-"):
+					first = 2
+				}
+				if first > 0 {
+					_, mode, _ = strings.Cut(mode, "-")
+				}
 				name := h.killedIn(op, first)
-				if first && name != "nvidia-utils" {
-					t.Fatalf("the first package pacman moved is %s", name)
+				if want := []string{"nvidia-settings", "nvidia-utils", "nvidia-dkms"}[first]; name != want {
+					t.Fatalf("the package pacman moved last is %s, want %s", name, want)
 				}
 				from, to := sandbox.Broken, sandbox.Good
 				if op == "rollback" {
@@ -334,8 +354,11 @@ func TestRecoverMendsHalfWrittenEntry(t *testing.T) {
 					must(t, os.Rename(entry, dst))
 				}
 				out := h.mustRun("--root", h.r.Dir, "recover")
-				if !strings.Contains(out, "was left half written by a pacman killed with clp") || mode != "aside" && !strings.Contains(out, "it is moved aside") {
+				if !strings.Contains(out, "was left half written by a pacman killed with clp") || mode != "aside" && mode != "gone" && !strings.Contains(out, "it is moved aside") {
 					t.Fatalf("recover does not say what it mended:\n%s", out)
+				}
+				if mode == "gone" {
+					entry = ""
 				}
 				t.Logf("clp recover said:\n%s", out)
 				h.k.what = op + "/" + mode
@@ -356,7 +379,7 @@ func TestRecoverHalfWrittenRefusesWithoutFile(t *testing.T) {
 	sandbox.RequireRoot(t)
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
 	h := newHalfRig(t, bin)
-	name := h.killedIn("rollback", false)
+	name := h.killedIn("rollback", 0)
 	entry := h.halfWrite("nodesc", name, sandbox.Good, sandbox.Broken)
 	file := h.f.Path(name, sandbox.Broken)
 	must(t, os.Remove(filepath.Join(h.r.CacheDir, filepath.Base(file))))
@@ -431,7 +454,7 @@ func TestRecoverHalfWrittenFailsLoudly(t *testing.T) {
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
 	h := newHalfRig(t, bin)
-	name := h.killedIn("rollback", false)
+	name := h.killedIn("rollback", 0)
 	// Nothing of 560 extracted yet: the file has 550's bytes.
 	entry := h.halfWrite("empty", name, sandbox.Good, sandbox.Broken)
 	_, files, err := cache.ListFiles(h.f.Path(name, sandbox.Broken))
@@ -497,7 +520,7 @@ func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
 	for _, op := range []string{"apply", "rollback"} {
 		t.Run(op, func(t *testing.T) {
 			h := newHalfRigFor(t, bin, true)
-			name := h.killedIn(op, false)
+			name := h.killedIn(op, 0)
 			from, to := confNew, confOld
 			if op == "rollback" {
 				from, to = to, from
