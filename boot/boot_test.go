@@ -76,6 +76,7 @@ func newGuard(t *testing.T) *testGuard {
 	cfg := config.Default()
 	cfg.BootCritical = append(cfg.BootCritical, "clp-testgreeter")
 	tg.Guard = &Guard{
+		Root:        dir,
 		StateDir:    filepath.Join(dir, "var/lib/clp"),
 		Config:      cfg,
 		CmdlinePath: filepath.Join(dir, "cmdline"),
@@ -390,7 +391,7 @@ func TestInterruptedRestore(t *testing.T) {
 	st.Pending = boot2
 	st.Boots = []Boot{{ID: boot2}}
 	st.Restore = &RestoreRecord{Boot: boot2, Snapshot: 7}
-	if err := writeState(tg.statePath(), st); err != nil {
+	if err := writeState(tg.Root, tg.statePath(), st); err != nil {
 		t.Fatal(err)
 	}
 	r := &fakeRestorer{}

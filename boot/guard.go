@@ -11,11 +11,17 @@ import (
 	"time"
 
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/lock"
 )
 
 // Guard is the boot guard of one installation.
 type Guard struct {
+	// Root is the system root StateDir and LogPath are under ("" is /):
+	// the guard's state, lock and log are read and written inside it
+	// (fsx's *Under helpers), so a folder swapped for a link out of the
+	// root makes the operation fail instead of leaving the root.
+	Root string
 	// StateDir is clp's state directory (<root>/var/lib/clp).
 	StateDir string
 	// Config is clp.conf: Guard, CriticalPackages, FailedBoots,
@@ -57,10 +63,10 @@ func (g *Guard) say(format string, a ...any) {
 	if g.LogPath == "" {
 		return
 	}
-	if err := os.MkdirAll(filepath.Dir(g.LogPath), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(g.Root, filepath.Dir(g.LogPath), 0o755); err != nil {
 		return
 	}
-	f, err := os.OpenFile(g.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	f, err := fsx.OpenFileUnder(g.Root, g.LogPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return
 	}
@@ -95,12 +101,12 @@ func (g *Guard) bootID() (string, error) {
 }
 
 // Load reads the state. A damaged state is an error matching ErrDamaged.
-func (g *Guard) Load() (*State, error) { return readState(g.statePath()) }
+func (g *Guard) Load() (*State, error) { return readState(g.Root, g.statePath()) }
 
 // update runs fn on the state under the guard's lock and writes the result
 // when fn says so. A damaged state is never handed to fn.
 func (g *Guard) update(ctx context.Context, fn func(st *State) (write bool, err error)) error {
-	l, err := lock.Acquire(ctx, filepath.Join(g.StateDir, "boot-guard.lock"), lockWait)
+	l, err := lock.AcquireUnder(ctx, g.Root, filepath.Join(g.StateDir, "boot-guard.lock"), lockWait)
 	if err != nil {
 		return err
 	}
@@ -113,7 +119,7 @@ func (g *Guard) update(ctx context.Context, fn func(st *State) (write bool, err 
 	if err != nil || !write {
 		return err
 	}
-	return writeState(g.statePath(), st)
+	return writeState(g.Root, g.statePath(), st)
 }
 
 // Protects reports the snapshot the guard may need to restore (0: none), so
@@ -222,7 +228,7 @@ func (g *Guard) Disarm(ctx context.Context, why string) (*State, error) {
 	})
 	if errors.Is(err, ErrDamaged) {
 		aside := g.statePath() + ".damaged"
-		if rerr := os.Rename(g.statePath(), aside); rerr != nil {
+		if rerr := fsx.RenameUnder(g.Root, g.statePath(), aside); rerr != nil {
 			return nil, fmt.Errorf("%w; moving it aside failed: %v", err, rerr)
 		}
 		g.say("the damaged state was moved to %s", aside)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -132,8 +131,8 @@ func damaged(path, format string, a ...any) error {
 
 // readState reads and checks the state at path. A missing file is a
 // disarmed guard.
-func readState(path string) (*State, error) {
-	f, err := os.Open(path)
+func readState(root, path string) (*State, error) {
+	f, err := fsx.OpenUnder(root, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &State{Phase: Disarmed}, nil
 	}
@@ -271,15 +270,15 @@ func encodeState(st *State) ([]byte, error) {
 
 // writeState replaces the state durably (fsx.WriteFile: temp file, fsync,
 // rename, directory fsync), so a power cut leaves the old or the new state.
-func writeState(path string, st *State) error {
+func writeState(root, path string, st *State) error {
 	data, err := encodeState(st)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return fsx.WriteFile(path, data, 0o644)
+	return fsx.WriteFileUnder(root, path, data, 0o644)
 }
 
 // addBoot appends b, keeping the newest maxBoots.

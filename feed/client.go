@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -56,6 +55,11 @@ type Client struct {
 	Mirrors []string
 	// MetadataDir caches trusted metadata, <root>/var/lib/clp/feed.
 	MetadataDir string
+	// Root is the system root MetadataDir and the download folder are
+	// under ("" is /): clp's own reads and writes there are resolved
+	// inside it (fsx's *Under helpers), and go-tuf, which takes a path,
+	// is given the metadata folder as opened inside it (fsx.DirPathUnder).
+	Root string
 	// TrustedRoot is the initial root.json shipped with the package. A newer
 	// root already in MetadataDir (reached by TUF root rotation) wins.
 	TrustedRoot []byte
@@ -72,6 +76,8 @@ type Client struct {
 
 	upd    *updater.Updater
 	mirror string
+	// release closes the metadata folder go-tuf works in.
+	release func()
 }
 
 // Target is one patch in the feed, as the signed targets metadata lists it.
@@ -153,13 +159,17 @@ func (c *Client) reporter() report.Reporter { return report.Or(c.Reporter) }
 // a later mirror cannot roll it back.
 func (c *Client) Refresh(ctx context.Context) error {
 	c.upd, c.mirror = nil, ""
+	if c.release != nil {
+		c.release()
+		c.release = nil
+	}
 	if len(c.Mirrors) == 0 {
 		return errors.New("feed: no feed mirrors configured (FeedMirror in clp.conf)")
 	}
 	if c.MetadataDir == "" {
 		return errors.New("feed: no metadata directory set")
 	}
-	if err := os.MkdirAll(c.MetadataDir, 0o700); err != nil {
+	if err := fsx.MkdirAllUnder(c.Root, c.MetadataDir, 0o700); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
 	return c.failover(ctx, c.Mirrors, "feed mirror", "mirror", func(m string) error {
@@ -213,8 +223,16 @@ func (c *Client) refreshFrom(ctx context.Context, mirror string) (*updater.Updat
 	}
 	f := &tufFetcher{ctx: ctx, hc: c.http()}
 	cfg.Fetcher = f
-	cfg.LocalMetadataDir = c.MetadataDir
-	cfg.LocalTargetsDir = c.MetadataDir // unused: Download writes targets itself
+	meta, release, err := fsx.DirPathUnder(c.Root, c.MetadataDir)
+	if err != nil {
+		return nil, fmt.Errorf("metadata cache: %w", err)
+	}
+	if c.release != nil {
+		c.release()
+	}
+	c.release = release
+	cfg.LocalMetadataDir = meta
+	cfg.LocalTargetsDir = meta // unused: Download writes targets itself
 	cfg.RemoteTargetsURL = base + "/targets"
 	cfg.RootMaxLength = maxRootBytes
 	cfg.TimestampMaxLength = maxTimestampBytes
@@ -254,7 +272,7 @@ func (c *Client) startingRoot() (root []byte, cached bool, err error) {
 		return nil, false, fmt.Errorf("trusted root.json is malformed: %w", err)
 	}
 	cachedPath := filepath.Join(c.MetadataDir, "root.json")
-	data, err := fsx.ReadFileCapped(cachedPath, maxRootBytes)
+	data, err := fsx.ReadFileCappedUnder(c.Root, cachedPath, maxRootBytes)
 	if err != nil {
 		return c.TrustedRoot, false, nil
 	}
@@ -275,13 +293,13 @@ func (c *Client) startingRoot() (root []byte, cached bool, err error) {
 func (c *Client) dropUnreadableCache() {
 	for _, name := range []string{"timestamp.json", "snapshot.json", "targets.json"} {
 		p := filepath.Join(c.MetadataDir, name)
-		data, err := fsx.ReadFileCapped(p, maxTargetsBytes)
+		data, err := fsx.ReadFileCappedUnder(c.Root, p, maxTargetsBytes)
 		if err != nil {
 			continue
 		}
 		if !json.Valid(data) {
 			c.reporter().Warn(fmt.Sprintf("cached %s is unreadable; fetching it again", p))
-			os.Remove(p)
+			fsx.RemoveUnder(c.Root, p)
 		}
 	}
 }
@@ -395,7 +413,7 @@ func (c *Client) Download(ctx context.Context, t Target, dir string) (string, er
 	if !targetName.MatchString(t.Path) {
 		return "", fmt.Errorf("feed: target %q is not a plain .clp file name", t.Path)
 	}
-	st, err := os.Stat(dir)
+	st, err := fsx.StatUnder(c.Root, dir)
 	if err != nil {
 		return "", fmt.Errorf("feed: download directory: %w", err)
 	}
@@ -427,13 +445,13 @@ func (c *Client) Download(ctx context.Context, t Target, dir string) (string, er
 	}
 	dst := filepath.Join(dir, t.Path)
 	if sig != nil {
-		if err := fsx.WriteFile(dst+".minisig", sig, 0o600); err != nil {
+		if err := fsx.WriteFileUnder(c.Root, dst+".minisig", sig, 0o600); err != nil {
 			return "", fmt.Errorf("feed: %w", err)
 		}
-	} else if err := os.Remove(dst + ".minisig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if err := fsx.RemoveUnder(c.Root, dst+".minisig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("feed: remove stale signature: %w", err)
 	}
-	if err := fsx.WriteFile(dst, data, 0o600); err != nil {
+	if err := fsx.WriteFileUnder(c.Root, dst, data, 0o600); err != nil {
 		return "", fmt.Errorf("feed: %w", err)
 	}
 	return dst, nil

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,11 +25,14 @@ const DefaultHighWaterPath = "/var/lib/clp/feed-applied"
 type HighWater struct {
 	// Path is the file holding the mark.
 	Path string
+	// Root is the system root Path is under: the mark and the held list
+	// are read and written inside it (fsx's *Under helpers). "" is /.
+	Root string
 }
 
 // NewHighWater returns the mark at DefaultHighWaterPath under root.
 func NewHighWater(root string) HighWater {
-	return HighWater{Path: fsx.UnderRoot(root, DefaultHighWaterPath)}
+	return HighWater{Path: fsx.UnderRoot(root, DefaultHighWaterPath), Root: root}
 }
 
 const highWaterHeader = "# clp feed high-water mark: highest applied patch sequence number\n"
@@ -42,7 +44,7 @@ func (h HighWater) Load() (uint64, error) {
 	if h.Path == "" {
 		return 0, errors.New("feed: high-water mark path not set")
 	}
-	data, err := fsx.ReadFileCapped(h.Path, fsx.SmallFileMax)
+	data, err := fsx.ReadFileCappedUnder(h.Root, h.Path, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -79,11 +81,11 @@ func (h HighWater) Mark(seq uint64) error {
 	if seq <= cur {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(h.Root, filepath.Dir(h.Path), 0o755); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
 	data := highWaterHeader + strconv.FormatUint(seq, 10) + "\n"
-	if err := fsx.WriteFile(h.Path, []byte(data), 0o644); err != nil {
+	if err := fsx.WriteFileUnder(h.Root, h.Path, []byte(data), 0o644); err != nil {
 		return fmt.Errorf("feed: record high-water mark: %w", err)
 	}
 	return nil
@@ -103,7 +105,7 @@ func (h HighWater) Held() (map[uint64]bool, error) {
 	if h.Path == "" {
 		return nil, errors.New("feed: high-water mark path not set")
 	}
-	data, err := fsx.ReadFileCapped(h.heldPath(), fsx.StateFileMax)
+	data, err := fsx.ReadFileCappedUnder(h.Root, h.heldPath(), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
@@ -155,10 +157,10 @@ func (h HighWater) writeHeld(held map[uint64]bool) error {
 	for _, s := range seqs {
 		b.WriteString(strconv.FormatUint(s, 10) + "\n")
 	}
-	if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(h.Root, filepath.Dir(h.Path), 0o755); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
-	if err := fsx.WriteFile(h.heldPath(), []byte(b.String()), 0o644); err != nil {
+	if err := fsx.WriteFileUnder(h.Root, h.heldPath(), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("feed: record held patches: %w", err)
 	}
 	return nil

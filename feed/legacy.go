@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,8 +35,8 @@ var legacyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
 // LegacyMirrors reads the original tool's mirror list (/etc/CLP/mirrors):
 // "Server = <url>" lines, "#" comments. Unlike the original, every server is
 // used, in order.
-func LegacyMirrors(path string) ([]string, error) {
-	data, err := fsx.ReadFileCapped(path, maxMirrorsBytes)
+func LegacyMirrors(root, path string) ([]string, error) {
+	data, err := fsx.ReadFileCappedUnder(root, path, maxMirrorsBytes)
 	if err != nil {
 		return nil, fmt.Errorf("feed: legacy mirrors: %w", err)
 	}
@@ -167,11 +166,11 @@ func (c *Client) FetchLegacyPatch(ctx context.Context, server, name, dir string)
 	}
 	patchPath = filepath.Join(dir, name+".CLP")
 	sigPath = patchPath + ".minisig"
-	if err := fsx.WriteFile(sigPath, sig, 0o600); err != nil {
+	if err := fsx.WriteFileUnder(c.Root, sigPath, sig, 0o600); err != nil {
 		return "", "", fmt.Errorf("feed: %w", err)
 	}
-	if err := fsx.WriteFile(patchPath, data, 0o600); err != nil {
-		os.Remove(sigPath)
+	if err := fsx.WriteFileUnder(c.Root, patchPath, data, 0o600); err != nil {
+		fsx.RemoveUnder(c.Root, sigPath)
 		return "", "", fmt.Errorf("feed: %w", err)
 	}
 	return patchPath, sigPath, nil

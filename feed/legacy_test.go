@@ -41,13 +41,13 @@ server = https://third.example.com
 
 	p := filepath.Join(t.TempDir(), "mirrors")
 	os.WriteFile(p, []byte("Server = http://a.example\n"), 0o644)
-	if got, err := LegacyMirrors(p); err != nil || len(got) != 1 {
+	if got, err := LegacyMirrors("/", p); err != nil || len(got) != 1 {
 		t.Fatalf("%v %v", got, err)
 	}
 	os.WriteFile(p, []byte("# empty\n"), 0o644)
-	_, err = LegacyMirrors(p)
+	_, err = LegacyMirrors("/", p)
 	mustContain(t, err, "feed: "+p+": no Server = lines")
-	_, err = LegacyMirrors(filepath.Join(t.TempDir(), "none"))
+	_, err = LegacyMirrors("/", filepath.Join(t.TempDir(), "none"))
 	mustContain(t, err, "feed: legacy mirrors: open ")
 }
 

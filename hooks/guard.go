@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -53,32 +52,32 @@ type Allow struct {
 // WriteAllow writes the allow file for clp's own pacman call, valid for ttl,
 // and returns the function that removes it; call it as soon as pacman
 // returns.
-func WriteAllow(stateDir string, names []string, why string, ttl time.Duration) (remove func() error, err error) {
+func WriteAllow(root, stateDir string, names []string, why string, ttl time.Duration) (remove func() error, err error) {
 	a := Allow{Names: slices.Clone(names), Why: why, Expires: time.Now().Add(ttl).Round(0)}
 	slices.Sort(a.Names)
 	data, err := json.Marshal(a)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, stateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	path := filepath.Join(stateDir, AllowFile)
-	if err := fsx.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+	if err := fsx.WriteFileUnder(root, path, append(data, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("write guard allow file: %w", err)
 	}
 	return func() error {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsx.RemoveUnder(root, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove guard allow file: %w", err)
 		}
 		return nil
 	}, nil
 }
 
-// LoadAllow reads the allow file. A missing, expired or unreadable one
-// allows nothing: the guard fails closed.
-func LoadAllow(stateDir string, now time.Time) *Allow {
-	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, AllowFile), fsx.SmallFileMax)
+// LoadAllow reads the allow file (inside root). A missing, expired or
+// unreadable one allows nothing: the guard fails closed.
+func LoadAllow(root, stateDir string, now time.Time) *Allow {
+	data, err := fsx.ReadFileCappedUnder(root, filepath.Join(stateDir, AllowFile), fsx.SmallFileMax)
 	if err != nil {
 		return nil
 	}

@@ -98,18 +98,18 @@ func TestRefusalMessage(t *testing.T) {
 
 func TestAllowFile(t *testing.T) {
 	dir := t.TempDir()
-	if a := LoadAllow(dir, time.Now()); a != nil {
+	if a := LoadAllow("/", dir, time.Now()); a != nil {
 		t.Fatalf("no file allowed %v", a)
 	}
-	remove, err := WriteAllow(dir, []string{"b", "a"}, "downgrade", time.Hour)
+	remove, err := WriteAllow("/", dir, []string{"b", "a"}, "downgrade", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := LoadAllow(dir, time.Now())
+	a := LoadAllow("/", dir, time.Now())
 	if a == nil || strings.Join(a.Names, ",") != "a,b" || a.Why != "downgrade" {
 		t.Fatalf("allow = %+v", a)
 	}
-	if LoadAllow(dir, time.Now().Add(2*time.Hour)) != nil {
+	if LoadAllow("/", dir, time.Now().Add(2*time.Hour)) != nil {
 		t.Fatal("an expired allow file still allows")
 	}
 	if err := remove(); err != nil {
@@ -122,7 +122,7 @@ func TestAllowFile(t *testing.T) {
 		t.Fatalf("second remove: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, AllowFile), []byte("{garbage"), 0o600)
-	if LoadAllow(dir, time.Now()) != nil {
+	if LoadAllow("/", dir, time.Now()) != nil {
 		t.Fatal("a damaged allow file allows")
 	}
 }

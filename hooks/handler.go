@@ -108,7 +108,7 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 		return err
 	}
 	start := time.Now()
-	st, err := snapshot.Open(SnapshotDir(h.StateDir))
+	st, err := snapshot.OpenUnder(h.Root, SnapshotDir(h.StateDir))
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (h *Handler) snapper(ctx context.Context, st *snapshot.Store, snap snapshot
 // With no pins (or no pinned target) it reads one small file and opens
 // nothing else.
 func (h *Handler) Guard(targets []string) error {
-	pins, err := LoadPins(h.StateDir)
+	pins, err := LoadPins(h.Root, h.StateDir)
 	if err != nil {
 		return fail.Hint(fmt.Errorf("guard: %w", err), "fix or restore "+filepath.Join(h.StateDir, PinsFile)+" ('clp pins' shows what clp reads); the guard refuses every transaction while it cannot read the pins")
 	}
@@ -216,7 +216,7 @@ func (h *Handler) Guard(targets []string) error {
 		return fmt.Errorf("guard: %w", err)
 	}
 	defer db.Close()
-	refusals, err := Guard(targets, pins, LoadAllow(h.StateDir, time.Now()), func(name string) (Versions, error) {
+	refusals, err := Guard(targets, pins, LoadAllow(h.Root, h.StateDir, time.Now()), func(name string) (Versions, error) {
 		var v Versions
 		p, ok, err := db.Installed1(name)
 		if err != nil {
@@ -252,7 +252,7 @@ func (h *Handler) Guard(targets []string) error {
 // installed would hold nothing and only surprise whoever installs it
 // again. Failures are warnings: the hook never fails the transaction.
 func (h *Handler) dropRemovedPins(installed []snapshot.Pkg, targets []string) {
-	pins, err := LoadPins(h.StateDir)
+	pins, err := LoadPins(h.Root, h.StateDir)
 	if err != nil || len(pins) == 0 {
 		return
 	}

@@ -39,7 +39,7 @@ func (f *fakeDB) Close() error { f.closed = true; return nil }
 // past its pin is refused with the next step; the database is closed.
 func TestHandlerGuard(t *testing.T) {
 	state := t.TempDir()
-	if err := SavePins(state, []Pin{{Name: "linux", Version: "6.1-1"}}); err != nil {
+	if err := SavePins("/", state, []Pin{{Name: "linux", Version: "6.1-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	db := &fakeDB{installed: map[string]string{"linux": "6.1-1"}, sync: map[string]string{"linux": "6.2-1"}}

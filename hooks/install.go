@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -47,13 +46,14 @@ func classify(data, want []byte) string {
 	return StateOutdated
 }
 
-// Status reports the state of each of clp's hook files in dir.
-func Status(dir string) ([]FileStatus, error) {
+// Status reports the state of each of clp's hook files in dir (under the
+// system root root, looked at inside it: fsx's *Under helpers).
+func Status(root, dir string) ([]FileStatus, error) {
 	var out []FileStatus
 	for _, f := range Files() {
 		path := filepath.Join(dir, f.Name)
 		st := FileStatus{Name: f.Name, Path: path}
-		fi, err := os.Lstat(path)
+		fi, err := fsx.LstatUnder(root, path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			st.State = StateMissing
@@ -62,7 +62,7 @@ func Status(dir string) ([]FileStatus, error) {
 		case !fi.Mode().IsRegular():
 			st.State = StateForeign // a symlink to /dev/null disables a hook on purpose
 		default:
-			data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
+			data, err := fsx.ReadFileCappedUnder(root, path, fsx.SmallFileMax)
 			if err != nil {
 				return nil, fmt.Errorf("hook status: %w", err)
 			}
@@ -76,8 +76,9 @@ func Status(dir string) ([]FileStatus, error) {
 // Install writes clp's hook files into dir (creating it), replacing missing
 // and outdated ones. It refuses, before writing anything, when a file of the
 // same name is not clp's or was edited: that file is the user's.
-func Install(dir string) error {
-	sts, err := Status(dir)
+// Everything is done inside root.
+func Install(root, dir string) error {
+	sts, err := Status(root, dir)
 	if err != nil {
 		return err
 	}
@@ -92,14 +93,14 @@ func Install(dir string) error {
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, dir, 0o755); err != nil {
 		return fmt.Errorf("create hook directory: %w", err)
 	}
 	for i, f := range Files() {
 		if sts[i].State == StateInstalled {
 			continue
 		}
-		if err := fsx.WriteFile(filepath.Join(dir, f.Name), f.Content, 0o644); err != nil {
+		if err := fsx.WriteFileUnder(root, filepath.Join(dir, f.Name), f.Content, 0o644); err != nil {
 			return fmt.Errorf("install hook: %w", err)
 		}
 	}
@@ -108,16 +109,16 @@ func Install(dir string) error {
 
 // Remove deletes clp's hook files from dir (current or outdated ones) and
 // returns their paths. Files that are not clp's, or that were edited, stay;
-// they are returned as kept.
-func Remove(dir string) (removed, kept []string, err error) {
-	sts, err := Status(dir)
+// they are returned as kept. Everything is done inside root.
+func Remove(root, dir string) (removed, kept []string, err error) {
+	sts, err := Status(root, dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, st := range sts {
 		switch st.State {
 		case StateInstalled, StateOutdated:
-			if err := os.Remove(st.Path); err != nil {
+			if err := fsx.RemoveUnder(root, st.Path); err != nil {
 				return removed, kept, fmt.Errorf("remove hook: %w", err)
 			}
 			removed = append(removed, st.Path)
@@ -126,7 +127,7 @@ func Remove(dir string) (removed, kept []string, err error) {
 		}
 	}
 	if len(removed) > 0 {
-		if err := fsx.SyncDir(dir); err != nil {
+		if err := fsx.SyncDirUnder(root, dir); err != nil {
 			return removed, kept, err
 		}
 	}
@@ -140,11 +141,11 @@ const PackageHookDir = "/usr/share/libalpm/hooks"
 // and in the package's, and which file pacman runs for each name ("" for
 // none): pacman runs a file of the user's hook directory instead of the
 // package's file of the same name.
-func Active(userDir, packageDir string) (user, pkg []FileStatus, runs map[string]string, err error) {
-	if user, err = Status(userDir); err != nil {
+func Active(root, userDir, packageDir string) (user, pkg []FileStatus, runs map[string]string, err error) {
+	if user, err = Status(root, userDir); err != nil {
 		return nil, nil, nil, err
 	}
-	if pkg, err = Status(packageDir); err != nil {
+	if pkg, err = Status(root, packageDir); err != nil {
 		return nil, nil, nil, err
 	}
 	runs = map[string]string{}

@@ -12,7 +12,7 @@ import (
 
 func states(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	sts, err := Status(dir)
+	sts, err := Status("/", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestInstallStatusRemove(t *testing.T) {
 			t.Fatalf("%s: %s before install", n, s)
 		}
 	}
-	if err := Install(dir); err != nil {
+	if err := Install("/", dir); err != nil {
 		t.Fatal(err)
 	}
 	for n, s := range states(t, dir) {
@@ -92,7 +92,7 @@ func TestInstallStatusRemove(t *testing.T) {
 			t.Fatalf("%s: %s after install", n, s)
 		}
 	}
-	if err := Install(dir); err != nil { // idempotent
+	if err := Install("/", dir); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	// An older clp's unmodified file is outdated, and Install replaces it.
@@ -102,7 +102,7 @@ func TestInstallStatusRemove(t *testing.T) {
 	if s := states(t, dir)[PostHook]; s != StateOutdated {
 		t.Fatalf("old file: %s", s)
 	}
-	if err := Install(dir); err != nil {
+	if err := Install("/", dir); err != nil {
 		t.Fatal(err)
 	}
 	if s := states(t, dir)[PostHook]; s != StateInstalled {
@@ -112,7 +112,7 @@ func TestInstallStatusRemove(t *testing.T) {
 	other := filepath.Join(dir, "50-user.hook")
 	os.WriteFile(other, []byte("[Trigger]\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, PostHook), []byte(old), 0o644)
-	removed, kept, err := Remove(dir)
+	removed, kept, err := Remove("/", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func sameMap(a, b map[string]string) bool {
 // changes nothing, Remove keeps it, Status names it.
 func TestUserFilesAreKept(t *testing.T) {
 	dir := t.TempDir()
-	if err := Install(dir); err != nil {
+	if err := Install("/", dir); err != nil {
 		t.Fatal(err)
 	}
 	pre := filepath.Join(dir, PreHook)
@@ -175,14 +175,14 @@ func TestUserFilesAreKept(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dir, GuardHook)) // missing: Install would write it, if it did not refuse
 	before := snapshotDir(t, dir)
-	err := Install(dir)
+	err := Install("/", dir)
 	if err == nil || err.Error() != pre+" is not clp's own hook file (modified): move it away to install clp's" {
 		t.Fatalf("install over modified: %v", err)
 	}
 	if !sameMap(before, snapshotDir(t, dir)) {
 		t.Fatal("refused install changed the directory")
 	}
-	removed, kept, err := Remove(dir)
+	removed, kept, err := Remove("/", dir)
 	if err != nil || len(removed) != 0 || len(kept) != 2 {
 		t.Fatalf("remove: %v %v %v", removed, kept, err)
 	}
@@ -196,7 +196,7 @@ func TestInstallRefusesForeignFile(t *testing.T) {
 	path := filepath.Join(dir, GuardHook)
 	os.WriteFile(path, []byte("[Trigger]\nmine\n"), 0o644)
 	before := snapshotDir(t, dir)
-	err := Install(dir)
+	err := Install("/", dir)
 	if err == nil || err.Error() != path+" is not clp's own hook file (foreign): move it away to install clp's" {
 		t.Fatalf("err = %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -34,9 +33,10 @@ type Pin struct {
 // PinsFile is where the pins live inside clp's state directory.
 const PinsFile = "pins.json"
 
-// LoadPins reads the pins from stateDir; no file means no pins.
-func LoadPins(stateDir string) ([]Pin, error) {
-	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, PinsFile), fsx.SmallFileMax)
+// LoadPins reads the pins from stateDir, resolved inside root (the
+// system root it is under: fsx's *Under helpers); no file means no pins.
+func LoadPins(root, stateDir string) ([]Pin, error) {
+	data, err := fsx.ReadFileCappedUnder(root, filepath.Join(stateDir, PinsFile), fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -50,8 +50,8 @@ func LoadPins(stateDir string) ([]Pin, error) {
 	return pins, nil
 }
 
-// SavePins writes the pins durably, sorted by name.
-func SavePins(stateDir string, pins []Pin) error {
+// SavePins writes the pins durably, sorted by name, inside root.
+func SavePins(root, stateDir string, pins []Pin) error {
 	sort.Slice(pins, func(i, j int) bool { return pins[i].Name < pins[j].Name })
 	if pins == nil {
 		pins = []Pin{}
@@ -60,8 +60,8 @@ func SavePins(stateDir string, pins []Pin) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, stateDir, 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	return fsx.WriteFile(filepath.Join(stateDir, PinsFile), append(data, '\n'), 0o644)
+	return fsx.WriteFileUnder(root, filepath.Join(stateDir, PinsFile), append(data, '\n'), 0o644)
 }

@@ -91,10 +91,10 @@ func WritePinsConf(p *pacman.Paths, pins []Pin) error {
 	if err := checkTrusted(path); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(p.Root, filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := fsx.WriteFile(path, RenderPinsConf(pins), 0o644); err != nil {
+	if err := fsx.WriteFileUnder(p.Root, path, RenderPinsConf(pins), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -221,7 +221,7 @@ func EnsureInclude(p *pacman.Paths) (bool, error) {
 	if err := checkTrusted(PinsConfFile(p)); err != nil {
 		return false, err
 	}
-	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
+	data, err := fsx.ReadFileCappedUnder(p.Root, p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}
@@ -232,7 +232,7 @@ func EnsureInclude(p *pacman.Paths) (bool, error) {
 	if !changed {
 		return false, nil
 	}
-	if err := fsx.WriteFile(p.Config, out, 0o644); err != nil {
+	if err := fsx.WriteFileUnder(p.Root, p.Config, out, 0o644); err != nil {
 		return false, fmt.Errorf("write %s: %w", p.Config, err)
 	}
 	return true, nil
@@ -242,7 +242,7 @@ func EnsureInclude(p *pacman.Paths) (bool, error) {
 // byte as it was) and deletes the include file. It reports whether
 // pacman.conf changed.
 func RemoveInclude(p *pacman.Paths) (bool, error) {
-	data, err := fsx.ReadFileCapped(p.Config, fsx.SmallFileMax)
+	data, err := fsx.ReadFileCappedUnder(p.Root, p.Config, fsx.SmallFileMax)
 	if err != nil {
 		return false, fmt.Errorf("read pacman configuration: %w", err)
 	}
@@ -255,11 +255,11 @@ func RemoveInclude(p *pacman.Paths) (bool, error) {
 		changed = changed || c
 	}
 	if changed {
-		if err := fsx.WriteFile(p.Config, data, 0o644); err != nil {
+		if err := fsx.WriteFileUnder(p.Root, p.Config, data, 0o644); err != nil {
 			return false, fmt.Errorf("write %s: %w", p.Config, err)
 		}
 	}
-	if err := os.Remove(PinsConfFile(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := fsx.RemoveUnder(p.Root, PinsConfFile(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return changed, fmt.Errorf("remove %s: %w", PinsConfFile(p), err)
 	}
 	return changed, nil
@@ -299,7 +299,7 @@ func UpdatePins(p *pacman.Paths, stateDir string, change func([]Pin) ([]Pin, err
 	if err := CheckPinsConf(p); err != nil {
 		return nil, err
 	}
-	pins, err := LoadPins(stateDir)
+	pins, err := LoadPins(p.Root, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func UpdatePins(p *pacman.Paths, stateDir string, change func([]Pin) ([]Pin, err
 		if pins, err = change(pins); err != nil {
 			return nil, err
 		}
-		if err := SavePins(stateDir, pins); err != nil {
+		if err := SavePins(p.Root, stateDir, pins); err != nil {
 			return nil, err
 		}
 	}
@@ -414,7 +414,7 @@ func LiftPins(ctx context.Context, p *pacman.Paths, stateDir string, q SyncQuery
 		for _, l := range lifted {
 			b.WriteString(PinLiftedLine(now, l))
 		}
-		if err := AppendLog(logPath, b.String()); err != nil {
+		if err := AppendLog(p.Root, logPath, b.String()); err != nil {
 			return lifted, err
 		}
 	}
@@ -422,12 +422,12 @@ func LiftPins(ctx context.Context, p *pacman.Paths, stateDir string, q SyncQuery
 }
 
 // AppendLog appends s to the log at path (clp.log), creating it and its
-// folder.
-func AppendLog(path, s string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// folder, inside root.
+func AppendLog(root, path, s string) error {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write log %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := fsx.OpenFileUnder(root, path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("write log %s: %w", path, err)
 	}

@@ -234,7 +234,7 @@ func TestLiftPinsWithRealSyncDB(t *testing.T) {
 	if len(lifted) != 1 || lifted[0].Pin.Name != "nvidia-utils" || lifted[0].Offered != sandbox.Broken || lifted[0].Repo != "fixed" {
 		t.Fatalf("lifted = %+v", lifted)
 	}
-	pins, _ := LoadPins(state)
+	pins, _ := LoadPins("/", state)
 	if len(pins) != 1 || pins[0].Name != "nvidia-settings" {
 		t.Fatalf("pins left = %+v", pins)
 	}

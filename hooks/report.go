@@ -10,11 +10,11 @@ type Report struct {
 }
 
 // ReadReport reads the hook files in the user's hook directory and the
-// package's (Active).
-func ReadReport(hookDir, packageDir string) (*Report, error) {
+// package's (Active), inside root.
+func ReadReport(root, hookDir, packageDir string) (*Report, error) {
 	r := &Report{HookDir: hookDir, PackageDir: packageDir}
 	var err error
-	if r.Files, r.Package, r.Active, err = Active(hookDir, packageDir); err != nil {
+	if r.Files, r.Package, r.Active, err = Active(root, hookDir, packageDir); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -10,10 +10,10 @@ import (
 func TestReadReport(t *testing.T) {
 	base := t.TempDir()
 	user, pkg := filepath.Join(base, "etc/pacman.d/hooks"), filepath.Join(base, "usr/share/libalpm/hooks")
-	if err := Install(pkg); err != nil {
+	if err := Install("/", pkg); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ReadReport(user, pkg)
+	r, err := ReadReport("/", user, pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,10 +26,10 @@ func TestReadReport(t *testing.T) {
 			t.Errorf("package hooks only: row %q", row)
 		}
 	}
-	if err := Install(user); err != nil {
+	if err := Install("/", user); err != nil {
 		t.Fatal(err)
 	}
-	if r, err = ReadReport(user, pkg); err != nil {
+	if r, err = ReadReport("/", user, pkg); err != nil {
 		t.Fatal(err)
 	}
 	for _, row := range r.Rows() {
@@ -37,7 +37,7 @@ func TestReadReport(t *testing.T) {
 			t.Errorf("both: row %q", row)
 		}
 	}
-	if r, err = ReadReport(filepath.Join(base, "none1"), filepath.Join(base, "none2")); err != nil {
+	if r, err = ReadReport("/", filepath.Join(base, "none1"), filepath.Join(base, "none2")); err != nil {
 		t.Fatal(err)
 	}
 	for _, row := range r.Rows() {

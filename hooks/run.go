@@ -127,11 +127,12 @@ func Retention(sys *system.System) snapshot.Retention {
 // BootGuard is the boot guard of an installation.
 func BootGuard(sys *system.System, cfg *config.Config) *boot.Guard {
 	return &boot.Guard{
+		Root:        sys.Root,
 		StateDir:    sys.StateDir,
 		Config:      cfg,
 		CmdlinePath: sys.Under("/proc/cmdline"),
 		BootIDPath:  sys.Under("/proc/sys/kernel/random/boot_id"),
-		LogPath:     sys.Under("/var/log/CLP.log"),
+		LogPath:     sys.PatchLog(),
 	}
 }
 
@@ -149,7 +150,7 @@ func ArmBootGuard(sys *system.System, tx boot.Transaction) ([]string, error) {
 		return nil, nil
 	}
 	if tx.Snapshot == 0 {
-		if st, err := snapshot.Open(SnapshotDir(sys.StateDir)); err == nil {
+		if st, err := snapshot.OpenUnder(sys.Root, SnapshotDir(sys.StateDir)); err == nil {
 			tx.Snapshot, tx.Packages = st.PreOf(tx.Patch, tx.Packages, pacman.VerCmp)
 		}
 	}

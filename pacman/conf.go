@@ -135,7 +135,7 @@ func (s *confState) parseFile(path, section string, depth int) error {
 	if depth > 10 {
 		return fmt.Errorf("%s: Include nested too deeply", path)
 	}
-	data, err := readCapped(path, maxConfSize)
+	data, err := readCapped(s.root, path, maxConfSize)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func (w *confWriter) rewrite(path, section string, depth int) (string, error) {
 	if depth > 10 {
 		return "", fmt.Errorf("%s: Include nested too deeply", path)
 	}
-	data, err := readCapped(path, maxConfSize)
+	data, err := readCapped(w.root, path, maxConfSize)
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +205,9 @@ func (w *confWriter) rewrite(path, section string, depth int) (string, error) {
 }
 
 // readCapped reads a regular file of at most limit bytes (the one
-// bounded reader, internal/fsx).
-func readCapped(path string, limit int64) ([]byte, error) {
-	return fsx.ReadFileCapped(path, limit)
+// bounded reader, internal/fsx), resolved inside root when it is under it
+// (a mounted installation's pacman.conf and its includes: a folder on the
+// way swapped for a link out of the root makes the read fail).
+func readCapped(root, path string, limit int64) ([]byte, error) {
+	return fsx.ReadFileCappedUnder(root, path, limit)
 }

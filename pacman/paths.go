@@ -77,7 +77,9 @@ var readConfigUnder = func(path, root string) (*pacmanconf.Config, error) {
 		return conf, nil
 	}
 	var refused *dirError
-	if errors.As(err, &refused) {
+	if errors.As(err, &refused) || fsx.IsEscape(err) {
+		// (A file that leads out of the root is not handed to
+		// pacman-conf, which would follow the link.)
 		return nil, fmt.Errorf("%w %s: %v", ErrConfig, path, err)
 	}
 	return readConfigPacmanConf(path)

@@ -32,7 +32,10 @@ package patch
 // ("Reliability") lists which proves what. os.Root refuses a link with an
 // absolute target even when it would stay inside the root; on the running
 // system (root /) check takes clp's own folders where they really are
-// first (canonicalPath), so an admin's absolute link there still works.
+// first (canonicalPath), so an admin's absolute link there still works;
+// under a mounted root it resolves them as that system would once booted,
+// an absolute link against the root (fsx.ResolveInRoot, RESOLVE_IN_ROOT;
+// TestMountedRootResolvesAbsoluteLinksInRoot).
 
 import (
 	"errors"

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/vincentos/clp/internal/fsx"
+	"golang.org/x/sys/unix"
 )
 
 // MaxDiffSize is the largest file (either side) Describe shows a text diff
@@ -255,12 +256,18 @@ func curTooBig(c *currentContent) bool { return c != nil && c.tooBig }
 func lookAtTarget(root, target string) (*TargetCheck, *currentContent, error) {
 	chk := &TargetCheck{}
 	p := fsx.UnderRoot(root, target)
+	// Every look is resolved inside the root (os.Root): a folder swapped
+	// for a link out of it after the checks below makes the look fail
+	// instead of reading outside.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dry run: open the root %s: %w", root, err)
+	}
+	defer r.Close()
 	// Every existing parent must be a real directory.
 	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+target), "/"), "/")
-	dir := filepath.Clean(root)
-	for i, part := range parts[:len(parts)-1] {
-		dir = filepath.Join(dir, part)
-		fi, err := os.Lstat(dir)
+	for i := range parts[:len(parts)-1] {
+		fi, err := r.Lstat(filepath.Join(parts[:i+1]...))
 		if errors.Is(err, fs.ErrNotExist) {
 			return chk, nil, nil
 		}
@@ -273,7 +280,8 @@ func lookAtTarget(root, target string) (*TargetCheck, *currentContent, error) {
 			return chk, nil, nil
 		}
 	}
-	fi, err := os.Lstat(p)
+	name := tname(target)
+	fi, err := r.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return chk, nil, nil
 	}
@@ -289,13 +297,20 @@ func lookAtTarget(root, target string) (*TargetCheck, *currentContent, error) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		chk.UID, chk.GID = int(st.Uid), int(st.Gid)
 	}
-	// O_NOFOLLOW: the file was checked with Lstat above; do not let a swap
-	// for a link in between make us read elsewhere.
-	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if lookHook != nil {
+		lookHook(p)
+	}
+	// Opened inside the root without following a link at the target: the
+	// file was checked with Lstat above; a swap for a link in between (of
+	// the file or a folder above it) must not make us read elsewhere.
+	fh, err := openNoFollowIn(r, name, unix.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dry run: %w", err)
+		return nil, nil, fmt.Errorf("dry run: look at %s: %w", p, err)
 	}
 	defer fh.Close()
+	if fi2, err := fh.Stat(); err != nil || !os.SameFile(fi, fi2) {
+		return nil, nil, fmt.Errorf("dry run: %s changed while clp looked at it", p)
+	}
 	h := sha256.New()
 	var buf bytes.Buffer
 	lim := &limitedBuffer{buf: &buf, max: MaxDiffSize}
@@ -309,6 +324,10 @@ func lookAtTarget(root, target string) (*TargetCheck, *currentContent, error) {
 	}
 	return chk, cur, nil
 }
+
+// lookHook, when set (tests), is called with a target's path just before
+// the dry run opens it.
+var lookHook func(p string)
 
 // extraModeBits maps Go's setuid, setgid and sticky flags back to their
 // octal bits, so a mode reads as ls and chmod write it.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vincentos/clp/internal/config"
 	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/internal/lock"
 	"github.com/vincentos/clp/internal/report"
 )
@@ -224,6 +225,17 @@ func (e *Engine) check() error {
 		e.StateDir = canonicalPath(e.StateDir)
 		e.OptDir = canonicalPath(e.OptDir)
 		e.LogPath = filepath.Join(canonicalPath(filepath.Dir(e.LogPath)), filepath.Base(e.LogPath))
+	} else {
+		// A mounted root: an absolute link there means what it means
+		// once that system boots ("<root>/opt -> /data/opt" is
+		// "<root>/data/opt"): clp's own folders are resolved that way,
+		// once, by the kernel (RESOLVE_IN_ROOT, which cannot leave the
+		// root); the anchored operations then meet no link, and refuse
+		// one swapped in later. Without openat2 they stay as given and
+		// such a link is refused below, as before.
+		e.StateDir = fsx.ResolveInRoot(e.Root, e.StateDir)
+		e.OptDir = fsx.ResolveInRoot(e.Root, e.OptDir)
+		e.LogPath = filepath.Join(fsx.ResolveInRoot(e.Root, filepath.Dir(e.LogPath)), filepath.Base(e.LogPath))
 	}
 	return e.checkInRoot()
 }

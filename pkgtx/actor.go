@@ -175,7 +175,7 @@ func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.P
 			st.Keep[act.Name] = filepath.Join(a.keepDir(name), filepath.Base(fileOf(from)))
 		}
 	}
-	pins, err := hooks.LoadPins(a.StateDir)
+	pins, err := hooks.LoadPins(a.root(), a.StateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -565,14 +565,14 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 	// Revert in a rollback) left the guard's allow file behind; pacman
 	// itself is gone (recovery ended it first). Left alone, it would let
 	// pacman move these pinned packages for up to half an hour.
-	if err := dropAllowOf(a.StateDir, st.Patch); err != nil {
+	if err := dropAllowOf(a.root(), a.StateDir, st.Patch); err != nil {
 		return err
 	}
 	// So did one killed while it wrote pacman.conf (its Include of the
 	// pins) or the pins include: their temporary files go too.
 	if a.Paths != nil {
 		for _, f := range []string{a.Paths.Config, hooks.PinsConfFile(a.Paths)} {
-			if err := dropTemps(f); err != nil {
+			if err := dropTemps(a.Paths.Root, f); err != nil {
 				return err
 			}
 		}
@@ -633,7 +633,7 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		}
 	}
 	if len(remove) > 0 {
-		remover, err := hooks.WriteAllow(a.StateDir, remove, "rollback of patch "+st.Patch, 30*time.Minute)
+		remover, err := hooks.WriteAllow(a.root(), a.StateDir, remove, "rollback of patch "+st.Patch, 30*time.Minute)
 		if err != nil {
 			return err
 		}
@@ -686,19 +686,33 @@ func (a *Actor) filesMissing(name, version string) bool {
 	return false
 }
 
+// root is the system root the actor works under ("/" without Paths).
+func (a *Actor) root() string {
+	if a.Paths == nil {
+		return "/"
+	}
+	return a.Paths.Root
+}
+
 // dropTemps removes the temporary files a clp killed while replacing
 // file left beside it: fsx.WriteFile's ".NAME.clp-tmp-PID" and renameio's
-// ".NAME" and digits, each only when no live process has it open.
-func dropTemps(file string) error {
+// ".NAME" and digits, each only when no live process has it open. The
+// folder is listed and each file removed inside root.
+func dropTemps(root, file string) error {
 	dir, base := filepath.Split(file)
+	ents, _ := fsx.ReadDirUnder(root, filepath.Clean(dir))
 	var tmps []string
-	for _, pat := range []string{"." + base + "[0-9]*", "." + base + ".clp-tmp-[0-9]*"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		tmps = append(tmps, m...)
+	for _, e := range ents {
+		for _, pat := range []string{"." + base + "[0-9]*", "." + base + ".clp-tmp-[0-9]*"} {
+			if ok, _ := filepath.Match(pat, e.Name()); ok {
+				tmps = append(tmps, filepath.Join(dir, e.Name()))
+				break
+			}
+		}
 	}
 	for _, tmp := range tmps {
-		if fi, err := os.Lstat(tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
-			if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if fi, err := fsx.LstatUnder(root, tmp); err == nil && fi.Mode().IsRegular() && !child.HeldOpen(tmp) {
+			if err := fsx.RemoveUnder(root, tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove the temporary file an interrupted clp left: %w", err)
 			}
 		}
@@ -711,20 +725,20 @@ func dropTemps(file string) error {
 // rollback wrote it (its Why, as runPacman's callers word it); an allow
 // file of another operation (a snapshot restore) is not this one's to
 // remove. The caller holds clp's lock, so no pacman of this patch runs.
-func dropAllowOf(stateDir, patchName string) error {
+func dropAllowOf(root, stateDir, patchName string) error {
 	// A clp killed while writing the allow file or the pins left
 	// renameio's temporary (".guard-allow.json" or ".pins.json" and
 	// digits); one no live process has open is such a leftover.
 	for _, name := range []string{hooks.AllowFile, hooks.PinsFile} {
-		if err := dropTemps(filepath.Join(stateDir, name)); err != nil {
+		if err := dropTemps(root, filepath.Join(stateDir, name)); err != nil {
 			return err
 		}
 	}
-	al := hooks.LoadAllow(stateDir, time.Time{})
+	al := hooks.LoadAllow(root, stateDir, time.Time{})
 	if al == nil || al.Why != "patch "+patchName && al.Why != "rollback of patch "+patchName {
 		return nil
 	}
-	if err := os.Remove(filepath.Join(stateDir, hooks.AllowFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := fsx.RemoveUnder(root, filepath.Join(stateDir, hooks.AllowFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove the guard allow file an interrupted clp left: %w", err)
 	}
 	return nil

@@ -134,7 +134,7 @@ func TestActorApplyRevert(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r.Dir, "etc/modprobe.d/nvidia-clp.conf")); err != nil {
 		t.Fatal(err)
 	}
-	pins, err := hooks.LoadPins(act.StateDir)
+	pins, err := hooks.LoadPins("/", act.StateDir)
 	if err != nil || len(pins) != 3 {
 		t.Fatalf("pins %+v %v", pins, err)
 	}
@@ -159,7 +159,7 @@ func TestActorApplyRevert(t *testing.T) {
 	if got := query(t, r); got != brokenAll {
 		t.Fatalf("after rollback:\n%s", got)
 	}
-	if pins, _ := hooks.LoadPins(act.StateDir); len(pins) != 0 {
+	if pins, _ := hooks.LoadPins("/", act.StateDir); len(pins) != 0 {
 		t.Fatalf("pins left %+v", pins)
 	}
 	if _, err := os.Stat(filepath.Join(r.Dir, "etc/modprobe.d/nvidia-clp.conf")); !os.IsNotExist(err) {
@@ -171,7 +171,7 @@ func TestActorApplyRevert(t *testing.T) {
 	// Revert again (recovery after a crash in Revert): nothing to do but
 	// drop the guard's allow file a clp killed during its pacman left.
 	n := transactions(t, r)
-	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "patch CLP1250601", 30*time.Minute); err != nil {
+	if _, err := hooks.WriteAllow("/", act.StateDir, sandbox.NVIDIA, "patch CLP1250601", 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	// and the temporary file of one killed while writing it.
@@ -214,13 +214,13 @@ func TestActorApplyRevert(t *testing.T) {
 		t.Fatalf("the pins' temporary file is left: %v", err)
 	}
 	// Another operation's allow file is not the patch's to remove.
-	if _, err := hooks.WriteAllow(act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
+	if _, err := hooks.WriteAllow("/", act.StateDir, sandbox.NVIDIA, "clp snapshot restore 3", 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if err := act.Revert(bg, plan.Packages); err != nil {
 		t.Fatal(err)
 	}
-	if hooks.LoadAllow(act.StateDir, time.Now()) == nil {
+	if hooks.LoadAllow("/", act.StateDir, time.Now()) == nil {
 		t.Fatal("Revert removed a snapshot restore's guard allow file")
 	}
 	// A pacman killed (with its clp) while it removed 560's files on the

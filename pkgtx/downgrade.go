@@ -779,7 +779,7 @@ func runPacman(ctx context.Context, r *pacman.Runner, stateDir string, names []s
 	if len(files) == 0 {
 		return nil
 	}
-	remove, err := hooks.WriteAllow(stateDir, names, why, 30*time.Minute)
+	remove, err := hooks.WriteAllow(r.Paths.Root, stateDir, names, why, 30*time.Minute)
 	if err != nil {
 		return err
 	}

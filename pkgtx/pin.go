@@ -11,7 +11,7 @@ import (
 // version that is no longer installed).
 func (d *Downgrader) Repin(plan *Plan, pin bool) ([]string, error) {
 	var out []string
-	pins, err := hooks.LoadPins(d.StateDir)
+	pins, err := hooks.LoadPins(d.Paths.Root, d.StateDir)
 	if err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func (x *Restorer) Plan(ctx context.Context, id int) (*Restore, error) {
 	if err := x.locate(ctx, r); err != nil {
 		return nil, err
 	}
-	if r.Allow, err = restorePins(x.StateDir, r.Plan, target.Packages); err != nil {
+	if r.Allow, err = restorePins(x.Paths.Root, x.StateDir, r.Plan, target.Packages); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -153,7 +153,7 @@ func (x *Restorer) Apply(ctx context.Context, r *Restore) error {
 		if why == "" {
 			why = fmt.Sprintf("clp snapshot restore %d", id)
 		}
-		remove, err := hooks.WriteAllow(x.StateDir, r.Allow, why, 30*time.Minute)
+		remove, err := hooks.WriteAllow(x.Paths.Root, x.StateDir, r.Allow, why, 30*time.Minute)
 		if err != nil {
 			return err
 		}
@@ -316,8 +316,8 @@ func (x *Restorer) download(ctx context.Context, r *Restore) error {
 // restorePins refuses a restore that would move a pinned package off its
 // pin, and returns the pinned packages the restore puts exactly at their
 // pinned version.
-func restorePins(stateDir string, plan snapshot.Plan, target []snapshot.Pkg) ([]string, error) {
-	pins, err := hooks.LoadPins(stateDir)
+func restorePins(root, stateDir string, plan snapshot.Plan, target []snapshot.Pkg) ([]string, error) {
+	pins, err := hooks.LoadPins(root, stateDir)
 	if err != nil || len(pins) == 0 {
 		return nil, err
 	}

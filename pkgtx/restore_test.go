@@ -64,12 +64,12 @@ func TestRestorePlan(t *testing.T) {
 // let through the guard.
 func TestRestoreRefusedByPin(t *testing.T) {
 	x := restorer(t)
-	must(t, hooks.SavePins(x.StateDir, []hooks.Pin{{Name: "linux", Version: "6.2-1"}}))
+	must(t, hooks.SavePins("/", x.StateDir, []hooks.Pin{{Name: "linux", Version: "6.2-1"}}))
 	_, err := x.Plan(context.Background(), 1)
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "restore would move pinned linux off its pin 6.2-1 (to 6.1-1)") {
 		t.Fatalf("err = %v", err)
 	}
-	must(t, hooks.SavePins(x.StateDir, []hooks.Pin{{Name: "linux", Version: "6.1-1"}}))
+	must(t, hooks.SavePins("/", x.StateDir, []hooks.Pin{{Name: "linux", Version: "6.1-1"}}))
 	r, err := x.Plan(context.Background(), 1)
 	if err != nil || len(r.Allow) != 1 || r.Allow[0] != "linux" {
 		t.Fatalf("allow = %v, %v", r, err)

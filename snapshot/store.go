@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -77,6 +78,10 @@ func ignoringEINTR(fn func() error) error {
 // an flock and reload what others wrote).
 type Store struct {
 	dir string
+	// root is the system root dir is under: every file operation of the
+	// store is resolved inside it (fsx's *Under helpers), so a folder on
+	// the way swapped for a link out of the root makes it fail.
+	root string
 
 	// LockWait is how long a writer waits for another writer.
 	LockWait time.Duration
@@ -121,11 +126,12 @@ type fileID struct {
 	mtime int64
 }
 
-func statID(path string) (fileID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+func (s *Store) statID(path string) (fileID, error) {
+	fi, err := fsx.StatUnder(s.root, path)
+	if err != nil {
+		return fileID{}, err
 	}
+	st := fi.Sys().(*syscall.Stat_t)
 	return fileID{ino: st.Ino, size: st.Size, mtime: st.Mtim.Nano()}, nil
 }
 
@@ -134,11 +140,15 @@ func statID(path string) (fileID, error) {
 // snapshots it affects are reported by Problems and fail on Get, the others
 // stay readable. An index in a format Open does not know fails it, so that
 // nothing is written over it.
-func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+func Open(dir string) (*Store, error) { return OpenUnder("/", dir) }
+
+// OpenUnder is Open for dir under the system root root: the store's files
+// are read and written inside root (see Store.root).
+func OpenUnder(root, dir string) (*Store, error) {
+	if err := fsx.MkdirAllUnder(root, dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create snapshot directory: %w", err)
 	}
-	s := &Store{dir: dir, LockWait: 30 * time.Second}
+	s := &Store{dir: dir, root: root, LockWait: 30 * time.Second}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -168,9 +178,9 @@ func segName(n int) string {
 }
 
 func (s *Store) load() error {
-	*s = Store{dir: s.dir, LockWait: s.LockWait, next: 1, nextSeg: 1}
+	*s = Store{dir: s.dir, root: s.root, LockWait: s.LockWait, next: 1, nextSeg: 1}
 	path := s.indexPath()
-	f, err := os.Open(path)
+	f, err := fsx.OpenUnder(s.root, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -284,9 +294,8 @@ func (s *Store) checkSegments() {
 			// Entries are in ID order and segments are filled in ID
 			// order, so each segment is one run of entries.
 			seg, size = e.loc.Seg, -1
-			var st unix.Stat_t
-			if unix.Stat(s.segPath(seg), &st) == nil {
-				size = st.Size
+			if fi, err := fsx.StatUnder(s.root, s.segPath(seg)); err == nil {
+				size = fi.Size()
 			}
 		}
 		switch {
@@ -301,12 +310,12 @@ func (s *Store) checkSegments() {
 // locked runs fn holding the store's flock, after reloading the index if
 // another process changed it since we read it.
 func (s *Store) locked(fn func() error) error {
-	l, err := lock.Acquire(context.Background(), filepath.Join(s.dir, lockName), s.LockWait)
+	l, err := lock.AcquireUnder(context.Background(), s.root, filepath.Join(s.dir, lockName), s.LockWait)
 	if err != nil {
 		return fmt.Errorf("lock snapshot store: %w", err)
 	}
 	defer l.Release()
-	cur, err := statID(s.indexPath())
+	cur, err := s.statID(s.indexPath())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read snapshot index: %w", err)
 	}
@@ -334,7 +343,7 @@ func (s *Store) appendIndex(sync bool, lines ...[]byte) error {
 		buf = append(buf, l...)
 	}
 	path := s.indexPath()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	f, err := fsx.OpenFileUnder(s.root, path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("open snapshot index: %w", err)
 	}
@@ -357,7 +366,7 @@ func (s *Store) appendIndex(sync bool, lines ...[]byte) error {
 		}
 	}
 	if fresh {
-		if err := fsx.SyncDir(s.dir); err != nil {
+		if err := fsx.SyncDirUnder(s.root, s.dir); err != nil {
 			return err
 		}
 	}
@@ -377,13 +386,13 @@ func (s *Store) rewriteIndex() error {
 	for i := range s.entries {
 		buf = appendAdd(buf, &s.entries[i], "")
 	}
-	if err := fsx.WriteFile(s.indexPath(), buf, 0o644); err != nil {
+	if err := fsx.WriteFileUnder(s.root, s.indexPath(), buf, 0o644); err != nil {
 		return err
 	}
 	s.lines = len(s.entries) + 1
 	s.goodEnd = int64(len(buf))
 	var err error
-	if s.idxFile, err = statID(s.indexPath()); err != nil {
+	if s.idxFile, err = s.statID(s.indexPath()); err != nil {
 		return err
 	}
 	return s.removeUnusedSegments()
@@ -394,7 +403,7 @@ func (s *Store) removeUnusedSegments() error {
 	for _, e := range s.entries {
 		used[filepath.Base(s.segPath(e.loc.Seg))] = true
 	}
-	des, err := os.ReadDir(s.dir)
+	des, err := fsx.ReadDirUnder(s.root, s.dir)
 	if err != nil {
 		return fmt.Errorf("read snapshot directory: %w", err)
 	}
@@ -402,14 +411,14 @@ func (s *Store) removeUnusedSegments() error {
 	for _, de := range des {
 		n := de.Name()
 		if len(n) > len(segPrefix) && n[:len(segPrefix)] == segPrefix && !used[n] {
-			if err := os.Remove(filepath.Join(s.dir, n)); err != nil {
+			if err := fsx.RemoveUnder(s.root, filepath.Join(s.dir, n)); err != nil {
 				return fmt.Errorf("remove unused segment: %w", err)
 			}
 			removed = true
 		}
 	}
 	if removed {
-		return fsx.SyncDir(s.dir)
+		return fsx.SyncDirUnder(s.root, s.dir)
 	}
 	return nil
 }
@@ -455,7 +464,7 @@ func (s *Store) Get(id int) (Snapshot, error) {
 	}
 	e := s.entries[i]
 	path := s.segPath(e.loc.Seg)
-	data, err := fsx.ReadFileCapped(path, fsx.StateFileMax)
+	data, err := fsx.ReadFileCappedUnder(s.root, path, fsx.StateFileMax)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("snapshot %d: read segment: %w", id, err)
 	}
@@ -608,7 +617,7 @@ func (s *Store) readTail() *tailCache {
 		return nil
 	}
 	seg := s.entries[len(s.entries)-1].loc.Seg
-	f, err := os.Open(s.segPath(seg))
+	f, err := fsx.OpenUnder(s.root, s.segPath(seg))
 	if err != nil {
 		return nil
 	}
@@ -666,7 +675,7 @@ func (s *Store) Tail() ([]Pkg, Snapshot, bool) {
 // returns where the record starts and its length.
 func (s *Store) appendRecord(seg int, rec []byte) (int64, int, error) {
 	path := s.segPath(seg)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := fsx.OpenFileUnder(s.root, path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open segment: %w", err)
 	}
@@ -682,7 +691,7 @@ func (s *Store) appendRecord(seg int, rec []byte) (int64, int, error) {
 		return 0, 0, fmt.Errorf("sync segment %s: %w", path, err)
 	}
 	if fi.Size() == 0 {
-		if err := fsx.SyncDir(s.dir); err != nil {
+		if err := fsx.SyncDirUnder(s.root, s.dir); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -726,12 +735,12 @@ func (s *Store) delete(ids []int, sync bool) error {
 	}
 	s.entries = slices.DeleteFunc(s.entries, func(e entry) bool { return slices.Contains(ids, e.snap.ID) })
 	for seg := range segs {
-		if err := os.Remove(s.segPath(seg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsx.RemoveUnder(s.root, s.segPath(seg)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove segment: %w", err)
 		}
 	}
 	if len(segs) > 0 {
-		if err := fsx.SyncDir(s.dir); err != nil {
+		if err := fsx.SyncDirUnder(s.root, s.dir); err != nil {
 			return err
 		}
 	}

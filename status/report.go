@@ -60,10 +60,10 @@ func (r *Report) FillState(eng *patch.Engine, stateDir string) error {
 	if err != nil {
 		return err
 	}
-	if r.Fleet, err = update.ReadFleet(stateDir, applied, history); err != nil {
+	if r.Fleet, err = update.ReadFleet(eng.Root, stateDir, applied, history); err != nil {
 		return err
 	}
-	pins, err := hooks.LoadPins(stateDir)
+	pins, err := hooks.LoadPins(eng.Root, stateDir)
 	if err != nil {
 		return err
 	}

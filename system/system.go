@@ -10,6 +10,7 @@
 package system
 
 import (
+	"path/filepath"
 	"sync"
 
 	"github.com/vincentos/clp/internal/config"
@@ -53,8 +54,16 @@ func New(o pacman.Options, stateDir string) *System {
 	if s.StateDir == "" {
 		s.StateDir = s.Under(DefaultStateDir)
 	}
+	// Under a mounted root, clp's own folder is taken where that system
+	// has it (an absolute link there is resolved against the root:
+	// fsx.ResolveInRoot); everything under it is then anchored to the root.
+	s.StateDir = fsx.ResolveInRoot(s.Root, s.StateDir)
 	return s
 }
+
+// own is clp's own path p (its folders under /opt, /var/log) on the
+// managed system, resolved as StateDir is.
+func (s *System) own(p string) string { return fsx.ResolveInRoot(s.Root, s.Under(p)) }
 
 // Under maps a path on the managed system under the root.
 func (s *System) Under(p string) string { return fsx.UnderRoot(s.Root, p) }
@@ -66,17 +75,21 @@ func (s *System) ConfigPath() string { return s.Under(config.DefaultPath) }
 func (s *System) KeysDir() string { return s.Under(KeysDir) }
 
 // OptDir is /opt/CLP, where unpacked patches live for their scripts.
-func (s *System) OptDir() string { return s.Under(OptDir) }
+func (s *System) OptDir() string { return s.own(OptDir) }
 
 // PatchLog is /var/log/CLP.log under the root.
-func (s *System) PatchLog() string { return s.Under(PatchLog) }
+func (s *System) PatchLog() string {
+	return filepath.Join(s.own(filepath.Dir(PatchLog)), filepath.Base(PatchLog))
+}
 
 // ClpLog is /var/log/clp.log under the root.
-func (s *System) ClpLog() string { return s.Under(ClpLog) }
+func (s *System) ClpLog() string {
+	return filepath.Join(s.own(filepath.Dir(ClpLog)), filepath.Base(ClpLog))
+}
 
 // Config reads clp.conf (defaults when it is missing), once.
 func (s *System) Config() (*config.Config, error) {
-	s.once.Do(func() { s.cfg, s.err = config.Load(s.ConfigPath()) })
+	s.once.Do(func() { s.cfg, s.err = config.LoadUnder(s.Root, s.ConfigPath()) })
 	return s.cfg, s.err
 }
 

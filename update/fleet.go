@@ -83,8 +83,8 @@ type FleetUpdate struct {
 }
 
 // Last reads the last run's report; nil before the first run.
-func Last(stateDir string) (*Report, error) {
-	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, lastName), fsx.SmallFileMax)
+func Last(root, stateDir string) (*Report, error) {
+	data, err := fsx.ReadFileCappedUnder(root, filepath.Join(stateDir, lastName), fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -109,9 +109,9 @@ func (e *unreadableError) Unwrap() error { return e.err }
 
 // ReadFleet gathers Fleet from the applied patches, the history and the
 // state dir.
-func ReadFleet(stateDir string, applied []patch.Applied, history []patch.Event) (*Fleet, error) {
+func ReadFleet(root, stateDir string, applied []patch.Applied, history []patch.Event) (*Fleet, error) {
 	f := &Fleet{Applied: []FleetApplied{}, Pending: []FleetPatch{}, PhasedOut: []FleetPatch{}, WithdrawnRolledBack: []FleetWithdrawn{}, WithdrawnKept: []FleetWithdrawn{}}
-	seqs, err := loadSequences(stateDir)
+	seqs, err := loadSequences(root, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func ReadFleet(stateDir string, applied []patch.Applied, history []patch.Event) 
 			f.WithdrawnRolledBack = append(f.WithdrawnRolledBack, FleetWithdrawn{Name: ev.Name, Version: ev.Version, Time: ev.Time, Reason: reason})
 		}
 	}
-	last, err := Last(stateDir)
+	last, err := Last(root, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -163,9 +163,9 @@ func (f *Fleet) WithdrawnSummary() string {
 	return strings.Join(parts, ", ")
 }
 
-func loadSequences(stateDir string) (map[string]uint64, error) {
+func loadSequences(root, stateDir string) (map[string]uint64, error) {
 	out := map[string]uint64{}
-	data, err := fsx.ReadFileCapped(filepath.Join(stateDir, sequencesName), fsx.StateFileMax)
+	data, err := fsx.ReadFileCappedUnder(root, filepath.Join(stateDir, sequencesName), fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
@@ -180,8 +180,8 @@ func loadSequences(stateDir string) (map[string]uint64, error) {
 
 // recordSequence remembers that the feed patch name, sequence seq, was
 // applied here.
-func recordSequence(stateDir, name string, seq uint64) error {
-	seqs, err := loadSequences(stateDir)
+func recordSequence(root, stateDir, name string, seq uint64) error {
+	seqs, err := loadSequences(root, stateDir)
 	if err != nil {
 		return err
 	}
@@ -190,5 +190,5 @@ func recordSequence(stateDir, name string, seq uint64) error {
 	if err != nil {
 		return err
 	}
-	return fsx.WriteFile(filepath.Join(stateDir, sequencesName), append(data, '\n'), 0o644)
+	return fsx.WriteFileUnder(root, filepath.Join(stateDir, sequencesName), append(data, '\n'), 0o644)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/vincentos/clp/feed"
 	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -18,11 +18,11 @@ import (
 // fetched again: the legacy feed has no sequence numbers, and a patch the
 // user rolled back must not come back.
 func (u *Updater) fromLegacy(ctx context.Context, mirrorsPath string) error {
-	servers, err := feed.LegacyMirrors(mirrorsPath)
+	servers, err := feed.LegacyMirrors(u.Sys.Root, mirrorsPath)
 	if err != nil {
 		return err
 	}
-	c := &feed.Client{MaxTargetBytes: u.Config.MaxDownloadBytes, Reporter: u.Reporter}
+	c := &feed.Client{MaxTargetBytes: u.Config.MaxDownloadBytes, Reporter: u.Reporter, Root: u.Sys.Root}
 	u.rpt().Step("reading the legacy feed (" + mirrorsPath + ")")
 	db, err := c.FetchLegacyDB(ctx, servers)
 	if err != nil {
@@ -52,7 +52,7 @@ func (u *Updater) fromLegacy(ctx context.Context, mirrorsPath string) error {
 		case seen[name]:
 			e.Action, e.Reason = "skip", "applied before (see 'clp history')"
 		default:
-			if _, err := os.Lstat(filepath.Join(u.Sys.OptDir(), name)); err == nil {
+			if _, err := fsx.LstatUnder(u.Sys.Root, filepath.Join(u.Sys.OptDir(), name)); err == nil {
 				e.Action, e.Reason = "skip", "installed by clpctl; run 'clp migrate'"
 			}
 		}
@@ -88,7 +88,7 @@ func (u *Updater) applyLegacy(ctx context.Context, c *feed.Client, server, name,
 		}
 		return fail.Verify(err, "the legacy feed is unsigned: each patch needs NAME.CLP.minisig from a key in "+u.Sys.KeysDir())
 	}
-	defer removeDownload(path)
+	defer u.removeDownload(path)
 	a, trust, err := u.Apply.OpenSigned(path)
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func Bucket(machineID, name string) int {
 // fresh image before first boot), which keeps the machine out of every
 // phase short of 100%.
 func readMachineID(sys *system.System) (string, error) {
-	data, err := fsx.ReadFileCapped(sys.Under(MachineIDPath), 4096)
+	data, err := fsx.ReadFileCappedUnder(sys.Root, sys.Under(MachineIDPath), 4096)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

@@ -3,7 +3,6 @@ package update
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -71,23 +70,23 @@ func (r *Report) HasNew() bool {
 }
 
 // Record writes <state>/last-update.json.
-func Record(stateDir string, rep *Report) error {
+func Record(root, stateDir string, rep *Report) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
 	// The first run on a fresh system may fail before anything else made
 	// the state dir; its result must still be recorded.
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, stateDir, 0o755); err != nil {
 		return err
 	}
-	return fsx.WriteFile(filepath.Join(stateDir, lastName), append(data, '\n'), 0o644)
+	return fsx.WriteFileUnder(root, filepath.Join(stateDir, lastName), append(data, '\n'), 0o644)
 }
 
 // LastSummary is the "last update" line of clp status: when, how it ended
 // and from where; "never" before the first run.
-func LastSummary(stateDir string) string {
-	rep, err := Last(stateDir)
+func LastSummary(root, stateDir string) string {
+	rep, err := Last(root, stateDir)
 	var bad *unreadableError
 	switch {
 	case errors.As(err, &bad):

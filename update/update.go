@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -104,7 +103,7 @@ func (u *Updater) Run(ctx context.Context) (*Report, error) {
 func (u *Updater) run(ctx context.Context) error {
 	cfg, sys := u.Config, u.Sys
 	legacyPath := sys.Under(feed.LegacyMirrorsPath)
-	_, statErr := os.Stat(legacyPath)
+	_, statErr := fsx.StatUnder(sys.Root, legacyPath)
 	hasLegacy := statErr == nil
 	if hasLegacy && !cfg.AllowLegacyFeed {
 		msg := fmt.Sprintf("%s (the original tool's unsigned feed) is ignored; set AllowLegacyFeed = yes in %s to read it (each of its patches must still be signed by a key in %s)",
@@ -120,16 +119,13 @@ func (u *Updater) run(ctx context.Context) error {
 		return fail.Hint(errors.New("no feed mirror configured"), "add 'FeedMirror = URL' to "+sys.ConfigPath())
 	}
 
-	if err := os.MkdirAll(sys.StateDir, 0o755); err != nil {
-		return err
-	}
-	l, err := lock.Acquire(ctx, filepath.Join(sys.StateDir, lockName), 0)
+	l, err := lock.AcquireUnder(ctx, sys.Root, filepath.Join(sys.StateDir, lockName), 0)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	defer l.Release()
 
-	u.hw = feed.HighWater{Path: filepath.Join(sys.StateDir, highWaterName)}
+	u.hw = feed.HighWater{Path: filepath.Join(sys.StateDir, highWaterName), Root: sys.Root}
 	if len(cfg.FeedMirrors) > 0 {
 		if err := u.fromFeed(ctx); err != nil {
 			return err
@@ -163,6 +159,7 @@ func (u *Updater) client() (*feed.Client, error) {
 	return &feed.Client{
 		Mirrors:        u.Config.FeedMirrors,
 		MetadataDir:    filepath.Join(u.Sys.StateDir, metadataDirName),
+		Root:           u.Sys.Root,
 		TrustedRoot:    trusted,
 		MaxTargetBytes: u.Config.MaxDownloadBytes,
 		Reporter:       u.Reporter,
@@ -173,7 +170,7 @@ func (u *Updater) client() (*feed.Client, error) {
 // wins over the one the package ships.
 func (u *Updater) trustedRoot() ([]byte, error) {
 	local := u.Sys.Under(feed.LocalRootPath)
-	data, err := fsx.ReadFileCapped(local, fsx.SmallFileMax)
+	data, err := fsx.ReadFileCappedUnder(u.Sys.Root, local, fsx.SmallFileMax)
 	if err == nil {
 		return data, nil
 	}
@@ -181,7 +178,7 @@ func (u *Updater) trustedRoot() ([]byte, error) {
 		return nil, fail.Verify(fmt.Errorf("read the feed's trusted root: %w", err), "")
 	}
 	shipped := u.Sys.Under(feed.ShippedRootPath)
-	data, err = fsx.ReadFileCapped(shipped, fsx.SmallFileMax)
+	data, err = fsx.ReadFileCappedUnder(u.Sys.Root, shipped, fsx.SmallFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fail.Hint(fmt.Errorf("no trusted feed root: neither %s nor %s exists", local, shipped),
 			"reinstall the clp package, or install a self-hosted feed's 1.root.json as "+local)
@@ -350,7 +347,7 @@ func (u *Updater) fromFeed(ctx context.Context) error {
 		}
 		e.Action = "applied"
 		u.rep.Applied = append(u.rep.Applied, t.Name)
-		if err := recordSequence(u.Sys.StateDir, t.Name, t.Sequence); err != nil {
+		if err := recordSequence(u.Sys.Root, u.Sys.StateDir, t.Name, t.Sequence); err != nil {
 			u.rpt().Warn(fmt.Sprintf("cannot record the feed sequence of %s: %v", t.Name, err))
 		}
 		// The mark is the feed's record of what was applied: durable
@@ -396,7 +393,7 @@ func (u *Updater) undoWithdrawn(ctx context.Context, withdrawn []feed.Target) er
 		e.Action = "rolled back"
 		u.rep.RolledBack = append(u.rep.RolledBack, t.Name)
 		line := fmt.Sprintf("[%s] [clp] withdrawn patch rolled back: %s (sequence %d): %s\n", time.Now().Format("2006-01-02T15:04:05-0700"), t.Name, t.Sequence, t.Withdrawn.Reason)
-		if err := hooks.AppendLog(u.Sys.ClpLog(), line); err != nil {
+		if err := hooks.AppendLog(u.Sys.Root, u.Sys.ClpLog(), line); err != nil {
 			u.rpt().Warn(fmt.Sprintf("cannot write %s: %v", u.Sys.ClpLog(), err))
 		}
 	}
@@ -434,7 +431,7 @@ func (u *Updater) applyTarget(ctx context.Context, c *feed.Client, t feed.Target
 	if err != nil {
 		return feedError(err)
 	}
-	defer removeDownload(path)
+	defer u.removeDownload(path)
 	trust := fmt.Sprintf("verified by the feed, sequence %d", t.Sequence)
 	var a patch.Archive
 	if t.Minisig != "" {
@@ -454,9 +451,9 @@ func (u *Updater) applyTarget(ctx context.Context, c *feed.Client, t feed.Target
 	return u.Apply.Apply(ctx, a, trust, path)
 }
 
-func removeDownload(path string) {
-	os.Remove(path)
-	os.Remove(path + patch.SigSuffix)
+func (u *Updater) removeDownload(path string) {
+	fsx.RemoveUnder(u.Sys.Root, path)
+	fsx.RemoveUnder(u.Sys.Root, path+patch.SigSuffix)
 }
 
 func (u *Updater) limits() patch.Limits {
@@ -474,10 +471,10 @@ func (u *Updater) downloadDir() (string, error) {
 		return u.dlDir, nil
 	}
 	dir := filepath.Join(u.Sys.StateDir, downloadDirName)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fsx.MkdirAllUnder(u.Sys.Root, dir, 0o700); err != nil {
 		return "", err
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	if err := fsx.ChmodUnder(u.Sys.Root, dir, 0o700); err != nil {
 		return "", err
 	}
 	u.dlDir = dir
@@ -555,7 +552,7 @@ func (u *Updater) checkPins(ctx context.Context) error {
 	if !u.changes() {
 		return nil
 	}
-	pins, err := hooks.LoadPins(u.Sys.StateDir)
+	pins, err := hooks.LoadPins(u.Sys.Root, u.Sys.StateDir)
 	if err != nil {
 		u.rpt().Warn(fmt.Sprintf("cannot check pins: %v", err))
 		return nil
@@ -588,6 +585,6 @@ func Configured(sys *system.System, cfg *config.Config) bool {
 	if len(cfg.FeedMirrors) > 0 {
 		return true
 	}
-	_, err := os.Stat(sys.Under(feed.LegacyMirrorsPath))
+	_, err := fsx.StatUnder(sys.Root, sys.Under(feed.LegacyMirrorsPath))
 	return cfg.AllowLegacyFeed && err == nil
 }

@@ -33,7 +33,7 @@ func TestUsage(t *testing.T) {
 func TestGuardHandsOnPinnedTarget(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	if err := hooks.SavePins(state, []hooks.Pin{{Name: "linux", Version: "6.1-1"}}); err != nil {
+	if err := hooks.SavePins("/", state, []hooks.Pin{{Name: "linux", Version: "6.1-1"}}); err != nil {
 		t.Fatal(err)
 	}
 	rec := filepath.Join(dir, "rec")

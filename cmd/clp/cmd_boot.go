@@ -13,6 +13,7 @@ import (
 	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/config"
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -156,7 +157,7 @@ func newGuardRestorer(env *Env) *guardRestorer {
 	e.NoConfirm, e.JSON = true, false
 	// pacman's output and clp's go to the journal and the console (the
 	// unit's stdout) and to CLP.log.
-	if f, err := os.OpenFile(env.System().Under("/var/log/CLP.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err == nil {
+	if f, err := fsx.OpenFileUnder(env.System().Root, env.System().PatchLog(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640); err == nil {
 		e.Stdout = io.MultiWriter(env.Stdout, f)
 		e.Stderr = io.MultiWriter(env.Stderr, f)
 	}

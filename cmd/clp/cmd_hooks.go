@@ -52,7 +52,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 			return withCode(withHint(fmt.Errorf("%s is missing or not an executable file: clp's hook files run it, and pacman would fail every transaction without it", bin),
 				"install clp's package (or 'make install'), then run 'clp hooks install' again"), ExitRefused)
 		}
-		if err := hooks.Install(dir); err != nil {
+		if err := hooks.Install(env.System().Root, dir); err != nil {
 			return err
 		}
 		if env.JSON {
@@ -61,7 +61,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 		fmt.Fprintf(env.Stdout, "installed clp's pacman hooks in %s\n", dir)
 		return nil
 	case "remove":
-		removed, kept, err := hooks.Remove(dir)
+		removed, kept, err := hooks.Remove(env.System().Root, dir)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func runHooks(ctx context.Context, env *Env, o hooksOptions, args []string) erro
 }
 
 func printHooksStatus(env *Env, dir string) error {
-	rep, err := hooks.ReadReport(dir, env.System().Under(hooks.PackageHookDir))
+	rep, err := hooks.ReadReport(env.System().Root, dir, env.System().Under(hooks.PackageHookDir))
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func runMigrate(ctx context.Context, env *Env, o migrateOptions, _ []string) err
 	}
 	rep := migrateReport{DryRun: o.DryRun, Adopted: mig.Adopted, NoRemoveScript: mig.NoRemoveScript, LegacyServers: []string{}, LegacyAllowed: cfg.AllowLegacyFeed}
 	mirrors := env.System().Under(feed.LegacyMirrorsPath)
-	if servers, err := feed.LegacyMirrors(mirrors); err == nil {
+	if servers, err := feed.LegacyMirrors(env.System().Root, mirrors); err == nil {
 		rep.LegacyServers = servers
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		env.Warnf("%v", err)

@@ -89,7 +89,7 @@ func runUnpin(ctx context.Context, env *Env, names []string) error {
 	if err != nil {
 		return err
 	}
-	cur, err := hooks.LoadPins(env.State())
+	cur, err := hooks.LoadPins(env.System().Root, env.State())
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func runPins(ctx context.Context, env *Env, o pinsOptions, _ []string) error {
 		}
 		rep.IncludeRemoved = changed
 	}
-	pins, err := hooks.LoadPins(env.State())
+	pins, err := hooks.LoadPins(env.System().Root, env.State())
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func runSnapshot(ctx context.Context, env *Env, o snapshotOptions, args []string
 			return withHint(usageErrorf("%q is not a snapshot ID", a), "'clp snapshot list' shows the IDs")
 		}
 	}
-	st, err := snapshot.Open(snapshotDir(env))
+	st, err := snapshot.OpenUnder(env.System().Root, snapshotDir(env))
 	if err != nil {
 		return err
 	}

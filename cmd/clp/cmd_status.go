@@ -53,7 +53,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		StateDir:       env.State(),
 		Patches:        []string{},
 		Pins:           []string{},
-		LastUpdate:     update.LastSummary(env.State()),
+		LastUpdate:     update.LastSummary(env.System().Root, env.State()),
 		Timer:          env.System().TimerState(),
 	}
 	rep.PacmanVersion, rep.PacmanPath = system.PacmanVersion()

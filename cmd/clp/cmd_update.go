@@ -57,7 +57,7 @@ func runUpdate(ctx context.Context, env *Env, o updateOptions, _ []string) error
 	}
 	rep, err := u.Run(ctx)
 	if !o.Check && !errors.Is(err, update.ErrNotStarted) {
-		if werr := update.Record(env.State(), rep); werr != nil {
+		if werr := update.Record(env.System().Root, env.State(), rep); werr != nil {
 			env.Warnf("cannot record the last update: %v", werr)
 		}
 	}

@@ -55,7 +55,7 @@ func verifyKeysDir(env *Env) string { return env.System().KeysDir() }
 // verifyLimits are the limits and allowed paths of the system under --root
 // (its clp.conf), for checking a patch as that system's 'clp apply' will.
 func verifyLimits(env *Env) (patch.Limits, error) {
-	cfg, err := config.Load(env.System().ConfigPath())
+	cfg, err := config.LoadUnder(env.System().Root, env.System().ConfigPath())
 	if err != nil {
 		return patch.Limits{}, withHint(err, "fix "+env.System().ConfigPath())
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -167,12 +166,12 @@ func (e *Env) pacmanRunner(p *pacman.Paths) *pacman.Runner {
 
 // stateLock takes clp's single-writer lock in the state directory.
 func (e *Env) stateLock(ctx context.Context) (*lock.Lock, error) {
-	if err := os.MkdirAll(e.State(), 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
-	}
-	l, err := lock.Acquire(ctx, filepath.Join(e.State(), "lock"), lockWait)
-	if err != nil {
+	l, err := lock.AcquireUnder(ctx, e.System().Root, filepath.Join(e.State(), "lock"), lockWait)
+	if errors.Is(err, lock.ErrHeld) {
 		return nil, fmt.Errorf("another clp is running: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return l, nil
 }

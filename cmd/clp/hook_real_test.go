@@ -204,7 +204,7 @@ func TestHooksReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		state := filepath.Join(r.Dir, "var/lib/clp")
-		if err := hooks.SavePins(state, []hooks.Pin{{Name: "clp-testconf", Version: "1.0-1", Patch: "testconf-fix", Created: time.Now()}}); err != nil {
+		if err := hooks.SavePins("/", state, []hooks.Pin{{Name: "clp-testconf", Version: "1.0-1", Patch: "testconf-fix", Created: time.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		n := len(storeOf(t, r).List())
@@ -230,7 +230,7 @@ func TestHooksReal(t *testing.T) {
 			t.Fatalf("a refused transaction left %d snapshots", m-n)
 		}
 		// clp's own pacman call, announced through the allow file, passes.
-		remove, err := hooks.WriteAllow(state, []string{"clp-testconf"}, "test", time.Minute)
+		remove, err := hooks.WriteAllow("/", state, []string{"clp-testconf"}, "test", time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +248,7 @@ func TestHooksReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		state := filepath.Join(r.Dir, "var/lib/clp")
-		if err := hooks.SavePins(state, []hooks.Pin{{Name: "some-other-package", Version: "1-1", Created: time.Now()}}); err != nil {
+		if err := hooks.SavePins("/", state, []hooks.Pin{{Name: "some-other-package", Version: "1-1", Created: time.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		before := query(t, r)
@@ -270,7 +270,7 @@ func TestHooksReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		state := filepath.Join(r.Dir, "var/lib/clp")
-		if err := hooks.SavePins(state, []hooks.Pin{{Name: "clp-testconf", Version: "1.0-1", Created: time.Now()}}); err != nil {
+		if err := hooks.SavePins("/", state, []hooks.Pin{{Name: "clp-testconf", Version: "1.0-1", Created: time.Now()}}); err != nil {
 			t.Fatal(err)
 		}
 		n := len(storeOf(t, r).List())

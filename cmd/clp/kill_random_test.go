@@ -545,7 +545,7 @@ func (k *killRig) checkApplied(when string) {
 	if pkgs["nvidia-utils"] != sandbox.Good {
 		k.fatalf("%s: nvidia-utils %s, want %s", when, pkgs["nvidia-utils"], sandbox.Good)
 	}
-	pins, err := hooks.LoadPins(filepath.Join(k.root, "var/lib/clp"))
+	pins, err := hooks.LoadPins("/", filepath.Join(k.root, "var/lib/clp"))
 	if err != nil || len(pins) != 1 || pins[0].Name != "nvidia-utils" || pins[0].Version != sandbox.Good || pins[0].Until != "560.35.03-2" || pins[0].Patch != killPatchName {
 		k.fatalf("%s: pins %+v (%v), want nvidia-utils", when, pins, err)
 	}
@@ -588,7 +588,7 @@ func (k *killRig) checkNotApplied(when string) {
 	if sandbox.Versions(pkgs) != sandbox.Versions(k.beforePkgs) {
 		k.fatalf("%s: packages:\n%s\nwant\n%s", when, sandbox.Versions(pkgs), sandbox.Versions(k.beforePkgs))
 	}
-	pins, err := hooks.LoadPins(filepath.Join(k.root, "var/lib/clp"))
+	pins, err := hooks.LoadPins("/", filepath.Join(k.root, "var/lib/clp"))
 	if err != nil || len(pins) != 0 {
 		k.fatalf("%s: pins %+v (%v), want none", when, pins, err)
 	}

@@ -32,7 +32,7 @@ func TestPacmanRemoveDropsPin(t *testing.T) {
 	if code := Main(context.Background(), []string{"--root", r.Dir, "pin", "clp-testconf"}, nil, &out, &out); code != 0 {
 		t.Fatalf("clp pin: %d\n%s", code, out.String())
 	}
-	if pins, _ := hooks.LoadPins(filepath.Join(r.Dir, "var/lib/clp")); len(pins) != 1 {
+	if pins, _ := hooks.LoadPins("/", filepath.Join(r.Dir, "var/lib/clp")); len(pins) != 1 {
 		t.Fatalf("pins after clp pin: %+v", pins)
 	}
 	msg, err := pacmanEnv(t, r, nil, []string{"-R"}, "clp-testconf")
@@ -42,7 +42,7 @@ func TestPacmanRemoveDropsPin(t *testing.T) {
 	if !strings.Contains(msg, "pin of clp-testconf dropped: pacman removed it") {
 		t.Fatalf("the post hook did not say it dropped the pin:\n%s", msg)
 	}
-	if pins, err := hooks.LoadPins(filepath.Join(r.Dir, "var/lib/clp")); err != nil || len(pins) != 0 {
+	if pins, err := hooks.LoadPins("/", filepath.Join(r.Dir, "var/lib/clp")); err != nil || len(pins) != 0 {
 		t.Fatalf("pins after pacman -R: %+v, %v", pins, err)
 	}
 	if got, _ := os.ReadFile(conf); !bytes.Equal(got, confBefore) {

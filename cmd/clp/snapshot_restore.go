@@ -73,7 +73,7 @@ func (e *Env) restorer(h *alpm.Handle, st *snapshot.Store, lockWait time.Duratio
 // restoreSnapshot restores snapshot id with no question asked: the one
 // call the boot guard makes (why names it in the guard's allow file).
 func restoreSnapshot(ctx context.Context, env *Env, id int, why string) (*pkgtx.Restore, error) {
-	st, err := snapshot.Open(snapshotDir(env))
+	st, err := snapshot.OpenUnder(env.System().Root, snapshotDir(env))
 	if err != nil {
 		return nil, err
 	}

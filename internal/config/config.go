@@ -98,8 +98,13 @@ func Default() *Config {
 }
 
 // Load reads the file at path; a missing file yields the defaults.
-func Load(path string) (*Config, error) {
-	data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
+func Load(path string) (*Config, error) { return LoadUnder("/", path) }
+
+// LoadUnder is Load for path under the system root root, read inside it
+// (fsx's *Under helpers; a path outside the root, --config, is read as
+// it is).
+func LoadUnder(root, path string) (*Config, error) {
+	data, err := fsx.ReadFileCappedUnder(root, path, fsx.SmallFileMax)
 	if err == nil {
 		// clp.conf says which paths patches may change and which
 		// feeds to trust: only root may have written it.

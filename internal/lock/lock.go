@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // ErrHeld is returned when another clp holds the lock and the caller chose
@@ -65,6 +68,22 @@ func AcquireIn(ctx context.Context, r *os.Root, name string, wait time.Duration)
 	}
 	f, err := r.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	return take(ctx, f, path, wait)
+}
+
+// AcquireUnder is Acquire for path, a file under the system root root,
+// resolved inside it (fsx's *Under helpers): for root "/" it is Acquire.
+func AcquireUnder(ctx context.Context, root, path string, wait time.Duration) (*Lock, error) {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create lock directory: %w", err)
+	}
+	f, err := fsx.OpenFileUnder(root, path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == path {
+			err = pe.Err // (the message names path once)
+		}
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	return take(ctx, f, path, wait)

@@ -1,0 +1,87 @@
+package snapshot
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vincentos/clp/testkit/sandbox"
+)
+
+// The store's index, segments and lock are resolved inside the system root
+// at the moment each is opened: the store's folder swapped for a link out
+// of the root (to a copy of the store, so that following it would work)
+// just before an operation makes it fail, and the copy outside is byte for
+// byte unchanged.
+func TestSymlinkSwapCannotLeadSnapshotsOutOfRoot(t *testing.T) {
+	pkgs := []Pkg{{Name: "linux", Version: "6.1-1", Arch: "x86_64", Reason: ReasonExplicit}}
+	// at: the swap comes just before the first operation on a path with it
+	// (the lock is taken first; a segment is written or removed after it).
+	cases := map[string]func(s *Store, root, dir string, id int) error{
+		"open": func(s *Store, root, dir string, id int) error {
+			_, err := OpenUnder(root, dir)
+			return err
+		},
+		"create segment": func(s *Store, root, dir string, id int) error {
+			_, err := s.Create(Snapshot{Kind: KindManual, Time: time.Now(), Packages: pkgs})
+			return err
+		},
+		"get": func(s *Store, root, dir string, id int) error {
+			got, err := s.Get(id)
+			if err == nil && len(got.Packages) > 0 && got.Packages[0].Version != "6.1-1" {
+				return nil // read outside: the check below fails
+			}
+			return err
+		},
+		"delete segment": func(s *Store, root, dir string, id int) error {
+			return s.Delete(id)
+		},
+		"prune lock": func(s *Store, root, dir string, id int) error {
+			_, err := s.Prune(0, nil)
+			return err
+		},
+	}
+	for name, op := range cases {
+		t.Run(name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dir := filepath.Join(root, "var/lib/clp/snapshots")
+			s, err := OpenUnder(root, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := mustCreate(t, s, Snapshot{Kind: KindManual, Time: time.Now(), Packages: pkgs})
+			// Outside: the same store, with another version in its segment.
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				data = []byte(strings.ReplaceAll(string(data), "6.1-1", "6.6-6"))
+				if err := os.WriteFile(filepath.Join(outside, e.Name()), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := sandbox.MustTree(t, outside)
+			at := "snapshots"
+			if strings.HasSuffix(name, "segment") {
+				at = "seg-"
+			}
+			swapped := sandbox.SwapAtLastMoment(t, at, 1, dir, outside)
+			err = op(s, root, dir, id)
+			t.Log(err)
+			if !swapped() {
+				t.Fatal("the operation never reached the store: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if err == nil || !strings.Contains(err.Error(), "escapes") {
+				t.Fatalf("error %v, want one saying the path escapes the root", err)
+			}
+		})
+	}
+}
