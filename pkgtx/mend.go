@@ -402,7 +402,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	// pacman skips the version checks of dependencies (--nodeps, once:
 	// the names are still checked). Revert's own pacman -U then checks
 	// the end state's.
-	remove, err := hooks.WriteAllow(a.StateDir, []string{m.Name}, "rollback of patch "+st.Patch, 30*time.Minute)
+	remove, err := hooks.WriteAllow(a.root(), a.StateDir, []string{m.Name}, "rollback of patch "+st.Patch, 30*time.Minute)
 	if err != nil {
 		return err
 	}
