@@ -6,10 +6,13 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +37,8 @@ type PkgInfo struct {
 	Provides  []string
 	Conflicts []string
 	Replaces  []string
+	// Backup lists the files pacman keeps a user's changes of (backup=()).
+	Backup []string
 }
 
 const (
@@ -66,37 +71,11 @@ func ReadPKGINFO(path string) (*PkgInfo, error) {
 // .PKGINFO) before the payload, so a package whose .PKGINFO comes later is
 // not one makepkg made, and reading on would decompress the whole file.
 func ReadPKGINFOFrom(r io.Reader) (*PkgInfo, error) {
-	br := bufio.NewReader(r)
-	magic, _ := br.Peek(6)
-	var (
-		dec io.Reader
-		err error
-	)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		var z *zstd.Decoder
-		z, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
-		if err == nil {
-			defer z.Close()
-			dec = z
-		}
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
-		dec, err = xz.NewReader(br)
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		var g *gzip.Reader
-		g, err = gzip.NewReader(br)
-		if err == nil {
-			defer g.Close()
-			dec = g
-		}
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		dec = bzip2.NewReader(br)
-	default:
-		dec = br // an uncompressed .pkg.tar
-	}
+	dec, done, err := decompress(r)
 	if err != nil {
-		return nil, fmt.Errorf("open compressed package: %w", err)
+		return nil, err
 	}
+	defer done()
 	tr := tar.NewReader(dec)
 	for n := 0; n < maxLeadEntries; n++ {
 		h, err := tr.Next()
@@ -125,6 +104,38 @@ func ReadPKGINFOFrom(r io.Reader) (*PkgInfo, error) {
 		}
 	}
 	return nil, fmt.Errorf("no .PKGINFO in the first %d entries", maxLeadEntries)
+}
+
+// decompress reads a package stream through the decompressor its magic
+// bytes name (not its file name); done releases the decoder.
+func decompress(r io.Reader) (dec io.Reader, done func(), err error) {
+	br := bufio.NewReader(r)
+	magic, _ := br.Peek(6)
+	done = func() {}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		var z *zstd.Decoder
+		z, err = zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err == nil {
+			dec, done = z, z.Close
+		}
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
+		dec, err = xz.NewReader(br)
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		var g *gzip.Reader
+		g, err = gzip.NewReader(br)
+		if err == nil {
+			dec, done = g, func() { g.Close() }
+		}
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		dec = bzip2.NewReader(br)
+	default:
+		dec = br // an uncompressed .pkg.tar
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open compressed package: %w", err)
+	}
+	return dec, done, nil
 }
 
 // ParsePKGINFO parses .PKGINFO content ("key = value" lines, "#" comments).
@@ -176,6 +187,8 @@ func ParsePKGINFO(data []byte) (*PkgInfo, error) {
 			p.Conflicts = append(p.Conflicts, v)
 		case "replaces":
 			p.Replaces = append(p.Replaces, v)
+		case "backup":
+			p.Backup = append(p.Backup, v)
 		}
 	}
 	if p.Name == "" || p.Version == "" || p.Arch == "" {
@@ -230,4 +243,113 @@ func reconcile(e Entry, info *PkgInfo) Entry {
 	e.Note = fmt.Sprintf("file name says %s but .PKGINFO says %s %s %s", claimed, info.Name, info.Version, info.Arch)
 	e.Name, e.Version, e.Arch = info.Name, info.Version, info.Arch
 	return e
+}
+
+// maxListEntries and maxListBytes bound ListFiles: a package with more
+// entries, or longer names in all, is not one clp reinstalls.
+const (
+	maxListEntries = 1 << 20
+	maxListBytes   = 64 << 20
+)
+
+// ListFiles reads the package file at path to its end and returns its
+// .PKGINFO and the paths it installs, as pacman lists them in a local
+// database entry's %FILES% (relative, a folder with a trailing "/",
+// sorted by bytes); the dot-files (.PKGINFO, .MTREE, .INSTALL ...) are
+// not installed and not listed.
+func ListFiles(path string) (*PkgInfo, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	dec, done, err := decompress(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer done()
+	var info *PkgInfo
+	var files []string
+	total := 0
+	tr := tar.NewReader(dec)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: read package: %w", path, err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		switch {
+		case name == ".PKGINFO":
+			if h.Typeflag != tar.TypeReg || h.Size > maxPKGINFO {
+				return nil, nil, fmt.Errorf("%s: .PKGINFO is not a regular file of at most %d bytes", path, maxPKGINFO)
+			}
+			data, err := io.ReadAll(io.LimitReader(tr, maxPKGINFO))
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: read .PKGINFO: %w", path, err)
+			}
+			if info, err = ParsePKGINFO(data); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", path, err)
+			}
+			continue
+		case name == "" || strings.HasPrefix(name, "."):
+			// libalpm installs no entry whose name starts with ".".
+			continue
+		}
+		if h.Typeflag == tar.TypeDir && !strings.HasSuffix(name, "/") {
+			name += "/"
+		}
+		total += len(name) + 1
+		if len(files) >= maxListEntries || total > maxListBytes {
+			return nil, nil, fmt.Errorf("%s: more than %d entries or %d bytes of names", path, maxListEntries, maxListBytes)
+		}
+		files = append(files, name)
+	}
+	if info == nil {
+		return nil, nil, fmt.Errorf("%s: no .PKGINFO in package", path)
+	}
+	slices.Sort(files)
+	return info, files, nil
+}
+
+// FileSums reads the package file at path to its end and returns the hex
+// sha256 of each regular file of names it holds (relative paths, as
+// ListFiles gives them).
+func FileSums(path string, names []string) (map[string]string, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec, done, err := decompress(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer done()
+	out := map[string]string{}
+	tr := tar.NewReader(dec)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: read package: %w", path, err)
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		if !want[name] || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		sum := sha256.New()
+		if _, err := io.Copy(sum, tr); err != nil {
+			return nil, fmt.Errorf("%s: read %s: %w", path, name, err)
+		}
+		out[name] = hex.EncodeToString(sum.Sum(nil))
+	}
 }

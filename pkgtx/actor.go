@@ -78,6 +78,11 @@ type actorState struct {
 	// ReplacedPins are pins of the same packages that the patch's pins
 	// replace; Revert puts them back.
 	ReplacedPins []hooks.Pin `json:"replaced_pins,omitempty"`
+	// Reasons is each downgraded package's install reason before the
+	// patch ("explicit" or "dependency"): a reinstall over a local
+	// database entry a killed pacman left half written (mend.go) must
+	// give it back, and the entry itself may no longer say it.
+	Reasons map[string]string `json:"reasons,omitempty"`
 }
 
 func (a *Actor) rep() report.Reporter { return report.Or(a.Reporter) }
@@ -129,7 +134,7 @@ func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.P
 	}
 	defer db.Close()
 	name := ar.Manifest().Name
-	st := actorState{Patch: name, Keep: map[string]string{}, KeepFrom: map[string]string{}, Sources: map[string]string{}}
+	st := actorState{Patch: name, Keep: map[string]string{}, KeepFrom: map[string]string{}, Sources: map[string]string{}, Reasons: map[string]string{}}
 	plan := &patch.PackagePlan{Actions: slices.Clone(actions), Previous: map[string]string{}}
 	entries := map[string]bool{}
 	for _, e := range ar.Entries() {
@@ -152,6 +157,7 @@ func (a *Actor) Prepare(ctx context.Context, ar patch.Archive, actions []patch.P
 		}
 		if installed {
 			plan.Previous[act.Name] = cur.Version
+			st.Reasons[act.Name] = cur.Reason()
 		} else {
 			plan.Previous[act.Name] = ""
 		}
@@ -522,6 +528,11 @@ func (a *Actor) checkState(p *patch.PackagePlan, st actorState) error {
 			return fmt.Errorf("package plan state keeps %q for %s: not a copy this patch keeps", k, name)
 		}
 	}
+	for name, why := range st.Reasons {
+		if !down[name] || why != "explicit" && why != "dependency" {
+			return fmt.Errorf("package plan state records the install reason %q of %q: not one this patch records", why, name)
+		}
+	}
 	for _, pin := range st.ReplacedPins {
 		if !touched[pin.Name] {
 			return fmt.Errorf("package plan state puts back a pin on %q, which the patch does not touch", pin.Name)
@@ -530,8 +541,9 @@ func (a *Actor) checkState(p *patch.PackagePlan, st actorState) error {
 	return nil
 }
 
-// Revert removes the patch's pins (putting back those it replaced), then
-// reinstalls the versions installed before from the kept copies in one
+// Revert mends the local database entries a pacman killed with clp left
+// half written (mend.go), removes the patch's pins (putting back those it
+// replaced), then reinstalls the versions installed before from the kept copies in one
 // pacman -U, and removes what the patch did not find installed. It is
 // idempotent: packages already at their previous version are left alone.
 func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
@@ -540,6 +552,13 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		return err
 	}
 	if err := a.checkState(p, st); err != nil {
+		return err
+	}
+	// Entries a pacman killed with clp left half written (mend.go), and
+	// the files to mend them from: found before anything changes, so a
+	// file that is nowhere changes nothing.
+	mends, err := a.planMends(p, st)
+	if err != nil {
 		return err
 	}
 	// A clp killed while its pacman ran (the apply's downgrade, or this
@@ -574,6 +593,9 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		}
 		return out, nil
 	}); err != nil {
+		return err
+	}
+	if err := a.mend(ctx, st, mends); err != nil {
 		return err
 	}
 	d, db, err := a.downgrader(st.Patch)
@@ -627,6 +649,9 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
+	}
+	if a.Paths != nil {
+		return a.finishMends(st.Patch)
 	}
 	return nil
 }

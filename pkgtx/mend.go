@@ -1,0 +1,565 @@
+package pkgtx
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/hooks"
+	"github.com/vincentos/clp/internal/fail"
+	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/patch"
+)
+
+// A pacman killed (with the clp that ran it) while it upgrades a package
+// leaves that package's local database entry half written. libalpm (add.c,
+// pacman 6.0 and 7.1) removes the old version's files and entry, creates
+// the new entry's folder <dbpath>/local/<name>-<version>/, extracts the
+// files (the package's .MTREE into that folder) and only then writes desc
+// and files. The local database takes name and version from the folder's
+// name, so pacman -Q lists the new version, but pacman refuses to
+// reinstall over the entry ("could not fully load metadata"), and the
+// files it had not extracted yet are missing. Revert mends such an entry
+// before it decides anything: the entry goes aside into clp's state
+// (kept for inspection), and the package is reinstalled at the version
+// the folder names from its file, with --overwrite of exactly the files
+// that file installs and no other package owns, then checked with
+// pacman -Qkk. Revert then goes on as for a whole entry.
+
+// DamagedDir is the folder of clp's state where Revert keeps the local
+// database entries it mended, one folder per patch.
+const DamagedDir = "damaged-db"
+
+// mending is one half-written entry Revert mends, and how.
+type mending struct {
+	Name, Version string
+	// Dir is the entry's folder name in <dbpath>/local ("" when the old
+	// entry is gone and the new one not made yet).
+	Dir string
+	// Why says what is wrong with the entry.
+	Why string
+	// File is the package file of Version; Files what it installs.
+	File  string
+	Files []string
+	Deps  bool
+	// Backup are the package's backup=() files; Other is the file of
+	// the other version the interrupted pacman moved between ("" when
+	// neither kept nor cached), whose copies say which of them on disk
+	// are still as that version shipped them.
+	Backup []string
+	Other  string
+}
+
+// damaged marks err as recovery's loud failure: exit 7, nothing more done.
+func damaged(err error, hint string) error {
+	return &fail.Error{Err: err, Kind: fail.ErrDamaged, Hint: hint}
+}
+
+// localDB opens the os.Root every read and move of a local database entry
+// is anchored to (the installation's root, or the database itself when
+// --dbpath names one outside it) and the local database's name there.
+func (a *Actor) localDB() (*os.Root, string, error) {
+	r, rel, err := fsx.Anchor(a.Paths.Root, a.Paths.DBPath, filepath.Join(a.Paths.DBPath, "local"), false)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, rel, nil
+}
+
+// localEntries lists the local database's folder.
+func localEntries(r *os.Root, local string) ([]fs.DirEntry, error) {
+	f, err := r.Open(local)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
+}
+
+// entryDirs picks the folders of name's entries from the local database's
+// listing (normally one): "<name>-<pkgver>-<pkgrel>", the version with
+// exactly one "-".
+func entryDirs(ents []fs.DirEntry, name string) []string {
+	var out []string
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), name+"-")
+		if ok && e.IsDir() && strings.Count(rest, "-") == 1 && !strings.HasPrefix(rest, "-") && !strings.HasSuffix(rest, "-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// descField is the first line of a local desc's %FIELD% ("" when absent).
+func descField(desc []byte, field string) string {
+	lines := strings.Split(string(desc), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if lines[i] == "%"+field+"%" {
+			return lines[i+1]
+		}
+	}
+	return ""
+}
+
+// entryDamage says what is wrong with the entry folder dir of name at
+// version ("" when it is whole): libalpm writes desc, then files, each
+// whole only once its last section's blank line is written.
+func entryDamage(r *os.Root, local, dir, name, version string) string {
+	desc, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "desc"), fsx.StateFileMax)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "it has no desc"
+	case err != nil:
+		return fmt.Sprintf("its desc cannot be read (%v)", err)
+	}
+	if n, v := descField(desc, "NAME"), descField(desc, "VERSION"); n != name || v != version {
+		return fmt.Sprintf("its desc names %q %q, not the folder's %s %s", n, v, name, version)
+	}
+	files, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "files"), fsx.StateFileMax)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "it has no files list"
+	case err != nil:
+		return fmt.Sprintf("its files list cannot be read (%v)", err)
+	case len(files) > 0 && (!bytes.HasPrefix(files, []byte("%")) || !bytes.HasSuffix(files, []byte("\n\n"))):
+		return "its files list is cut short"
+	}
+	return ""
+}
+
+// planMends finds the half-written entries of the packages p downgrades
+// and the package file each is mended from. It changes nothing: a file
+// that is nowhere refuses the whole Revert before anything is touched.
+func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, error) {
+	if a.Paths == nil {
+		return nil, nil
+	}
+	r, local, err := a.localDB()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ents, err := localEntries(r, local)
+	if err != nil {
+		return nil, fmt.Errorf("read the local database: %w", err)
+	}
+	var out []*mending
+	var d *Downgrader
+	for _, act := range p.Actions {
+		if act.Op != patch.OpDowngrade {
+			continue
+		}
+		prev := p.Previous[act.Name]
+		dirs := entryDirs(ents, act.Name)
+		m := &mending{Name: act.Name}
+		switch {
+		case len(dirs) > 1:
+			return nil, damaged(fmt.Errorf("the local database holds %d entries of %s (%s) after an interrupted pacman; clp mends one half-written entry, not this", len(dirs), act.Name, strings.Join(dirs, ", ")),
+				"check them with 'pacman -Qkk "+act.Name+"'; the journal is kept ('clp recover --show')")
+		case len(dirs) == 1:
+			m.Dir = dirs[0]
+			m.Version = strings.TrimPrefix(dirs[0], act.Name+"-")
+			if m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version); m.Why == "" {
+				continue
+			}
+		case a.movedAside(st.Patch, act.Name, act.Version) && act.Version != prev:
+			// A recovery killed after it moved the patch's version's
+			// entry aside, before its reinstall was done: that version's
+			// files may be on disk, and a reinstall of it, then Revert's
+			// own, takes them away exactly.
+			m.Version, m.Why = act.Version, "there is none: an interrupted recovery moved it aside"
+		case prev == "":
+			continue
+		default:
+			// The old entry is gone, the new folder not made yet: the
+			// files both versions have are still there, no package's.
+			m.Version, m.Why = prev, "there is none: the old one was removed, the new one not made yet"
+		}
+		if d == nil {
+			var db DB
+			if d, db, err = a.downgrader(st.Patch); err != nil {
+				return nil, err
+			}
+			defer db.Close()
+		}
+		what := fmt.Sprintf("the local database entry of %s %s (%s)", act.Name, m.Version, m.Why)
+		switch m.Version {
+		case prev:
+			m.File, err = a.revertFile(d, st, act.Name, prev)
+			m.Other, _ = a.patchFile(d, st, act)
+		case act.Version:
+			m.File, err = a.patchFile(d, st, act)
+			if prev != "" {
+				m.Other, _ = a.revertFile(d, st, act.Name, prev)
+			}
+		default:
+			err = fmt.Errorf("%s is neither %s's version before the patch (%s) nor the patch's (%s)", m.Version, act.Name, prev, act.Version)
+		}
+		if err != nil {
+			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp, and cannot be mended: %w; nothing was changed", what, err),
+				fmt.Sprintf("put %s %s's package file in pacman's cache (%s), then run 'clp recover'", act.Name, m.Version, strings.Join(d.cacheDirs(), ", ")))
+		}
+		info, files, err := cache.ListFiles(m.File)
+		if err != nil {
+			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp; its package file cannot be read: %w; nothing was changed", what, err), "")
+		}
+		if info.Name != act.Name || info.Version != m.Version {
+			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp; its package file %s is %s %s; nothing was changed", what, m.File, info.Name, info.Version), "")
+		}
+		m.Files, m.Backup = files, info.Backup
+		switch why, ok := st.Reasons[act.Name]; {
+		case ok:
+			m.Deps = why == "dependency"
+		case m.Dir != "":
+			// A journal of an older clp: the entry's own desc, if any.
+			desc, _ := fsx.ReadFileCappedIn(r, filepath.Join(local, m.Dir, "desc"), fsx.StateFileMax)
+			m.Deps = descField(desc, "REASON") == "1"
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// movedAside says whether an earlier Revert of this patch moved an entry
+// of name at version aside (into <state>/damaged-db/<patch>/).
+func (a *Actor) movedAside(patchName, name, version string) bool {
+	dir := filepath.Join(a.StateDir, DamagedDir, patchName)
+	r, rel, err := fsx.Anchor(a.Paths.Root, a.StateDir, dir, false)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	ents, err := localEntries(r, rel)
+	if err != nil {
+		return false
+	}
+	entry := name + "-" + version
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), entry)
+		if _, err := strconv.Atoi(strings.TrimPrefix(n, ".")); e.IsDir() && ok && (n == "" || strings.HasPrefix(n, ".") && err == nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// patchFile is the file of the version the patch installs (staged, the
+// cache's, or the one it names), checked against the patch's sha256.
+func (a *Actor) patchFile(d *Downgrader, st actorState, act patch.PackageAction) (string, error) {
+	cands := []string{filepath.Join(a.stageDir(st.Patch), filepath.Base(act.File))}
+	if src := st.Sources[act.Name]; src != "payload" && src != "" && !strings.Contains(src, "://") {
+		cands = append(cands, src)
+	}
+	if ix, err := d.scan(act.Name); err == nil {
+		if e, ok := ix.Find(act.Name, act.Version); ok {
+			cands = append(cands, e.Path())
+		}
+	}
+	for _, c := range cands {
+		if fi, err := os.Stat(c); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if sum, err := fsx.SHA256File(c); err == nil && sum == act.SHA256 {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("the patch's %s is neither staged nor in the cache", act.File)
+}
+
+// otherOwned is every file (not folder) the local database's entries other
+// than skip list.
+func otherOwned(r *os.Root, local, skip string) (map[string]bool, error) {
+	ents, err := localEntries(r, local)
+	if err != nil {
+		return nil, err
+	}
+	owned := map[string]bool{}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == skip {
+			continue
+		}
+		data, err := fsx.ReadFileCappedIn(r, filepath.Join(local, e.Name(), "files"), fsx.StateFileMax)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		in := false
+		for _, line := range strings.Split(string(data), "\n") {
+			switch {
+			case strings.HasPrefix(line, "%"):
+				in = line == "%FILES%"
+			case in && line != "" && !strings.HasSuffix(line, "/"):
+				owned[line] = true
+			}
+		}
+	}
+	return owned, nil
+}
+
+// globEscape makes path a pattern --overwrite matches literally
+// (fnmatch(3) with its backslash escapes; libalpm reads a leading "!" as
+// a negation).
+func globEscape(path string) string {
+	var b strings.Builder
+	for _, c := range path {
+		if strings.ContainsRune(`\*?[]!`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// overwriteArgs lets pacman overwrite exactly the files (not folders) of
+// files that owned (the other packages' files) does not hold: pacman's
+// --overwrite would take another package's file too, and a conflict on
+// one is pacman's refusal, not clp's to override.
+func overwriteArgs(files []string, owned map[string]bool) []string {
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, "/") && !owned[f] {
+			out = append(out, "--overwrite", globEscape(f))
+		}
+	}
+	return out
+}
+
+// mend reinstalls each half-written entry's package (see the top of this
+// file). Any failure is recovery's loud one: exit 7, the entry kept.
+func (a *Actor) mend(ctx context.Context, st actorState, ms []*mending) error {
+	for _, m := range ms {
+		if err := a.mendOne(ctx, st, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
+	r, local, err := a.localDB()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	what := fmt.Sprintf("the local database entry of %s %s", m.Name, m.Version)
+	owned, err := otherOwned(r, local, m.Dir)
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s: read the local database: %w", what, err), "")
+	}
+	op := []string{"-U", "--nodeps"}
+	if m.Deps {
+		op = append(op, "--asdeps")
+	}
+	op = append(op, overwriteArgs(m.Files, owned)...)
+	backups, err := a.stockBackups(m)
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s: %w", what, err), "")
+	}
+	kept := ""
+	if m.Dir != "" {
+		if kept, err = a.moveAside(r, local, st.Patch, m.Dir); err != nil {
+			return damaged(fmt.Errorf("mend %s: move it aside: %w", what, err), "")
+		}
+	}
+	msg := fmt.Sprintf("%s was left half written by a pacman killed with clp (%s)", what, m.Why)
+	if kept != "" {
+		msg += "; it is moved aside"
+	}
+	if len(backups) > 0 {
+		// As in an upgrade, where pacman replaces a configuration file
+		// the user left as the old version shipped it: with no old
+		// entry to tell it so, it would keep the old one and make a
+		// .pacnew.
+		dir := filepath.Join(a.StateDir, DamagedDir, st.Patch, m.Name+"-"+m.Version+".backup")
+		for _, b := range backups {
+			if err := a.moveIntoState(b, filepath.Join(dir, b)); err != nil {
+				return damaged(fmt.Errorf("mend %s: move %s aside: %w", what, b, err), "")
+			}
+		}
+		msg += fmt.Sprintf("; its configuration files %s, as the other version shipped them, are moved aside too", strings.Join(backups, ", "))
+	}
+	a.rep().Warn(msg + "; reinstalling " + m.Name + " " + m.Version + " from " + m.File)
+	keptHint := "the journal is kept ('clp recover --show')"
+	if kept != "" {
+		keptHint = "the half-written entry is kept in " + kept + "; " + keptHint
+	}
+	// The reinstall is one step of the interrupted transaction: the
+	// packages it had already moved may need another version of this one
+	// (nvidia-dkms 560 needs nvidia-utils=560, already at 550), so
+	// pacman skips the version checks of dependencies (--nodeps, once:
+	// the names are still checked). Revert's own pacman -U then checks
+	// the end state's.
+	remove, err := hooks.WriteAllow(a.root(), a.StateDir, []string{m.Name}, "rollback of patch "+st.Patch, 30*time.Minute)
+	if err != nil {
+		return err
+	}
+	err = a.runnerFor(st.Patch).Run(ctx, op, m.File)
+	if rerr := remove(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s: pacman -U %s failed (%v)", what, m.File, err), keptHint)
+	}
+	ents, err := localEntries(r, local)
+	dirs := entryDirs(ents, m.Name)
+	if err != nil || len(dirs) != 1 || dirs[0] != m.Name+"-"+m.Version {
+		return damaged(fmt.Errorf("mend %s: after the reinstall the local database holds %v (%v)", what, dirs, err), keptHint)
+	}
+	if why := entryDamage(r, local, dirs[0], m.Name, m.Version); why != "" {
+		return damaged(fmt.Errorf("mend %s: after the reinstall %s", what, why), keptHint)
+	}
+	var out bytes.Buffer
+	q := *a.Runner
+	q.Stdout, q.Stderr, q.Stdin = &capped{b: &out}, &capped{b: &out}, nil
+	if err := q.Query(ctx, []string{"-Q", "--check", "--check"}, m.Name); err != nil {
+		return damaged(fmt.Errorf("mend %s: after the reinstall pacman -Qkk %s says (%v):\n%s", what, m.Name, err, strings.TrimSpace(out.String())), keptHint)
+	}
+	return nil
+}
+
+// capped keeps the first 64 KiB written to it.
+type capped struct{ b *bytes.Buffer }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := 64<<10 - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// finishMends, once Revert is done, renames <state>/damaged-db/<patch>/,
+// where the entries it mended wait, to <patch>-<time>, so that a later
+// Revert of the same patch never takes them for an interrupted mend of
+// its own (movedAside), and says where they are kept.
+func (a *Actor) finishMends(patchName string) error {
+	dir := filepath.Join(a.StateDir, DamagedDir, patchName)
+	r, rel, err := fsx.Anchor(a.Paths.Root, a.StateDir, dir, false)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if _, err := r.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	base := patchName + "-" + a.now().UTC().Format("20060102T150405Z")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := r.Lstat(filepath.Join(filepath.Dir(rel), name)); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		name = base + "." + strconv.Itoa(i)
+	}
+	if err := r.Rename(rel, filepath.Join(filepath.Dir(rel), name)); err != nil {
+		return fmt.Errorf("put the mended database entries aside: %w", err)
+	}
+	a.rep().Warn("the half-written database entries recovery mended are kept for inspection in " + filepath.Join(filepath.Dir(dir), name))
+	return fsx.SyncDirIn(r, filepath.Dir(rel))
+}
+
+// moveAside moves the entry folder dir into <state>/damaged-db/<patch>/
+// (a number added when a folder of that name is there already) and says
+// where it went.
+func (a *Actor) moveAside(r *os.Root, local, patchName, dir string) (string, error) {
+	target := filepath.Join(a.StateDir, DamagedDir, patchName)
+	rel, ok := fsx.Under(a.Paths.Root, target)
+	if !ok {
+		return "", fmt.Errorf("clp's state %s is not under the root %s", a.StateDir, a.Paths.Root)
+	}
+	if _, ok := fsx.Under(a.Paths.Root, a.Paths.DBPath); !ok {
+		return "", fmt.Errorf("the database %s is not under the root %s", a.Paths.DBPath, a.Paths.Root)
+	}
+	if err := r.MkdirAll(rel, 0o700); err != nil {
+		return "", err
+	}
+	name := dir
+	for i := 2; ; i++ {
+		if _, err := r.Lstat(filepath.Join(rel, name)); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		name = dir + "." + strconv.Itoa(i)
+	}
+	if err := r.Rename(filepath.Join(local, dir), filepath.Join(rel, name)); err != nil {
+		return "", err
+	}
+	if err := fsx.SyncDirIn(r, local); err != nil {
+		return "", err
+	}
+	return filepath.Join(target, name), nil
+}
+
+// stockBackups lists the package's backup files that are on disk as the
+// other version shipped them (not as the one reinstalled, not changed by
+// the user): those an upgrade would replace.
+func (a *Actor) stockBackups(m *mending) ([]string, error) {
+	if len(m.Backup) == 0 || m.Other == "" {
+		return nil, nil
+	}
+	own, err := cache.FileSums(m.File, m.Backup)
+	if err != nil {
+		return nil, err
+	}
+	other, err := cache.FileSums(m.Other, m.Backup)
+	if err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []string
+	for _, b := range m.Backup {
+		if fi, err := r.Lstat(b); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		f, err := r.Open(b)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		disk := hex.EncodeToString(h.Sum(nil))
+		if disk != own[b] && disk == other[b] {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// moveIntoState moves the root's file rel to dst, a path in clp's state
+// under the root, both resolved inside the root.
+func (a *Actor) moveIntoState(rel, dst string) error {
+	to, ok := fsx.Under(a.Paths.Root, dst)
+	if !ok {
+		return fmt.Errorf("clp's state %s is not under the root %s", a.StateDir, a.Paths.Root)
+	}
+	r, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		return err
+	}
+	if err := r.Rename(rel, to); err != nil {
+		return err
+	}
+	return fsx.SyncDirIn(r, filepath.Dir(rel))
+}

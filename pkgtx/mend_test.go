@@ -1,0 +1,103 @@
+package pkgtx
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/testkit/sandbox"
+)
+
+// entryDamage finds each way a killed pacman leaves an entry (libalpm
+// writes the folder's files, then desc, then files), and nothing in a
+// whole one.
+func TestEntryDamage(t *testing.T) {
+	dir := t.TempDir()
+	local := "local"
+	desc := "%NAME%\nnvidia-dkms\n\n%VERSION%\n560.35.03-1\n\n%REASON%\n1\n\n"
+	files := "%FILES%\nusr/\nusr/src/nvidia-560.35.03/dkms.conf\n\n"
+	for name, c := range map[string]struct {
+		desc, files *string
+		want        string
+	}{
+		"whole":         {&desc, &files, ""},
+		"no files kept": {&desc, ptr(""), ""},
+		"nodesc":        {nil, nil, "it has no desc"},
+		"nofiles":       {&desc, nil, "it has no files list"},
+		"cut":           {&desc, ptr("%FILES%\nusr/\nusr/src/nvi"), "its files list is cut short"},
+		"other":         {ptr(strings.Replace(desc, "560.35.03-1", "550.78-1", 1)), &files, `its desc names "nvidia-dkms" "550.78-1", not the folder's nvidia-dkms 560.35.03-1`},
+	} {
+		e := filepath.Join(dir, local, name)
+		must(t, os.MkdirAll(e, 0o755))
+		if c.desc != nil {
+			must(t, os.WriteFile(filepath.Join(e, "desc"), []byte(*c.desc), 0o644))
+		}
+		if c.files != nil {
+			must(t, os.WriteFile(filepath.Join(e, "files"), []byte(*c.files), 0o644))
+		}
+		r, err := os.OpenRoot(dir)
+		must(t, err)
+		if got := entryDamage(r, local, name, "nvidia-dkms", "560.35.03-1"); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+		r.Close()
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestEntryDirs(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"nvidia-560.35.03-1", "nvidia-dkms-560.35.03-1", "nvidia-utils-1:2.0-3", "nvidia-dkms"} {
+		must(t, os.Mkdir(filepath.Join(dir, n), 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "nvidia-1.0-1"), nil, 0o644)) // not a folder
+	r, err := os.OpenRoot(dir)
+	must(t, err)
+	defer r.Close()
+	ents, err := localEntries(r, ".")
+	must(t, err)
+	for name, want := range map[string][]string{
+		"nvidia":       {"nvidia-560.35.03-1"},
+		"nvidia-dkms":  {"nvidia-dkms-560.35.03-1"},
+		"nvidia-utils": {"nvidia-utils-1:2.0-3"},
+		"nvidia-set":   nil,
+	} {
+		if got := entryDirs(ents, name); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}
+
+// The reinstall overwrites the package's own files, literally (glob
+// characters escaped, a leading "!" not a negation), never a folder or a
+// file another package owns.
+func TestOverwriteArgs(t *testing.T) {
+	got := overwriteArgs([]string{"usr/", "usr/bin/a", "usr/bin/b", "usr/share/x[1]*?", "!neg", `usr/back\slash`}, map[string]bool{"usr/bin/b": true})
+	want := []string{"--overwrite", "usr/bin/a", "--overwrite", `usr/share/x\[1\]\*\?`, "--overwrite", `\!neg`, "--overwrite", `usr/back\\slash`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+}
+
+// ListFiles gives what pacman lists in the entry's %FILES%.
+func TestListFilesMatchesPacman(t *testing.T) {
+	sandbox.RequireRoot(t)
+	r, f := sandbox.NewNVIDIA(t)
+	for _, n := range sandbox.NVIDIA {
+		info, files, err := cache.ListFiles(f.Path(n, sandbox.Broken))
+		must(t, err)
+		if info.Name != n || info.Version != sandbox.Broken {
+			t.Fatalf("%s: .PKGINFO says %s %s", n, info.Name, info.Version)
+		}
+		data, err := os.ReadFile(filepath.Join(r.Dir, "var/lib/pacman/local", n+"-"+sandbox.Broken, "files"))
+		must(t, err)
+		want := strings.Split(strings.TrimSuffix(strings.TrimPrefix(string(data), "%FILES%\n"), "\n\n"), "\n")
+		if !slices.Equal(files, want) {
+			t.Fatalf("%s: %q\npacman lists %q", n, files, want)
+		}
+	}
+}
