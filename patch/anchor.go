@@ -402,44 +402,51 @@ func existsIn(r *os.Root, name string) (bool, error) {
 // device there is an error naming it. The file is read from one open
 // descriptor, checked to be the inode first looked at.
 func statFileIn(r *os.Root, name string) (FileState, error) {
+	st, _, err := statFileID(r, name)
+	return st, err
+}
+
+// statFileID is statFileIn with the identity of the inode read (from the
+// descriptor the content was read through; zero when there is none).
+func statFileID(r *os.Root, name string) (FileState, fileID, error) {
 	path := filepath.Join(r.Name(), name)
 	d, base, err := parentIn(r, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return FileState{}, nil
+		return FileState{}, fileID{}, nil
 	}
 	if err != nil {
-		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	defer unix.Close(d)
 	var st unix.Stat_t
 	if err := unix.Fstatat(d, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return FileState{}, nil
+			return FileState{}, fileID{}, nil
 		}
-		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return FileState{}, fmt.Errorf("%s is not a regular file", path)
+		return FileState{}, fileID{}, fmt.Errorf("%s is not a regular file", path)
 	}
 	fd, err := unix.Openat(d, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return FileState{}, &fs.PathError{Op: "open", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	var st2 unix.Stat_t
 	if err := unix.Fstat(fd, &st2); err != nil || st2.Ino != st.Ino || st2.Dev != st.Dev {
-		return FileState{}, fmt.Errorf("%s changed while clp read it", path)
+		return FileState{}, fileID{}, fmt.Errorf("%s changed while clp read it", path)
 	}
 	sum, err := hashReader(path, f)
 	if err != nil {
-		return FileState{}, err
+		return FileState{}, fileID{}, err
 	}
 	xa, err := readXattrsFd(path, fd)
 	if err != nil {
-		return FileState{}, err
+		return FileState{}, fileID{}, err
 	}
-	return FileState{Exists: true, SHA256: sum, Mode: st2.Mode & 0o7777, UID: int(st2.Uid), GID: int(st2.Gid), Xattrs: xa}, nil
+	return FileState{Exists: true, SHA256: sum, Mode: st2.Mode & 0o7777, UID: int(st2.Uid), GID: int(st2.Gid), Xattrs: xa}, idOf(&st2), nil
 }
 
 // setMetaIn gives name inside r exactly the owner, mode and xattrs of s,
