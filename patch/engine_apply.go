@@ -85,7 +85,9 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 }
 
 // verifyPlan checks, under the lock, that every target is still in the
-// state the plan saw and that the patch was not applied meanwhile.
+// state the plan saw and that the patch was not applied meanwhile. A
+// target whose inode is unchanged since Plan read it is not read again
+// (state_seen.go).
 func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 	if ap, err := e.readApplied(p.Name); err != nil {
 		return err
@@ -104,7 +106,7 @@ func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		cur, err := statFileIn(r, tname(s.Target))
+		cur, err := statFileAgain(r, tname(s.Target), p.seen)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vincentos/clp/internal/lock"
 	"golang.org/x/sys/unix"
 )
 
@@ -195,4 +196,51 @@ func TestRollbackRereadsTargetChangedAfterCheck(t *testing.T) {
 	if got, _ := os.ReadFile(p); string(got) != string(mine) {
 		t.Fatalf("the user's copy was overwritten: %q", got)
 	}
+}
+
+// A target changed between the plan (made without the lock, before the
+// prompt) and the apply, within the same size and modification time, is
+// still seen as changed under the lock: nothing is changed.
+func TestApplyRereadsTargetChangedAfterPlan(t *testing.T) {
+	noRacyMargin(t)
+	root := t.TempDir()
+	makeRoot(t, root)
+	e := newEngine(root, nil)
+	time.Sleep(tick)
+	a := fixtureArchive("X1")
+	p, err := e.Plan(context.Background(), a, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.seen) == 0 {
+		t.Fatal("the plan kept nothing of what it read")
+	}
+	target := filepath.Join(root, "etc/clp-test/modified.conf")
+	st, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(tick)
+	mine := []byte(strings.Replace(string(origModified), "o", "0", 1))
+	if len(mine) != len(origModified) || string(mine) == string(origModified) {
+		t.Fatal("the test's edit must keep the size")
+	}
+	if err := os.WriteFile(target, mine, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(target, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	// The state folder and its lock file are made by taking the lock.
+	l, err := lock.Acquire(context.Background(), e.lockPath(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Release()
+	pre := snapshot(t, root)
+	err = e.Apply(context.Background(), a, p)
+	if err == nil || !strings.Contains(err.Error(), "target /etc/clp-test/modified.conf changed since the plan was made; nothing was changed, plan again") {
+		t.Fatalf("apply = %v", err)
+	}
+	sameTree(t, "after the refused apply", pre, snapshot(t, root))
 }
