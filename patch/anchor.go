@@ -510,7 +510,12 @@ func setMetaFd(f *os.File, s FileState) error {
 // and every directory would give, much faster (the same trade as
 // "tar -x; sync").
 func syncFSIn(r *os.Root, dirs []string) error {
-	seen := map[uint64]bool{}
+	return syncFSOnce(map[uint64]bool{}, r, dirs)
+}
+
+// syncFSOnce is syncFSIn skipping the file systems (devices) in synced,
+// and adding those it syncs: two roots on one file system, one syncfs.
+func syncFSOnce(synced map[uint64]bool, r *os.Root, dirs []string) error {
 	for _, d := range dirs {
 		f, err := r.Open(d)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -521,8 +526,8 @@ func syncFSIn(r *os.Root, dirs []string) error {
 		}
 		var st unix.Stat_t
 		err = unix.Fstat(int(f.Fd()), &st)
-		if err == nil && !seen[st.Dev] {
-			seen[st.Dev] = true
+		if err == nil && !synced[st.Dev] {
+			synced[st.Dev] = true
 			err = unix.Syncfs(int(f.Fd()))
 		}
 		f.Close()
