@@ -473,8 +473,14 @@ func setMetaFd(f *os.File, s FileState) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
-	if err := unix.Fchown(fd, s.UID, s.GID); err != nil {
-		return fmt.Errorf("set owner of %s: %w", path, &fs.PathError{Op: "chown", Path: path, Err: err})
+	// A chown to the owner the file already has is skipped (a staged file
+	// is made by clp, root's already): what it would clear (setuid,
+	// setgid, security.capability) is set exactly by the chmod and the
+	// xattrs below anyway.
+	if int(st.Uid) != s.UID || int(st.Gid) != s.GID {
+		if err := unix.Fchown(fd, s.UID, s.GID); err != nil {
+			return fmt.Errorf("set owner of %s: %w", path, &fs.PathError{Op: "chown", Path: path, Err: err})
+		}
 	}
 	if err := unix.Fchmod(fd, s.Mode); err != nil {
 		return fmt.Errorf("set mode of %s: %w", path, &fs.PathError{Op: "chmod", Path: path, Err: err})
