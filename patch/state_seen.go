@@ -11,7 +11,8 @@ import (
 // A rollback reads every target twice under the same lock: checkRollback
 // (before the commit point: is anything the user's?) and finishRollback
 // (after it, file by file). The second read hashes the same 20 MB again
-// for a 1,000-file patch. seenFiles keeps what the first read found with
+// for a 1,000-file patch; so does an apply, in Plan (before the prompt,
+// without the lock) and in verifyPlan (under it). seenFiles keeps what the first read found with
 // the inode it read (device, inode number, size, modification and change
 // times, mode, owner); the second looks at the inode again (one fstatat,
 // anchored as statFileIn is) and takes the first answer only when all of
