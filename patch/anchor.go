@@ -405,44 +405,51 @@ func existsIn(r *os.Root, name string) (bool, error) {
 // device there is an error naming it. The file is read from one open
 // descriptor, checked to be the inode first looked at.
 func statFileIn(r *os.Root, name string) (FileState, error) {
+	st, _, err := statFileID(r, name)
+	return st, err
+}
+
+// statFileID is statFileIn with the identity of the inode read (from the
+// descriptor the content was read through; zero when there is none).
+func statFileID(r *os.Root, name string) (FileState, fileID, error) {
 	path := filepath.Join(r.Name(), name)
 	d, base, err := parentIn(r, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return FileState{}, nil
+		return FileState{}, fileID{}, nil
 	}
 	if err != nil {
-		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	defer unix.Close(d)
 	var st unix.Stat_t
 	if err := unix.Fstatat(d, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return FileState{}, nil
+			return FileState{}, fileID{}, nil
 		}
-		return FileState{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return FileState{}, fmt.Errorf("%s is not a regular file", path)
+		return FileState{}, fileID{}, fmt.Errorf("%s is not a regular file", path)
 	}
 	fd, err := unix.Openat(d, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return FileState{}, &fs.PathError{Op: "open", Path: path, Err: err}
+		return FileState{}, fileID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	var st2 unix.Stat_t
 	if err := unix.Fstat(fd, &st2); err != nil || st2.Ino != st.Ino || st2.Dev != st.Dev {
-		return FileState{}, fmt.Errorf("%s changed while clp read it", path)
+		return FileState{}, fileID{}, fmt.Errorf("%s changed while clp read it", path)
 	}
 	sum, err := hashReader(path, f)
 	if err != nil {
-		return FileState{}, err
+		return FileState{}, fileID{}, err
 	}
 	xa, err := readXattrsFd(path, fd)
 	if err != nil {
-		return FileState{}, err
+		return FileState{}, fileID{}, err
 	}
-	return FileState{Exists: true, SHA256: sum, Mode: st2.Mode & 0o7777, UID: int(st2.Uid), GID: int(st2.Gid), Xattrs: xa}, nil
+	return FileState{Exists: true, SHA256: sum, Mode: st2.Mode & 0o7777, UID: int(st2.Uid), GID: int(st2.Gid), Xattrs: xa}, idOf(&st2), nil
 }
 
 // setMetaIn gives name inside r exactly the owner, mode and xattrs of s,
@@ -469,8 +476,14 @@ func setMetaFd(f *os.File, s FileState) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
-	if err := unix.Fchown(fd, s.UID, s.GID); err != nil {
-		return fmt.Errorf("set owner of %s: %w", path, &fs.PathError{Op: "chown", Path: path, Err: err})
+	// A chown to the owner the file already has is skipped (a staged file
+	// is made by clp, root's already): what it would clear (setuid,
+	// setgid, security.capability) is set exactly by the chmod and the
+	// xattrs below anyway.
+	if int(st.Uid) != s.UID || int(st.Gid) != s.GID {
+		if err := unix.Fchown(fd, s.UID, s.GID); err != nil {
+			return fmt.Errorf("set owner of %s: %w", path, &fs.PathError{Op: "chown", Path: path, Err: err})
+		}
 	}
 	if err := unix.Fchmod(fd, s.Mode); err != nil {
 		return fmt.Errorf("set mode of %s: %w", path, &fs.PathError{Op: "chmod", Path: path, Err: err})
@@ -506,7 +519,12 @@ func setMetaFd(f *os.File, s FileState) error {
 // and every directory would give, much faster (the same trade as
 // "tar -x; sync").
 func syncFSIn(r *os.Root, dirs []string) error {
-	seen := map[uint64]bool{}
+	return syncFSOnce(map[uint64]bool{}, r, dirs)
+}
+
+// syncFSOnce is syncFSIn skipping the file systems (devices) in synced,
+// and adding those it syncs: two roots on one file system, one syncfs.
+func syncFSOnce(synced map[uint64]bool, r *os.Root, dirs []string) error {
 	for _, d := range dirs {
 		f, err := r.Open(d)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -517,8 +535,8 @@ func syncFSIn(r *os.Root, dirs []string) error {
 		}
 		var st unix.Stat_t
 		err = unix.Fstat(int(f.Fd()), &st)
-		if err == nil && !seen[st.Dev] {
-			seen[st.Dev] = true
+		if err == nil && !synced[st.Dev] {
+			synced[st.Dev] = true
 			err = unix.Syncfs(int(f.Fd()))
 		}
 		f.Close()

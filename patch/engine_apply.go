@@ -85,7 +85,9 @@ func (e *Engine) Apply(ctx context.Context, a Archive, p *Plan) error {
 }
 
 // verifyPlan checks, under the lock, that every target is still in the
-// state the plan saw and that the patch was not applied meanwhile.
+// state the plan saw and that the patch was not applied meanwhile. A
+// target whose inode is unchanged since Plan read it is not read again
+// (state_seen.go).
 func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 	if ap, err := e.readApplied(p.Name); err != nil {
 		return err
@@ -104,7 +106,7 @@ func (e *Engine) verifyPlan(ctx context.Context, a Archive, p *Plan) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		cur, err := statFileIn(r, tname(s.Target))
+		cur, err := statFileAgain(r, tname(s.Target), p.seen)
 		if err != nil {
 			return err
 		}
@@ -170,7 +172,9 @@ func (e *Engine) applyPhases(ctx context.Context, j *journal, a Archive, ap *App
 }
 
 // stage writes every new file beside its target under a hidden temporary
-// name, with its final mode, owner and xattrs, and makes them durable.
+// name, with its final mode, owner and xattrs. They become durable with
+// the backups, in the one sync that ends the backup phase, before the
+// commit phase is recorded and anything is renamed over a target.
 func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) error {
 	rs, err := e.openRoots()
 	if err != nil {
@@ -182,7 +186,6 @@ func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) 
 			return fmt.Errorf("create directory %s: %w", d, err)
 		}
 	}
-	var written []string
 	n := 0
 	for i, s := range ap.Steps {
 		if s.Staged == "" {
@@ -197,11 +200,7 @@ func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) 
 			return err
 		}
 		j.step(i, "staged")
-		written = append(written, tname(s.Staged))
 		hook("stage " + s.Target)
-	}
-	if err := syncFSIn(rs.sys, dirsOf(written)); err != nil {
-		return err
 	}
 	hook("staged")
 	return nil
@@ -234,7 +233,9 @@ func (e *Engine) stageOne(r *os.Root, a Archive, s Step) error {
 	return nil
 }
 
-// backup keeps what every step replaces under the patch's state directory.
+// backup keeps what every step replaces under the patch's state directory,
+// then makes the backups and the staged files durable: one syncfs per
+// file system for both phases (not one each).
 func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied) error {
 	rs, err := e.openRoots()
 	if err != nil {
@@ -266,7 +267,17 @@ func (e *Engine) backup(ctx context.Context, j *journal, _ Archive, ap *Applied)
 		made = append(made, dst)
 		hook("backup " + s.Target)
 	}
-	if err := syncFSIn(rs.state, append(dirsOf(made), rs.stateRel)); err != nil {
+	var staged []string
+	for _, s := range ap.Steps {
+		if s.Staged != "" {
+			staged = append(staged, tname(s.Staged))
+		}
+	}
+	synced := map[uint64]bool{}
+	if err := syncFSOnce(synced, rs.sys, dirsOf(staged)); err != nil {
+		return err
+	}
+	if err := syncFSOnce(synced, rs.state, append(dirsOf(made), rs.stateRel)); err != nil {
 		return err
 	}
 	hook("backed-up")

@@ -47,7 +47,8 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	if ap == nil {
 		return fmt.Errorf("patch %s is not applied", name)
 	}
-	if err := e.checkRollback(ap, opts); err != nil {
+	seen := seenFiles{}
+	if err := e.checkRollback(ap, opts, seen); err != nil {
 		return err
 	}
 	if ap.Legacy {
@@ -91,15 +92,16 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 	hook("commit-point")
 	// Past the commit point the only way to a consistent system is
 	// forward, so a cancellation no longer stops it.
-	if err := e.finishRollback(context.WithoutCancel(ctx), j); err != nil {
+	if err := e.finishRollback(context.WithoutCancel(ctx), j, seen); err != nil {
 		return &UnfinishedError{Err: fmt.Errorf("roll back %s: %w (run clp recover to finish it)", name, err)}
 	}
 	return nil
 }
 
 // checkRollback refuses a rollback that would undo a later patch's work or
-// silently overwrite the user's changes.
-func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
+// silently overwrite the user's changes. What it reads of each target is
+// kept in seen (state_seen.go) for finishRollback.
+func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions, seen seenFiles) error {
 	list, err := e.List()
 	if err != nil {
 		return err
@@ -125,7 +127,7 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions) error {
 	defer closeRoot(r)
 	var changed []string
 	for _, s := range ap.Steps {
-		cur, err := statFileIn(r, tname(s.Target))
+		cur, err := statFileSeen(r, tname(s.Target), seen)
 		if err != nil {
 			return err
 		}
@@ -192,8 +194,10 @@ func sameFile(a, b FileState, meta bool) bool {
 }
 
 // finishRollback restores every file from the backups and forgets the
-// patch. It is idempotent: Recover runs it again after a crash.
-func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
+// patch. It is idempotent: Recover runs it again after a crash (seen nil;
+// else what checkRollback read, reused for a target whose inode did not
+// change since).
+func (e *Engine) finishRollback(ctx context.Context, j *journal, seen seenFiles) error {
 	ap := j.begin.Applied
 	if ap.Packages != nil {
 		if e.Packages == nil {
@@ -220,7 +224,7 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal) error {
 				return err
 			}
 		}
-		cur, err := statFileIn(rs.sys, t)
+		cur, err := statFileAgain(rs.sys, t, seen)
 		if err != nil {
 			return err
 		}

@@ -73,7 +73,17 @@ type journal struct {
 	// cause is why the transaction is being undone, if it said so
 	// before it was interrupted.
 	cause string
+	// pending are step records not written yet. Recovery never reads
+	// them, so they reach the file in batches (with the next record that
+	// matters, or once stepBatch bytes wait) instead of one write(2) per
+	// file: 3,000 writes for a 1,000-file apply. A kill loses at most the
+	// last batch of them, as a power failure could lose any of them.
+	pending []byte
 }
+
+// stepBatch is how many bytes of step records wait before they are
+// written (about 400 records).
+const stepBatch = 48 << 10
 
 // createJournal writes the begin record atomically and durably: until it is
 // on disk nothing else is touched, so a crash before it leaves nothing to do.
@@ -369,15 +379,34 @@ func (j *journal) phase(name string) error {
 // step records progress on file i; it is not fsynced because recovery
 // decides from the files themselves, so losing it costs nothing.
 func (j *journal) step(i int, note string) {
-	j.append(txRecord{Rec: recStep, Index: i, Note: note}, false)
+	line, err := json.Marshal(txRecord{Rec: recStep, Index: i, Note: note})
+	if err != nil {
+		return
+	}
+	j.pending = append(j.pending, sealLine(line)...)
+	if len(j.pending) >= stepBatch {
+		j.flushSteps()
+	}
 }
 
+// flushSteps writes the step records waiting in j.pending, not synced.
+func (j *journal) flushSteps() {
+	if len(j.pending) > 0 && j.f != nil {
+		j.f.Write(j.pending)
+	}
+	j.pending = j.pending[:0]
+}
+
+// append writes r after the step records waiting, in one write(2), and
+// with sync makes the journal durable up to it.
 func (j *journal) append(r txRecord, sync bool) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if _, err := j.f.Write(sealLine(line)); err != nil {
+	buf := append(j.pending, sealLine(line)...)
+	j.pending = j.pending[:0]
+	if _, err := j.f.Write(buf); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	if sync {
@@ -390,6 +419,7 @@ func (j *journal) append(r txRecord, sync bool) error {
 
 func (j *journal) close() {
 	if j != nil && j.f != nil {
+		j.flushSteps()
 		j.f.Close()
 		j.f = nil
 	}
@@ -397,6 +427,7 @@ func (j *journal) close() {
 
 // remove deletes the journal durably: the transaction is over.
 func (j *journal) remove() error {
+	j.pending = nil // the file goes: no use writing them
 	j.close()
 	r, name, err := j.e.anchor(j.path)
 	if err != nil {

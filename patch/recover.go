@@ -105,7 +105,7 @@ func (e *Engine) recoverLocked(ctx context.Context) (bool, error) {
 	case txRollback:
 		if j.phases[phaseScriptDone] {
 			e.rep().Step(fmt.Sprintf("finishing the interrupted rollback of %s", b.Name))
-			if err := e.finishRollback(ctx, j); err != nil {
+			if err := e.finishRollback(ctx, j, nil); err != nil {
 				return true, fmt.Errorf("recover the interrupted rollback of %s: %w", b.Name, err)
 			}
 			return true, nil
