@@ -1,8 +1,10 @@
 package snapshot
 
 import (
+	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,4 +152,66 @@ func TestRecordEncodings(t *testing.T) {
 	if _, _, err := frame(old, 0); err == nil || !strings.Contains(err.Error(), `bad record magic "CLPR"`) {
 		t.Fatalf("format 1 record: %v", err)
 	}
+}
+
+// An index that is a FIFO or too large to be an index is refused by Open
+// with one clear error, without blocking or reading it, and left as it was.
+func TestIndexNotRegularOrTooLargeRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		make func(path string) error
+		want string
+	}{
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "not a regular file"},
+		{"sparse 20 GiB", func(p string) error {
+			f, err := os.Create(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return f.Truncate(20 << 30)
+		}, "too large"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := dir + "/" + indexName
+			if err := c.make(path); err != nil {
+				t.Fatal(err)
+			}
+			before := statState(t, dir)
+			done := make(chan error, 1)
+			go func() { _, err := Open(dir); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "read snapshot index") || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("err = %v, want %q", err, c.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Open blocked on the index")
+			}
+			if after := statState(t, dir); after != before {
+				t.Fatalf("folder changed:\n%s\nwas\n%s", after, before)
+			}
+		})
+	}
+}
+
+// statState lists dir's entries with type, size and mtime, without reading
+// them (a FIFO or a 20 GiB sparse file).
+func statState(t *testing.T, dir string) string {
+	t.Helper()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, de := range des {
+		fi, err := de.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %v %d %d\n", de.Name(), fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }

@@ -180,7 +180,9 @@ func segName(n int) string {
 func (s *Store) load() error {
 	*s = Store{dir: s.dir, root: s.root, LockWait: s.LockWait, next: 1, nextSeg: 1}
 	path := s.indexPath()
-	f, err := fsx.OpenUnder(s.root, path)
+	// A regular file of a bounded size: a FIFO or a device put there
+	// cannot block the hooks, nor a huge file exhaust memory.
+	f, err := fsx.OpenRegularUnder(s.root, path, fsx.StateFileMax)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
