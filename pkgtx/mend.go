@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +35,9 @@ import (
 // before it decides anything: the entry goes aside into clp's state
 // (kept for inspection), and the package is reinstalled at the version
 // the folder names from its file, with --overwrite of exactly the files
-// that file installs and no other package owns, then checked with
-// pacman -Qkk. Revert then goes on as for a whole entry.
+// that file installs and no other package owns, then checked (pacman -Qk:
+// every file there; clp: each holds what the package file ships). Revert
+// then goes on as for a whole entry.
 
 // DamagedDir is the folder of clp's state where Revert keeps the local
 // database entries it mended, one folder per patch.
@@ -424,10 +426,76 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	var out bytes.Buffer
 	q := *a.Runner
 	q.Stdout, q.Stderr, q.Stdin = &capped{b: &out}, &capped{b: &out}, nil
-	if err := q.Query(ctx, []string{"-Q", "--check", "--check"}, m.Name); err != nil {
-		return damaged(fmt.Errorf("mend %s: after the reinstall pacman -Qkk %s says (%v):\n%s", what, m.Name, err, strings.TrimSpace(out.String())), keptHint)
+	if err := q.Query(ctx, []string{"-Q", "--check"}, m.Name); err != nil {
+		return damaged(fmt.Errorf("mend %s: after the reinstall pacman -Qk %s says (%v):\n%s", what, m.Name, err, strings.TrimSpace(out.String())), keptHint)
+	}
+	if err := a.checkContents(m); err != nil {
+		return damaged(fmt.Errorf("mend %s: after the reinstall %w", what, err), keptHint)
 	}
 	return nil
+}
+
+// checkContents checks that every regular file of m's package on disk
+// holds what the package file ships (sha256, read from the package file
+// itself), its backup=() files excepted (pacman keeps one the user
+// changed). clp does this, not pacman -Qkk: pacman 6.0 checks the md5
+// digests of the package's .MTREE, which makepkg 7 no longer writes, and
+// reports every file of such a package as altered.
+func (a *Actor) checkContents(m *mending) error {
+	var files []string
+	for _, f := range m.Files {
+		if !strings.HasSuffix(f, "/") && !slices.Contains(m.Backup, f) {
+			files = append(files, f)
+		}
+	}
+	want, err := cache.FileSums(m.File, files)
+	if err != nil {
+		return err
+	}
+	r, err := os.OpenRoot(a.Paths.Root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var bad []string
+	for _, f := range files {
+		sum, ok := want[f]
+		if !ok {
+			continue // a link or another kind: pacman -Qk checked it is there
+		}
+		disk, err := diskSum(r, f)
+		if err != nil {
+			return err
+		}
+		if disk != sum {
+			bad = append(bad, "/"+f)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s does not hold what %s %s ships", strings.Join(bad, ", "), m.Name, m.Version)
+	}
+	return nil
+}
+
+// diskSum is the hex sha256 of the regular file rel inside r ("" when it
+// is not a regular file).
+func diskSum(r *os.Root, rel string) (string, error) {
+	if fi, err := r.Lstat(rel); err != nil || !fi.Mode().IsRegular() {
+		if errors.Is(err, fs.ErrNotExist) || err == nil {
+			return "", nil
+		}
+		return "", err
+	}
+	f, err := r.Open(rel)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // capped keeps the first 64 KiB written to it.
@@ -522,21 +590,11 @@ func (a *Actor) stockBackups(m *mending) ([]string, error) {
 	defer r.Close()
 	var out []string
 	for _, b := range m.Backup {
-		if fi, err := r.Lstat(b); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		f, err := r.Open(b)
+		disk, err := diskSum(r, b)
 		if err != nil {
 			return nil, err
 		}
-		h := sha256.New()
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		disk := hex.EncodeToString(h.Sum(nil))
-		if disk != own[b] && disk == other[b] {
+		if disk != "" && disk != own[b] && disk == other[b] {
 			out = append(out, b)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -99,5 +100,46 @@ func TestListFilesMatchesPacman(t *testing.T) {
 		if !slices.Equal(files, want) {
 			t.Fatalf("%s: %q\npacman lists %q", n, files, want)
 		}
+	}
+}
+
+// checkContents, the mend's last check, compares what is on disk with the
+// package file itself (not pacman -Qkk, whose md5 check on pacman 6.0
+// fails every package makepkg 7 built): a real install passes, a changed,
+// missing or replaced file is named, a changed backup=() file is not.
+func TestCheckContents(t *testing.T) {
+	sandbox.RequireRoot(t)
+	r, f := sandbox.NewNVIDIA(t)
+	name := "nvidia-utils"
+	file := f.Path(name, sandbox.Broken)
+	info, files, err := cache.ListFiles(file)
+	must(t, err)
+	var regular []string
+	for _, p := range files {
+		if !strings.HasSuffix(p, "/") {
+			regular = append(regular, p)
+		}
+	}
+	if len(regular) < 2 {
+		t.Fatalf("%s ships %q: too few files for this test", name, files)
+	}
+	a := &Actor{Paths: &pacman.Paths{Root: r.Dir}}
+	m := &mending{Name: name, Version: sandbox.Broken, File: file, Files: files, Backup: info.Backup}
+	if err := a.checkContents(m); err != nil {
+		t.Fatalf("as pacman installed it: %v", err)
+	}
+	changed, gone := regular[0], regular[1]
+	must(t, os.WriteFile(filepath.Join(r.Dir, changed), []byte("not what the package ships\n"), 0o755))
+	must(t, os.Remove(filepath.Join(r.Dir, gone)))
+	err = a.checkContents(m)
+	want := "/" + changed + ", /" + gone + " does not hold what " + name + " " + sandbox.Broken + " ships"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	// The same files declared backup=(): pacman keeps such a file when
+	// it was changed, so it is not checked.
+	m.Backup = []string{changed, gone}
+	if err := a.checkContents(m); err != nil {
+		t.Fatalf("backup files were checked: %v", err)
 	}
 }
