@@ -2,7 +2,6 @@ package system
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,21 +96,8 @@ func readLibalpmCache(key string) string {
 	if key == "" {
 		return ""
 	}
-	dir, err := versionCacheDir()
-	if err != nil {
-		return ""
-	}
-	f, err := os.Open(filepath.Join(dir, libalpmCacheFile))
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, versionCacheMax+1))
-	if err != nil || len(data) > versionCacheMax {
-		return ""
-	}
 	// head, loader key, library path, library key (binaryKey), version.
-	lines := strings.Split(string(data), "\n")
+	lines := readCacheLines(libalpmCacheFile)
 	if len(lines) != 6 || lines[0] != libalpmCacheHead || lines[1] != key || lines[5] != "" {
 		return ""
 	}

@@ -70,20 +70,7 @@ func readVersionCache(key string) string {
 	if key == "" {
 		return ""
 	}
-	dir, err := versionCacheDir()
-	if err != nil {
-		return ""
-	}
-	f, err := os.Open(filepath.Join(dir, versionCacheFile))
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, versionCacheMax+1))
-	if err != nil || len(data) > versionCacheMax {
-		return ""
-	}
-	lines := strings.Split(string(data), "\n")
+	lines := readCacheLines(versionCacheFile)
 	if len(lines) != 4 || lines[0] != versionCacheHead || lines[1] != key || lines[3] != "" {
 		return ""
 	}
@@ -115,4 +102,23 @@ func writeVersionCache(key, version string) {
 // validVersion: what pacmanVersionRE can match, and short.
 func validVersion(v string) bool {
 	return v != "" && len(v) <= 64 && !strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
+// readCacheLines reads the cache file name (at most versionCacheMax bytes)
+// split in lines, or nil when it is missing, unreadable or too large.
+func readCacheLines(name string) []string {
+	dir, err := versionCacheDir()
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, versionCacheMax+1))
+	if err != nil || len(data) > versionCacheMax {
+		return nil
+	}
+	return strings.Split(string(data), "\n")
 }
