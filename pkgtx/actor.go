@@ -672,15 +672,9 @@ func (a *Actor) filesMissing(name, version string) bool {
 		return false
 	}
 	defer root.Close()
-	inFiles := false
-	for _, line := range strings.Split(string(data), "\n") {
-		switch {
-		case strings.HasPrefix(line, "%"):
-			inFiles = line == "%FILES%"
-		case inFiles && line != "":
-			if _, err := root.Lstat(strings.TrimSuffix(line, "/")); errors.Is(err, fs.ErrNotExist) {
-				return true
-			}
+	for _, f := range filesSection(data) {
+		if _, err := root.Lstat(strings.TrimSuffix(f, "/")); errors.Is(err, fs.ErrNotExist) {
+			return true
 		}
 	}
 	return false

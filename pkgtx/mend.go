@@ -298,13 +298,9 @@ func otherOwned(r *os.Root, local, skip string) (map[string]bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		in := false
-		for _, line := range strings.Split(string(data), "\n") {
-			switch {
-			case strings.HasPrefix(line, "%"):
-				in = line == "%FILES%"
-			case in && line != "" && !strings.HasSuffix(line, "/"):
-				owned[line] = true
+		for _, f := range filesSection(data) {
+			if !strings.HasSuffix(f, "/") {
+				owned[f] = true
 			}
 		}
 	}
@@ -620,4 +616,20 @@ func (a *Actor) moveIntoState(rel, dst string) error {
 		return err
 	}
 	return fsx.SyncDirIn(r, filepath.Dir(rel))
+}
+
+// filesSection is the %FILES% section of a local database entry's files
+// list: the paths, folders ending in "/".
+func filesSection(data []byte) []string {
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "%"):
+			in = line == "%FILES%"
+		case in && line != "":
+			out = append(out, line)
+		}
+	}
+	return out
 }
