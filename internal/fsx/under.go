@@ -1,8 +1,11 @@
 package fsx
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -310,4 +313,82 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// RemoveAllUnder is os.RemoveAll of p anchored to root: nothing outside
+// the root is removed, whatever link is swapped in on the way to p (a
+// link at p itself is removed, not followed).
+func RemoveAllUnder(root, p string) error {
+	r, name, err := anchorUnder(root, p)
+	if err != nil || r == nil {
+		if err != nil {
+			return err
+		}
+		return os.RemoveAll(p)
+	}
+	defer r.Close()
+	if err := r.RemoveAll(name); err != nil {
+		return &fs.PathError{Op: "removeall", Path: p, Err: unwrapPath(err)}
+	}
+	return nil
+}
+
+// LinkUnder is os.Link of from to to, both anchored to root (a link at
+// from is not followed). With from outside the root and to under it (a
+// file the admin keeps elsewhere) it links nothing and fails with EXDEV,
+// as across file systems: the caller copies, anchored, instead.
+func LinkUnder(root, from, to string) error {
+	r, name, err := anchorUnder(root, from)
+	if err != nil || r == nil {
+		if err != nil {
+			return err
+		}
+		if _, in := Under(root, to); in && filepath.Clean(root) != "/" && root != "" {
+			return &os.LinkError{Op: "link", Old: from, New: to, Err: syscall.EXDEV}
+		}
+		return os.Link(from, to)
+	}
+	defer r.Close()
+	toName, ok := Under(root, to)
+	if !ok {
+		return &os.LinkError{Op: "link", Old: from, New: to, Err: ErrEscapes}
+	}
+	if err := r.Link(name, toName); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return &os.LinkError{Op: "link", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// SHA256FileUnder is SHA256File of p anchored to root.
+func SHA256FileUnder(root, p string) (string, error) {
+	f, err := OpenUnder(root, p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", p, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// MkdirUnder is os.Mkdir of p anchored to root.
+func MkdirUnder(root, p string, perm fs.FileMode) error {
+	r, name, err := anchorUnder(root, p)
+	if err != nil || r == nil {
+		if err != nil {
+			return err
+		}
+		return os.Mkdir(p, perm)
+	}
+	defer r.Close()
+	if err := r.Mkdir(name, perm); err != nil {
+		return &fs.PathError{Op: "mkdir", Path: p, Err: unwrapPath(err)}
+	}
+	return nil
 }

@@ -28,16 +28,21 @@ func TestUnderHelpers(t *testing.T) {
 		t.Fatalf("through a link inside the root: %q %v", got, err)
 	}
 	checks := map[string]error{
-		"read":   func() error { _, err := ReadFileCappedUnder(root, out, 100); return err }(),
-		"write":  WriteFileUnder(root, out, []byte("x"), 0o644),
-		"mkdir":  MkdirAllUnder(root, filepath.Join(root, "etc/out/d"), 0o755),
-		"open":   func() error { _, err := OpenFileUnder(root, out, os.O_RDWR|os.O_APPEND, 0); return err }(),
-		"remove": RemoveUnder(root, out),
-		"rename": RenameUnder(root, out, filepath.Join(root, "etc/real/g")),
-		"stat":   func() error { _, err := StatUnder(root, out); return err }(),
-		"list":   func() error { _, err := ReadDirUnder(root, filepath.Join(root, "etc/out")); return err }(),
-		"chmod":  ChmodUnder(root, out, 0o600),
-		"folder": func() error { _, _, err := DirPathUnder(root, filepath.Join(root, "etc/out")); return err }(),
+		"read":      func() error { _, err := ReadFileCappedUnder(root, out, 100); return err }(),
+		"write":     WriteFileUnder(root, out, []byte("x"), 0o644),
+		"mkdir":     MkdirAllUnder(root, filepath.Join(root, "etc/out/d"), 0o755),
+		"open":      func() error { _, err := OpenFileUnder(root, out, os.O_RDWR|os.O_APPEND, 0); return err }(),
+		"remove":    RemoveUnder(root, out),
+		"rename":    RenameUnder(root, out, filepath.Join(root, "etc/real/g")),
+		"stat":      func() error { _, err := StatUnder(root, out); return err }(),
+		"list":      func() error { _, err := ReadDirUnder(root, filepath.Join(root, "etc/out")); return err }(),
+		"chmod":     ChmodUnder(root, out, 0o600),
+		"folder":    func() error { _, _, err := DirPathUnder(root, filepath.Join(root, "etc/out")); return err }(),
+		"removeall": RemoveAllUnder(root, out),
+		"mkdir one": MkdirUnder(root, filepath.Join(root, "etc/out/e"), 0o755),
+		"link":      LinkUnder(root, out, filepath.Join(root, "etc/real/h")),
+		"link to":   LinkUnder(root, in, filepath.Join(root, "etc/out/h")),
+		"sha256":    func() error { _, err := SHA256FileUnder(root, out); return err }(),
 	}
 	for what, err := range checks {
 		if !IsEscape(err) {
@@ -56,6 +61,20 @@ func TestUnderHelpers(t *testing.T) {
 	// A missing file keeps fs.ErrNotExist.
 	if _, err := ReadFileCappedUnder(root, filepath.Join(root, "none"), 100); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
+	}
+	// Inside the root, the new helpers do their work.
+	if err := LinkUnder(root, in, filepath.Join(root, "etc/real/g")); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := SHA256FileUnder(root, filepath.Join(root, "etc/real/g")); err != nil || sum != SHA256Bytes([]byte("inside")) {
+		t.Fatalf("sha256 inside the root: %s %v", sum, err)
+	}
+	os.MkdirAll(filepath.Join(root, "etc/real/d/e"), 0o755)
+	if err := RemoveAllUnder(root, filepath.Join(root, "etc/real/d")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/real/d")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("RemoveAllUnder left the folder: %v", err)
 	}
 	// "/" and a path outside the root: plain operations.
 	if got, err := ReadFileCappedUnder("/", out, 100); err != nil || string(got) != "outside" {
