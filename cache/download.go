@@ -34,6 +34,12 @@ type DownloadOptions struct {
 	// RequireSig makes a missing detached signature an error for that
 	// server (the next one is tried); otherwise it is only reported.
 	RequireSig bool
+	// Root is the system root the staging folder is under ("/" or empty:
+	// the running system). Under a mounted root every file operation in
+	// the staging folder is anchored to it (fsx's *Under helpers): a
+	// folder on the way swapped for a link out of the root makes the
+	// download fail instead of writing outside.
+	Root string
 }
 
 // Download fetches an archive entry with DefaultClient.
@@ -85,13 +91,13 @@ func (c *Client) Download(ctx context.Context, e Entry, stagingDir string, opts 
 	if len(urls) == 0 {
 		return "", fmt.Errorf("download %s: no archive server to fetch it from", e.File)
 	}
-	if err := prepareStaging(stagingDir); err != nil {
+	if err := prepareStaging(opts.Root, stagingDir); err != nil {
 		return "", err
 	}
 	final := filepath.Join(stagingDir, e.File)
 	if want != "" {
 		// A complete file from an earlier run needs no network.
-		if got, err := fsx.SHA256File(final); err == nil && got == want {
+		if got, err := fsx.SHA256FileUnder(opts.Root, final); err == nil && got == want {
 			return final, nil
 		}
 	}
@@ -118,7 +124,7 @@ func (c *Client) Download(ctx context.Context, e Entry, stagingDir string, opts 
 // fetch gets the signature, then the package, from one URL, and puts both
 // in place.
 func (c *Client) fetch(ctx context.Context, u, final, want string, opts DownloadOptions) error {
-	file := filepath.Base(final)
+	file, root := filepath.Base(final), opts.Root
 	sig, sigErr := c.get(ctx, u+".sig", maxSigBytes)
 	if sigErr != nil {
 		if ctx.Err() != nil {
@@ -129,16 +135,16 @@ func (c *Client) fetch(ctx context.Context, u, final, want string, opts Download
 		}
 	}
 	part := final + ".part"
-	if err := c.fetchPackage(ctx, u, part, file, opts.MaxBytes); err != nil {
+	if err := c.fetchPackage(ctx, root, u, part, file, opts.MaxBytes); err != nil {
 		return err
 	}
 	if want != "" {
-		got, err := fsx.SHA256File(part)
+		got, err := fsx.SHA256FileUnder(root, part)
 		if err != nil {
 			return err
 		}
 		if got != want {
-			os.Remove(part)
+			fsx.RemoveUnder(root, part)
 			return fmt.Errorf("sha256 mismatch for %s from %s: expected %s, got %s (file deleted)", file, u, want, got)
 		}
 	}
@@ -146,32 +152,32 @@ func (c *Client) fetch(ctx context.Context, u, final, want string, opts Download
 	// signature it came with; a stale one from another fetch must not stay
 	// beside it.
 	if sigErr == nil {
-		if err := fsx.WriteFile(final+".sig", sig, 0o644); err != nil {
+		if err := fsx.WriteFileUnder(root, final+".sig", sig, 0o644); err != nil {
 			return err
 		}
 	} else {
-		if err := os.Remove(final + ".sig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsx.RemoveUnder(root, final+".sig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		c.rep().Warn(fmt.Sprintf("no signature for %s from %s: %v", file, u, sigErr))
 	}
-	if err := os.Rename(part, final); err != nil {
+	if err := fsx.RenameUnder(root, part, final); err != nil {
 		return err
 	}
-	return fsx.SyncDir(filepath.Dir(final))
+	return fsx.SyncDirUnder(root, filepath.Dir(final))
 }
 
 // fetchPackage completes part from u: it resumes from part's size with a
 // Range request, and starts over when the server ignores the range or
 // cannot satisfy it.
-func (c *Client) fetchPackage(ctx context.Context, u, part, file string, max int64) error {
+func (c *Client) fetchPackage(ctx context.Context, root, u, part, file string, max int64) error {
 	for attempt := 0; ; attempt++ {
-		have, err := partSize(part)
+		have, err := partSize(root, part)
 		if err != nil {
 			return err
 		}
 		if have > max {
-			os.Remove(part)
+			fsx.RemoveUnder(root, part)
 			have = 0
 		}
 		hdr := http.Header{}
@@ -203,7 +209,7 @@ func (c *Client) fetchPackage(ctx context.Context, u, part, file string, max int
 			// (changed, or already complete with no way to tell): start
 			// over once.
 			done()
-			if err := os.Remove(part); err != nil {
+			if err := fsx.RemoveUnder(root, part); err != nil {
 				return err
 			}
 			continue
@@ -215,13 +221,13 @@ func (c *Client) fetchPackage(ctx context.Context, u, part, file string, max int
 			done()
 			return fmt.Errorf("%s is %d bytes, over the download cap of %d bytes (MaxDownloadSize in clp.conf)", u, total, max)
 		}
-		err = c.copyPart(body, part, file, appendTo, have, total, max, u)
+		err = c.copyPart(body, root, part, file, appendTo, have, total, max, u)
 		done()
 		return err
 	}
 }
 
-func (c *Client) copyPart(body io.Reader, part, file string, appendTo bool, have, total, max int64, u string) error {
+func (c *Client) copyPart(body io.Reader, root, part, file string, appendTo bool, have, total, max int64, u string) error {
 	flags := os.O_WRONLY | os.O_CREATE | syscall.O_NOFOLLOW
 	if appendTo {
 		flags |= os.O_APPEND
@@ -229,7 +235,7 @@ func (c *Client) copyPart(body io.Reader, part, file string, appendTo bool, have
 		flags |= os.O_TRUNC
 		have = 0
 	}
-	f, err := os.OpenFile(part, flags, 0o600)
+	f, err := fsx.OpenFileUnder(root, part, flags, 0o600)
 	if err != nil {
 		return err
 	}
@@ -243,7 +249,7 @@ func (c *Client) copyPart(body io.Reader, part, file string, appendTo bool, have
 		if n > 0 {
 			if done+int64(n) > max {
 				f.Close()
-				os.Remove(part)
+				fsx.RemoveUnder(root, part)
 				return fmt.Errorf("%s sent more than the download cap of %d bytes (MaxDownloadSize in clp.conf); partial file deleted", u, max)
 			}
 			if _, err := f.Write(buf[:n]); err != nil {
@@ -272,8 +278,8 @@ func (c *Client) copyPart(body io.Reader, part, file string, appendTo bool, have
 
 // partSize is the size of a partial download, 0 if there is none. Anything
 // but a regular file there is refused rather than followed or replaced.
-func partSize(part string) (int64, error) {
-	fi, err := os.Lstat(part)
+func partSize(root, part string) (int64, error) {
+	fi, err := fsx.LstatUnder(root, part)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -313,27 +319,30 @@ func parseContentRange(s string) (start, end, size int64, ok bool) {
 	return start, end, size, true
 }
 
-// CheckStaging creates dir if missing and checks it is safe to download
-// packages into, as Download does (see prepareStaging).
-func CheckStaging(dir string) error { return prepareStaging(dir) }
+// CheckStaging creates dir (under the system root root) if missing and
+// checks it is safe to download packages into, as Download does (see
+// prepareStaging).
+func CheckStaging(root, dir string) error { return prepareStaging(root, dir) }
 
 // prepareStaging creates dir 0700 if needed and checks that no other user
 // can put or swap a file in it: dir itself must be a real directory owned
 // by us with no group or other write permission, and every ancestor must
 // be owned by root or us and, if others may write to it, sticky (so /tmp
-// may be an ancestor, but never the staging dir itself).
-func prepareStaging(dir string) error {
+// may be an ancestor, but never the staging dir itself). Under a mounted
+// root, dir and its ancestors inside the root are created and looked at
+// anchored to it.
+func prepareStaging(root, dir string) error {
 	if !filepath.IsAbs(dir) || filepath.Clean(dir) != dir {
 		return fmt.Errorf("staging directory %q must be a clean absolute path", dir)
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("create staging directory: %w", err)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := fsx.MkdirUnder(root, dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create staging directory: %w", err)
 	}
 	uid := uint32(os.Geteuid())
-	fi, err := os.Lstat(dir)
+	fi, err := fsx.LstatUnder(root, dir)
 	if err != nil {
 		return fmt.Errorf("staging directory: %w", err)
 	}
@@ -347,7 +356,7 @@ func prepareStaging(dir string) error {
 		return fmt.Errorf("staging directory %s is writable by other users (mode %04o)", dir, fi.Mode().Perm())
 	}
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
+		fi, err := fsx.StatUnder(root, p)
 		if err != nil {
 			return fmt.Errorf("staging directory: %w", err)
 		}

@@ -670,7 +670,7 @@ func (d *Downgrader) Fetch(ctx context.Context, p *Plan) error {
 		}
 		d.rep().Step(fmt.Sprintf("downloading %s", m.File))
 		path, err := d.Client.Download(ctx, m.entry, dir, cache.DownloadOptions{
-			Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256,
+			Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256, Root: d.root(),
 		})
 		if err != nil {
 			d.Discard(p)
@@ -691,12 +691,20 @@ func (d *Downgrader) Discard(p *Plan) {
 			continue
 		}
 		for _, f := range []string{m.Path, m.Path + ".sig"} {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := fsx.RemoveUnder(d.root(), f); err != nil && !errors.Is(err, os.ErrNotExist) {
 				d.rep().Warn(fmt.Sprintf("cannot remove %s: %v", f, err))
 			}
 		}
 		m.Path, m.downloaded = "", false
 	}
+}
+
+// root is the system root the downgrader works under ("/" without Paths).
+func (d *Downgrader) root() string {
+	if d.Paths == nil {
+		return "/"
+	}
+	return d.Paths.Root
 }
 
 // downloadDir is pacman's first CacheDir, or <state>/downloads when there
@@ -707,7 +715,7 @@ func (d *Downgrader) downloadDir() string {
 	if len(dirs) == 0 {
 		return fallback
 	}
-	if err := cache.CheckStaging(dirs[0]); err != nil {
+	if err := cache.CheckStaging(d.root(), dirs[0]); err != nil {
 		d.rep().Warn(fmt.Sprintf("not downloading into pacman's cache: %v; using %s", err, fallback))
 		return fallback
 	}
@@ -733,7 +741,7 @@ func (d *Downgrader) check(ctx context.Context, p *Plan) error {
 			return fmt.Errorf("%s %s: file not fetched", m.Name, m.To)
 		}
 		if m.SHA256 != "" {
-			got, err := fsx.SHA256File(m.Path)
+			got, err := fsx.SHA256FileUnder(d.root(), m.Path)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", m.Name, m.To, err)
 			}

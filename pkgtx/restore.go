@@ -303,7 +303,7 @@ func (x *Restorer) download(ctx context.Context, r *Restore) error {
 			continue
 		}
 		report.Or(x.Reporter).Step(fmt.Sprintf("downloading %s", f.entry.File))
-		path, err := x.client().Download(ctx, f.entry, staging, cache.DownloadOptions{Servers: r.servers, MaxBytes: r.maxBytes})
+		path, err := x.client().Download(ctx, f.entry, staging, cache.DownloadOptions{Servers: r.servers, MaxBytes: r.maxBytes, Root: x.Paths.Root})
 		if err != nil {
 			return fail.Refused(fmt.Errorf("restore: download %s from the archive: %w; nothing was restored", f.entry.File, err),
 				"check ArchiveServer in clp.conf and the network, then run the restore again (a partial download resumes)")
