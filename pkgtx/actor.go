@@ -340,7 +340,7 @@ func (a *Actor) Apply(ctx context.Context, ar patch.Archive, p *patch.PackagePla
 		for _, m := range plan.Moves {
 			if m.Path == "" {
 				path, err := d.Client.Download(ctx, m.entry, a.stageDir(st.Patch), cache.DownloadOptions{
-					Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256,
+					Servers: d.Servers, MaxBytes: d.MaxBytes, SHA256: m.SHA256, Root: a.root(),
 				})
 				if err != nil {
 					return err
@@ -369,16 +369,18 @@ func describe(p *Plan) string {
 
 // keep copies (or hard-links) the files of the versions installed before
 // into <state>/packages/<patch>/, so that cleaning the cache cannot make
-// Revert impossible.
+// Revert impossible. Every file operation there (and on the cache file
+// it keeps) is anchored to the system root.
 func (a *Actor) keep(ctx context.Context, st actorState) error {
 	if len(st.Keep) == 0 {
 		return nil
 	}
+	root := a.root()
 	dir := a.keepDir(st.Patch)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := fsx.MkdirUnder(root, dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	names := make([]string, 0, len(st.Keep))
@@ -391,7 +393,7 @@ func (a *Actor) keep(ctx context.Context, st actorState) error {
 		if filepath.Dir(dst) != dir {
 			return fmt.Errorf("kept file %s is outside %s", dst, dir)
 		}
-		if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() {
+		if fi, err := fsx.StatUnder(root, dst); err == nil && fi.Mode().IsRegular() {
 			continue
 		}
 		if strings.Contains(src, "://") {
@@ -404,32 +406,36 @@ func (a *Actor) keep(ctx context.Context, st actorState) error {
 			if c == nil {
 				c = &cache.Client{Reporter: a.Reporter}
 			}
-			if _, err := c.Download(ctx, e, dir, cache.DownloadOptions{MaxBytes: a.Config.MaxDownloadBytes}); err != nil {
+			if _, err := c.Download(ctx, e, dir, cache.DownloadOptions{MaxBytes: a.Config.MaxDownloadBytes, Root: root}); err != nil {
 				return fmt.Errorf("keep %s for a rollback: %w", n, err)
 			}
 			continue
 		}
-		if err := linkOrCopy(src, dst); err != nil {
+		if err := linkOrCopy(root, src, dst); err != nil {
 			return fmt.Errorf("keep %s for a rollback: %w", n, err)
 		}
-		if err := linkOrCopy(src+".sig", dst+".sig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := linkOrCopy(root, src+".sig", dst+".sig"); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("keep %s for a rollback: %w", n, err)
 		}
 	}
-	return fsx.SyncDir(dir)
+	return fsx.SyncDirUnder(root, dir)
 }
 
 // linkOrCopy hard-links src to dst, or copies it durably when they are on
-// different file systems (or links are refused).
-func linkOrCopy(src, dst string) error {
-	if _, err := os.Stat(src); err != nil {
+// different file systems (or links are refused), both anchored to root.
+func linkOrCopy(root, src, dst string) error {
+	if _, err := fsx.StatUnder(root, src); err != nil {
 		return err
 	}
-	os.Remove(dst + ".tmp")
-	if err := os.Link(src, dst+".tmp"); err == nil {
-		return os.Rename(dst+".tmp", dst)
+	fsx.RemoveUnder(root, dst+".tmp")
+	err := fsx.LinkUnder(root, src, dst+".tmp")
+	if err == nil {
+		return fsx.RenameUnder(root, dst+".tmp", dst)
 	}
-	in, err := os.Open(src)
+	if fsx.IsEscape(err) {
+		return err
+	}
+	in, err := fsx.OpenUnder(root, src)
 	if err != nil {
 		return err
 	}
@@ -438,21 +444,22 @@ func linkOrCopy(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return fsx.WriteFile(dst, data, 0o644)
+	return fsx.WriteFileUnder(root, dst, data, 0o644)
 }
 
 // stagePayload writes a package file carried in the patch to the patch's
-// staging dir and checks its sha256.
+// staging dir (anchored to the system root) and checks its sha256.
 func (a *Actor) stagePayload(ar patch.Archive, patchName string, act patch.PackageAction) (string, error) {
+	root := a.root()
 	dir := a.stageDir(patchName)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := fsx.MkdirAllUnder(root, filepath.Dir(dir), 0o755); err != nil {
 		return "", err
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := fsx.MkdirUnder(root, dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", err
 	}
 	dst := filepath.Join(dir, filepath.Base(act.File))
-	if sum, err := fsx.SHA256File(dst); err == nil && sum == act.SHA256 {
+	if sum, err := fsx.SHA256FileUnder(root, dst); err == nil && sum == act.SHA256 {
 		return dst, nil
 	}
 	r, err := ar.Open(act.Payload)
@@ -467,7 +474,7 @@ func (a *Actor) stagePayload(ar patch.Archive, patchName string, act patch.Packa
 	if got := fsx.SHA256Bytes(data); got != act.SHA256 {
 		return "", fmt.Errorf("%s: sha256 mismatch: expected %s, got %s", act.Payload, act.SHA256, got)
 	}
-	if err := fsx.WriteFile(dst, data, 0o644); err != nil {
+	if err := fsx.WriteFileUnder(root, dst, data, 0o644); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -645,13 +652,22 @@ func (a *Actor) Revert(ctx context.Context, p *patch.PackagePlan) error {
 			return fmt.Errorf("pacman -R %s: %w", strings.Join(remove, " "), err)
 		}
 	}
-	for _, dir := range []string{a.keepDir(st.Patch), a.stageDir(st.Patch)} {
-		if err := os.RemoveAll(dir); err != nil {
-			return err
-		}
+	if err := a.dropPatchFiles(st.Patch); err != nil {
+		return err
 	}
 	if a.Paths != nil {
 		return a.finishMends(st.Patch)
+	}
+	return nil
+}
+
+// dropPatchFiles removes the patch's kept and staged package files
+// (<state>/packages/<patch>, <state>/downloads/<patch>), inside the root.
+func (a *Actor) dropPatchFiles(patchName string) error {
+	for _, dir := range []string{a.keepDir(patchName), a.stageDir(patchName)} {
+		if err := fsx.RemoveAllUnder(a.root(), dir); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -742,7 +758,7 @@ func dropAllowOf(root, stateDir, patchName string) error {
 // the cache's.
 func (a *Actor) revertFile(d *Downgrader, st actorState, name, version string) (string, error) {
 	if k := st.Keep[name]; k != "" {
-		if fi, err := os.Stat(k); err == nil && fi.Mode().IsRegular() {
+		if fi, err := fsx.StatUnder(a.root(), k); err == nil && fi.Mode().IsRegular() {
 			if pi, err := cache.ReadPKGINFO(k); err == nil && pi.Name == name && pi.Version == version {
 				return k, nil
 			}
