@@ -161,7 +161,7 @@ func TestRunnerRemovesStaleLock(t *testing.T) {
 	told := ""
 	ran := false
 	r := &Runner{Paths: p, LockWait: 100 * time.Millisecond,
-		RemoveStale: func(dbpath string) (bool, error) {
+		RemoveStale: func(root, dbpath string) (bool, error) {
 			return true, os.Remove(filepath.Join(dbpath, "db.lck"))
 		},
 		StaleRemoved: func(lf string) { told = lf },
@@ -171,7 +171,7 @@ func TestRunnerRemovesStaleLock(t *testing.T) {
 	}
 	os.WriteFile(p.Lockfile(), nil, 0o644)
 	ran = false
-	r.RemoveStale = func(string) (bool, error) { return false, nil }
+	r.RemoveStale = func(string, string) (bool, error) { return false, nil }
 	var held *LockHeldError
 	if err := r.Run(context.Background(), []string{"-U"}, "x"); !errors.As(err, &held) || ran {
 		t.Fatalf("a live lock must be waited for: %v ran=%v", err, ran)

@@ -27,8 +27,9 @@ type Runner struct {
 	// RemoveStale, when set, is asked once whether a db.lck found before
 	// running pacman is stale (left by a crash or inherited from a
 	// rolled-back snapshot) and, if so, to remove it; it reports whether it
-	// did. StaleRemoved is then told.
-	RemoveStale  func(dbpath string) (bool, error)
+	// did (root is the system root dbpath is under). StaleRemoved is then
+	// told.
+	RemoveStale  func(root, dbpath string) (bool, error)
 	StaleRemoved func(lockfile string)
 	Stdin        io.Reader
 	Stdout       io.Writer
@@ -133,7 +134,7 @@ func (r *Runner) waitLock(ctx context.Context) error {
 	lf := r.Paths.Lockfile()
 	if r.RemoveStale != nil {
 		if _, err := os.Stat(lf); err == nil {
-			removed, err := r.RemoveStale(r.Paths.DBPath)
+			removed, err := r.RemoveStale(r.Paths.Root, r.Paths.DBPath)
 			if err != nil {
 				return err
 			}

@@ -85,3 +85,39 @@ func TestSymlinkSwapCannotLeadSnapshotsOutOfRoot(t *testing.T) {
 		})
 	}
 }
+
+// A stale db.lck is looked at and removed inside the system root: the
+// package database's folder swapped for a link out of the root (to a
+// folder holding a stale db.lck of its own) just before either makes the
+// removal fail, and the lock outside stays.
+func TestSymlinkSwapCannotLeadDBLockRemovalOutOfRoot(t *testing.T) {
+	boot := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	old := bootTime
+	bootTime = func() (time.Time, error) { return boot, nil }
+	t.Cleanup(func() { bootTime = old })
+	for name, nth := range map[string]int{"look at the lock": 1, "remove the lock": 2} {
+		t.Run(name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dbpath := filepath.Join(root, "var/lib/pacman")
+			for _, d := range []string{dbpath, outside} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				lck := filepath.Join(d, "db.lck")
+				os.WriteFile(lck, nil, 0o644)
+				os.Chtimes(lck, boot.Add(-time.Hour), boot.Add(-time.Hour))
+			}
+			before := sandbox.MustTree(t, outside)
+			swapped := sandbox.SwapAtLastMoment(t, "db.lck", nth, dbpath, outside)
+			removed, err := RemoveStaleDBLock(root, dbpath)
+			t.Log(removed, err)
+			if !swapped() {
+				t.Fatal("the removal never reached the lock: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if removed || err == nil || !strings.Contains(err.Error(), "escapes") {
+				t.Fatalf("removed %v, error %v, want one saying the path escapes the root", removed, err)
+			}
+		})
+	}
+}

@@ -52,10 +52,12 @@ var bootTime = func() (time.Time, error) {
 
 // RemoveStaleDBLock removes dbpath/db.lck when it predates the current
 // boot, and reports whether it did. A lock from this boot is left alone:
-// pacman may be running.
-func RemoveStaleDBLock(dbpath string) (bool, error) {
+// pacman may be running. The lock is looked at and removed anchored to
+// root, the system root dbpath belongs to: a folder on the way swapped
+// for a link out of it makes the removal fail.
+func RemoveStaleDBLock(root, dbpath string) (bool, error) {
 	path := filepath.Join(dbpath, "db.lck")
-	fi, err := os.Lstat(path)
+	fi, err := fsx.LstatUnder(root, path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -69,8 +71,8 @@ func RemoveStaleDBLock(dbpath string) (bool, error) {
 	if !fi.ModTime().Before(boot) {
 		return false, nil
 	}
-	if err := os.Remove(path); err != nil {
+	if err := fsx.RemoveUnder(root, path); err != nil {
 		return false, fmt.Errorf("remove stale %s: %w", path, err)
 	}
-	return true, fsx.SyncDir(dbpath)
+	return true, fsx.SyncDirUnder(root, dbpath)
 }

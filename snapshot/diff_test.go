@@ -99,13 +99,13 @@ func TestRemoveStaleDBLock(t *testing.T) {
 	t.Cleanup(func() { bootTime = old })
 	dir := t.TempDir()
 	lck := filepath.Join(dir, "db.lck")
-	if ok, err := RemoveStaleDBLock(dir); ok || err != nil {
+	if ok, err := RemoveStaleDBLock("/", dir); ok || err != nil {
 		t.Fatalf("no lock: %v %v", ok, err)
 	}
 	// A lock from this boot may be a running pacman's: kept.
 	os.WriteFile(lck, nil, 0o644)
 	os.Chtimes(lck, boot.Add(time.Minute), boot.Add(time.Minute))
-	if ok, err := RemoveStaleDBLock(dir); ok || err != nil {
+	if ok, err := RemoveStaleDBLock("/", dir); ok || err != nil {
 		t.Fatalf("fresh lock: %v %v", ok, err)
 	}
 	if _, err := os.Stat(lck); err != nil {
@@ -113,7 +113,7 @@ func TestRemoveStaleDBLock(t *testing.T) {
 	}
 	// One inherited from a snapshot taken before this boot: removed.
 	os.Chtimes(lck, boot.Add(-time.Hour), boot.Add(-time.Hour))
-	if ok, err := RemoveStaleDBLock(dir); !ok || err != nil {
+	if ok, err := RemoveStaleDBLock("/", dir); !ok || err != nil {
 		t.Fatalf("stale lock: %v %v", ok, err)
 	}
 	if _, err := os.Stat(lck); !os.IsNotExist(err) {
