@@ -121,3 +121,33 @@ func TestSymlinkSwapCannotLeadDBLockRemovalOutOfRoot(t *testing.T) {
 		})
 	}
 }
+
+// pacman's local database under a mounted root is read inside it: the
+// database folder swapped for a link out of the root (to another system's
+// database) just before the folder is listed or a desc file read makes
+// the read fail, rather than describe the other system's packages.
+func TestSymlinkSwapCannotLeadLocalDBReadOutOfRoot(t *testing.T) {
+	for name, at := range map[string]string{"list the folder": "/local", "read a desc": "/desc"} {
+		t.Run(name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dbpath := filepath.Join(root, "var/lib/pacman")
+			if err := sandbox.SynthesizeLocalDB(dbpath, 5); err != nil {
+				t.Fatal(err)
+			}
+			if err := sandbox.SynthesizeLocalDB(outside, 9); err != nil {
+				t.Fatal(err)
+			}
+			before := sandbox.MustTree(t, outside)
+			swapped := sandbox.SwapAtLastMoment(t, at, 1, dbpath, outside)
+			pkgs, err := ReadLocalDB(root, dbpath, nil, time.Time{})
+			t.Log(len(pkgs), err)
+			if !swapped() {
+				t.Fatal("the read never reached the database: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if pkgs != nil || err == nil || !strings.Contains(err.Error(), "escapes") {
+				t.Fatalf("%d packages, error %v, want one saying the path escapes the root", len(pkgs), err)
+			}
+		})
+	}
+}

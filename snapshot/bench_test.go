@@ -164,7 +164,7 @@ func BenchmarkHookCycle(b *testing.B) {
 			b.Fatal(err)
 		}
 		prev, meta, _ := s.Tail()
-		pkgs, err := ReadLocalDB(db, prev, meta.Time)
+		pkgs, err := ReadLocalDB("/", db, prev, meta.Time)
 		if err != nil {
 			b.Fatal(err)
 		}

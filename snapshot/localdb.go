@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -33,9 +32,14 @@ import (
 // The format read here is libalpm's local database version 9 (pacman 5.0
 // and later): one directory per package holding a "desc" file of
 // "%FIELD%" lines each followed by its value lines.
-func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
+//
+// root is the system root dbpath is under: the folder and every desc file
+// are opened anchored to it (fsx's *Under helpers), so a folder on the way
+// swapped for a link out of the root makes the read fail rather than
+// describe another system; for the root "/" they are the plain opens.
+func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	dir := filepath.Join(dbpath, "local")
-	d, err := os.Open(dir)
+	d, err := fsx.OpenUnder(root, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read local database: %w", err)
 	}
@@ -75,7 +79,7 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 		if !ok {
 			continue // libalpm skips such entries too
 		}
-		p, err := readDesc(filepath.Join(dir, n, "desc"))
+		p, err := readDesc(root, filepath.Join(dir, n, "desc"))
 		if err != nil {
 			return nil, err
 		}
@@ -121,8 +125,8 @@ func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
 	wg.Wait()
 }
 
-func readDesc(path string) (Pkg, error) {
-	data, err := fsx.ReadFileCapped(path, fsx.SmallFileMax)
+func readDesc(root, path string) (Pkg, error) {
+	data, err := fsx.ReadFileCappedUnder(root, path, fsx.SmallFileMax)
 	if err != nil {
 		return Pkg{}, fmt.Errorf("read local database: %w", err)
 	}

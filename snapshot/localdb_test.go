@@ -14,7 +14,7 @@ func TestReadLocalDB(t *testing.T) {
 	if err := sandbox.SynthesizeLocalDB(db, 50); err != nil {
 		t.Fatal(err)
 	}
-	first, err := ReadLocalDB(db, nil, time.Time{})
+	first, err := ReadLocalDB("/", db, nil, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestReadLocalDB(t *testing.T) {
 		t.Fatalf("read %d packages: %+v", len(first), first[:1])
 	}
 	taken := time.Now().Add(-time.Hour) // as if the snapshot were old
-	again, err := ReadLocalDB(db, first, taken)
+	again, err := ReadLocalDB("/", db, first, taken)
 	if err != nil || len(Diff(first, again, func(a, b string) int { return 0 })) != 0 {
 		t.Fatalf("re-read differs: %v", err)
 	}
@@ -30,12 +30,12 @@ func TestReadLocalDB(t *testing.T) {
 	// than the snapshot: here every desc is newer, so all are read again.
 	bad := append([]Pkg(nil), first...)
 	bad[3].Arch = "bogus"
-	got, err := ReadLocalDB(db, bad, taken)
+	got, err := ReadLocalDB("/", db, bad, taken)
 	if err != nil || got[3].Arch == "bogus" {
 		t.Fatalf("stale hint used for a desc newer than the snapshot: %+v %v", got[3], err)
 	}
 	// With a snapshot newer than every desc, the hint is trusted.
-	got, _ = ReadLocalDB(db, bad, time.Now().Add(time.Hour))
+	got, _ = ReadLocalDB("/", db, bad, time.Now().Add(time.Hour))
 	if got[3].Arch != "bogus" {
 		t.Fatalf("hint not used: %+v", got[3])
 	}
@@ -45,7 +45,7 @@ func TestReadLocalDB(t *testing.T) {
 	if err := sandbox.WriteLocalPackage(db, p.Name, p.Version, explicit); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = ReadLocalDB(db, first, time.Now().Add(-time.Minute))
+	got, _ = ReadLocalDB("/", db, first, time.Now().Add(-time.Minute))
 	if got[5].Reason == p.Reason {
 		t.Fatalf("reason change of %s not seen", p.Name)
 	}

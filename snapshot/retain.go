@@ -47,9 +47,10 @@ func (s *Store) Retain(r Retention) ([]int, error) {
 // ReadInstalled reads the installed packages from pacman's database
 // directory quickly enough for a hook (pacman is running): only the desc
 // files that changed since the newest snapshot are read.
+// The database is read inside the store's system root.
 func (s *Store) ReadInstalled(dbpath string) ([]Pkg, error) {
 	prev, meta, _ := s.Tail()
-	return ReadLocalDB(dbpath, prev, meta.Time)
+	return ReadLocalDB(s.root, dbpath, prev, meta.Time)
 }
 
 // Snapshot kinds clp records around its own patch transactions. They are
@@ -66,18 +67,19 @@ const (
 // read first and written only once the transaction succeeded: a refused or
 // rolled-back transaction changed nothing and leaves no trace.
 type PatchRecord struct {
-	dir, dbpath, patch string
-	at                 time.Time
-	pkgs               []Pkg
+	root, dir, dbpath, patch string
+	at                       time.Time
+	pkgs                     []Pkg
 }
 
 // BeginPatch reads the package state before a patch transaction. Only
 // reads: opening the store would create it, and a refused transaction must
-// change nothing.
-func BeginPatch(dir, dbpath, patchName string) (*PatchRecord, error) {
-	pr := &PatchRecord{dir: dir, dbpath: dbpath, patch: patchName, at: time.Now()}
+// change nothing. The database and the store (dir) are under the system
+// root root, and read and written inside it.
+func BeginPatch(root, dir, dbpath, patchName string) (*PatchRecord, error) {
+	pr := &PatchRecord{root: root, dir: dir, dbpath: dbpath, patch: patchName, at: time.Now()}
 	var err error
-	pr.pkgs, err = ReadLocalDB(dbpath, nil, time.Time{})
+	pr.pkgs, err = ReadLocalDB(root, dbpath, nil, time.Time{})
 	return pr, err
 }
 
@@ -88,7 +90,7 @@ func (pr *PatchRecord) Patch() string { return pr.patch }
 // "applying X"), then applies the retention. A retention failure comes
 // back as pruneErr: the pair is recorded all the same.
 func (pr *PatchRecord) Done(what string, r Retention) (pruneErr, err error) {
-	st, err := Open(pr.dir)
+	st, err := OpenUnder(pr.root, pr.dir)
 	if err != nil {
 		return nil, err
 	}

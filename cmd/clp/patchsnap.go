@@ -18,7 +18,7 @@ func beginPatchSnap(env *Env, patchName string) *patchSnap {
 	dbpath, err := pacman.LocalDBPath(env.System().Pacman)
 	var rec *snapshot.PatchRecord
 	if err == nil {
-		rec, err = snapshot.BeginPatch(snapshotDir(env), dbpath, patchName)
+		rec, err = snapshot.BeginPatch(env.System().Root, snapshotDir(env), dbpath, patchName)
 	}
 	if err != nil {
 		env.Warnf("no snapshot of patch %s: %v", patchName, err)
