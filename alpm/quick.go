@@ -65,11 +65,14 @@ func readLocalNames(p *pacman.Paths) ([]Package, bool) {
 		}
 		repos[r.Name] = true
 	}
+	// Read inside the root (a database under a mounted root: a folder on
+	// the way swapped for a link out of it is refused, and libalpm's own
+	// handle, which clp cannot anchor, says what it says).
 	dir := filepath.Join(p.DBPath, "local")
-	if v, err := fsx.ReadFileCapped(filepath.Join(dir, "ALPM_DB_VERSION"), 64); err != nil || strings.TrimSpace(string(v)) != localDBVersion {
+	if v, err := fsx.ReadFileCappedUnder(p.Root, filepath.Join(dir, "ALPM_DB_VERSION"), 64); err != nil || strings.TrimSpace(string(v)) != localDBVersion {
 		return nil, false
 	}
-	d, err := os.Open(dir)
+	d, err := fsx.OpenUnder(p.Root, dir)
 	if err != nil {
 		return nil, false
 	}
