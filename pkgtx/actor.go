@@ -679,7 +679,7 @@ func (a *Actor) dropPatchFiles(patchName string) error {
 // gone; a reinstall puts them back. An entry whose file list cannot be
 // read says nothing (false): that is not a state a reinstall mends.
 func (a *Actor) filesMissing(name, version string) bool {
-	data, err := fsx.ReadFileCapped(filepath.Join(a.Paths.DBPath, "local", name+"-"+version, "files"), fsx.StateFileMax)
+	data, err := fsx.ReadFileCappedUnder(a.Paths.Root, filepath.Join(a.Paths.DBPath, "local", name+"-"+version, "files"), fsx.StateFileMax)
 	if err != nil {
 		return false
 	}

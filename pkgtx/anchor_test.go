@@ -136,3 +136,33 @@ func stageLinux(payload []byte) func(a *Actor, root, state string) error {
 		return err
 	}
 }
+
+// Revert's look at a local database entry's file list (filesMissing) reads
+// it inside the root: the database folder swapped for a link out of the
+// root (to a database whose entry lists a file the root lacks) just before
+// the read makes it say nothing (false), not what the other list says.
+func TestSymlinkSwapCannotLeadFilesListReadOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	dbpath := filepath.Join(root, "var/lib/pacman")
+	must(t, os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "usr/bin/linux"), nil, 0o755))
+	for d, f := range map[string]string{dbpath: "usr/bin/linux", outside: "usr/bin/gone"} {
+		entry := filepath.Join(d, "local/linux-6.1-1")
+		must(t, os.MkdirAll(entry, 0o755))
+		must(t, os.WriteFile(filepath.Join(entry, "files"), []byte("%FILES%\nusr/\nusr/bin/\n"+f+"\n\n"), 0o644))
+	}
+	a := &Actor{Paths: &pacman.Paths{Root: root, DBPath: dbpath}}
+	if a.filesMissing("linux", "6.1-1") {
+		t.Fatal("files missing before the swap")
+	}
+	before := sandbox.MustTree(t, outside)
+	swapped := sandbox.SwapAtLastMoment(t, "linux-6.1-1/files", 1, dbpath, outside)
+	missing := a.filesMissing("linux", "6.1-1")
+	if !swapped() {
+		t.Fatal("the read never reached the file list: the test proves nothing")
+	}
+	sandbox.AssertUnchanged(t, outside, before)
+	if missing {
+		t.Fatal("the file list outside the root was read")
+	}
+}
