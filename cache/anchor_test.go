@@ -2,11 +2,13 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
@@ -43,6 +45,57 @@ func TestSymlinkSwapCannotLeadDownloadsOutOfRoot(t *testing.T) {
 				t.Fatal("the download never reached the file: the test proves nothing")
 			}
 			sandbox.AssertUnchanged(t, outside, before)
+			if err == nil || !strings.Contains(err.Error(), "escapes") {
+				t.Fatalf("error %v, want one saying the path escapes the root", err)
+			}
+		})
+	}
+}
+
+// pacman's package cache under a mounted root is listed, and a package
+// file read, inside the root: the cache's folder swapped for a link out of
+// the root (to another cache, with another version) just before the
+// listing or the read makes it fail (or skip the file), never index the
+// other cache's packages.
+func TestSymlinkSwapCannotLeadCacheScanOutOfRoot(t *testing.T) {
+	const other = "nvidia-utils-9.9-1-x86_64.pkg.tar.zst"
+	cases := []struct {
+		name, at string
+		names    []string
+	}{
+		{"list by name", "pacman/pkg", []string{"nvidia-utils"}},
+		{"list all", "pacman/pkg", nil},
+		{"read an oddly named package", "/odd.pkg", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dir := filepath.Join(root, "var/cache/pacman/pkg")
+			must(t, os.MkdirAll(dir, 0o755))
+			must(t, os.MkdirAll(filepath.Join(outside, "pkg"), 0o755))
+			must(t, os.WriteFile(filepath.Join(dir, "nvidia-utils-"+sandbox.Good+"-x86_64.pkg.tar.zst"), nil, 0o644))
+			must(t, os.WriteFile(filepath.Join(outside, "pkg", other), nil, 0o644))
+			// A package whose file name does not parse is read for its
+			// .PKGINFO: outside, a real one.
+			must(t, os.WriteFile(filepath.Join(dir, "odd.pkg.tar.zst"), nil, 0o644))
+			copyFile(t, fixture(t, "nvidia-utils", sandbox.Good), filepath.Join(outside, "pkg", "odd.pkg.tar.zst"))
+			before := sandbox.MustTree(t, outside)
+			swapped := sandbox.SwapAtLastMoment(t, c.at, 1, filepath.Dir(dir), outside)
+			ix, err := ScanPaths(&pacman.Paths{Root: root, CacheDirs: []string{dir}}, c.names...)
+			t.Log(ix, err)
+			if !swapped() {
+				t.Fatal("the scan never reached the cache: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if c.at == "/odd.pkg" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ix.Versions("nvidia-utils")) != 1 || !strings.Contains(fmt.Sprint(ix.Skipped), "escapes") {
+					t.Fatalf("versions %v, skipped %v: want the odd file skipped as escaping the root", ix.Versions("nvidia-utils"), ix.Skipped)
+				}
+				return
+			}
 			if err == nil || !strings.Contains(err.Error(), "escapes") {
 				t.Fatalf("error %v, want one saying the path escapes the root", err)
 			}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // PkgInfo is what a package says about itself in its .PKGINFO, the data
@@ -51,8 +52,13 @@ const (
 )
 
 // ReadPKGINFO reads the .PKGINFO of the package file at path.
-func ReadPKGINFO(path string) (*PkgInfo, error) {
-	f, err := os.Open(path)
+func ReadPKGINFO(path string) (*PkgInfo, error) { return ReadPKGINFOUnder("/", path) }
+
+// ReadPKGINFOUnder is ReadPKGINFO of a file under the system root root,
+// opened anchored to it (fsx.OpenUnder: a folder on the way swapped for a
+// link out of the root makes it fail).
+func ReadPKGINFOUnder(root, path string) (*PkgInfo, error) {
+	f, err := fsx.OpenUnder(root, path)
 	if err != nil {
 		return nil, err
 	}
@@ -257,8 +263,12 @@ const (
 // database entry's %FILES% (relative, a folder with a trailing "/",
 // sorted by bytes); the dot-files (.PKGINFO, .MTREE, .INSTALL ...) are
 // not installed and not listed.
-func ListFiles(path string) (*PkgInfo, []string, error) {
-	f, err := os.Open(path)
+func ListFiles(path string) (*PkgInfo, []string, error) { return ListFilesUnder("/", path) }
+
+// ListFilesUnder is ListFiles of a file under the system root root, opened
+// anchored to it.
+func ListFilesUnder(root, path string) (*PkgInfo, []string, error) {
+	f, err := fsx.OpenUnder(root, path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -318,11 +328,17 @@ func ListFiles(path string) (*PkgInfo, []string, error) {
 // sha256 of each regular file of names it holds (relative paths, as
 // ListFiles gives them).
 func FileSums(path string, names []string) (map[string]string, error) {
+	return FileSumsUnder("/", path, names)
+}
+
+// FileSumsUnder is FileSums of a file under the system root root, opened
+// anchored to it.
+func FileSumsUnder(root, path string, names []string) (map[string]string, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
-	f, err := os.Open(path)
+	f, err := fsx.OpenUnder(root, path)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,10 @@ package cache
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"syscall"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // readNamesWithPrefix lists the entry names in dir that start with one of
@@ -13,12 +16,29 @@ import (
 // compares prefixes on the bytes, so the thousands of other packages in a
 // cache cost neither a stat nor a string allocation; that is what lets a
 // lookup in a 20,000-file cache keep pace with find(1), which does the same.
-func readNamesWithPrefix(dir string, prefixes []string) ([]string, error) {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+//
+// Under a mounted root the directory is opened anchored to it
+// (fsx.OpenUnder); for the root "/" it is one open(2), as before.
+func readNamesWithPrefix(root, dir string, prefixes []string) ([]string, error) {
+	var fd int
+	if _, under := fsx.Under(root, dir); under && filepath.Clean(root) != "/" {
+		f, err := fsx.OpenUnder(root, dir)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err != nil || !fi.IsDir() {
+			return nil, &os.PathError{Op: "open", Path: dir, Err: syscall.ENOTDIR}
+		}
+		fd = int(f.Fd())
+	} else {
+		var err error
+		fd, err = syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+		}
+		defer syscall.Close(fd)
 	}
-	defer syscall.Close(fd)
 	pre := make([][]byte, len(prefixes))
 	for i, p := range prefixes {
 		pre[i] = []byte(p)

@@ -6,8 +6,8 @@ import "strings"
 
 // readNamesWithPrefix lists the entry names in dir that start with one of
 // prefixes (the portable version; Linux reads getdents64 directly).
-func readNamesWithPrefix(dir string, prefixes []string) ([]string, error) {
-	all, err := readNames(dir)
+func readNamesWithPrefix(root, dir string, prefixes []string) ([]string, error) {
+	all, err := readNames(root, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
 )
 
@@ -37,11 +37,16 @@ func CacheDirs(p *pacman.Paths) []string {
 
 // ScanPaths indexes every cache directory of a resolved pacman
 // configuration; with names, only those packages (see ScanFor).
+// The directories are read inside the configuration's root.
 func ScanPaths(p *pacman.Paths, names ...string) (*Index, error) {
-	if len(names) > 0 {
-		return ScanFor(CacheDirs(p), names...)
+	root := "/"
+	if p != nil && p.Root != "" {
+		root = p.Root
 	}
-	return Scan(CacheDirs(p))
+	if len(names) > 0 {
+		return ScanForUnder(root, CacheDirs(p), names...)
+	}
+	return scan(root, CacheDirs(p), nil)
 }
 
 // Scan indexes every package file in dirs. A file name that does not parse
@@ -51,7 +56,7 @@ func ScanPaths(p *pacman.Paths, names ...string) (*Index, error) {
 // that cannot be read is an error, since silently missing a cache could
 // hide the only copy of a known-good version.
 func Scan(dirs []string) (*Index, error) {
-	return scan(dirs, nil)
+	return scan("/", dirs, nil)
 }
 
 // ScanFor indexes only the files of the named packages. It reads names
@@ -60,13 +65,21 @@ func Scan(dirs []string) (*Index, error) {
 // find(1). Files of other packages sharing the prefix ("nvidia-utils-beta"
 // for "nvidia-utils") are parsed and dropped.
 func ScanFor(dirs []string, names ...string) (*Index, error) {
+	return ScanForUnder("/", dirs, names...)
+}
+
+// ScanForUnder is ScanFor of dirs under the system root root: every
+// directory is listed, and a package file read, anchored to it (fsx's
+// *Under helpers), so a folder on the way swapped for a link out of the
+// root makes the scan fail rather than offer another system's files.
+func ScanForUnder(root string, dirs []string, names ...string) (*Index, error) {
 	if len(names) == 0 {
 		return &Index{Dirs: slices.Clone(dirs), byName: map[string][]Entry{}}, nil
 	}
-	return scan(dirs, names)
+	return scan(root, dirs, names)
 }
 
-func scan(dirs []string, only []string) (*Index, error) {
+func scan(root string, dirs []string, only []string) (*Index, error) {
 	ix := &Index{Dirs: slices.Clone(dirs), byName: map[string][]Entry{}}
 	prefixes := make([]string, len(only))
 	for i, n := range only {
@@ -88,9 +101,9 @@ func scan(dirs []string, only []string) (*Index, error) {
 		var names []string
 		var err error
 		if only == nil {
-			names, err = readNames(dir)
+			names, err = readNames(root, dir)
 		} else {
-			names, err = readNamesWithPrefix(dir, prefixes)
+			names, err = readNamesWithPrefix(root, dir, prefixes)
 		}
 		if errors.Is(err, fs.ErrNotExist) {
 			ix.Skipped = append(ix.Skipped, Skip{File: dir, Reason: "cache directory does not exist"})
@@ -122,7 +135,7 @@ func scan(dirs []string, only []string) (*Index, error) {
 				// Looks like a package but the name is not makepkg's:
 				// ask the package itself.
 				e.File = n
-				info, ierr := ReadPKGINFO(e.Path())
+				info, ierr := ReadPKGINFOUnder(root, e.Path())
 				if ierr != nil {
 					ix.Skipped = append(ix.Skipped, Skip{File: e.Path(), Reason: err.Error() + "; " + ierr.Error()})
 					continue
@@ -150,8 +163,8 @@ func scan(dirs []string, only []string) (*Index, error) {
 }
 
 // readNames lists a directory's entry names without stat'ing them.
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+func readNames(root, dir string) ([]string, error) {
+	f, err := fsx.OpenUnder(root, dir)
 	if err != nil {
 		return nil, err
 	}

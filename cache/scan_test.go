@@ -176,14 +176,14 @@ func TestReadNamesWithPrefix(t *testing.T) {
 			want = append(want, name)
 		}
 	}
-	got, err := readNamesWithPrefix(dir, []string{"p1-", "p2-xx"})
+	got, err := readNamesWithPrefix("/", dir, []string{"p1-", "p2-xx"})
 	must(t, err)
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d names, want %d", len(got), len(want))
 	}
-	if _, err := readNamesWithPrefix(filepath.Join(dir, "nope"), []string{"p"}); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := readNamesWithPrefix("/", filepath.Join(dir, "nope"), []string{"p"}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing dir = %v", err)
 	}
 }
