@@ -224,7 +224,7 @@ func (a *Actor) locate(ctx context.Context, d *Downgrader, act patch.PackageActi
 		if e.Version != act.Version {
 			continue
 		}
-		sum, err := fsx.SHA256File(e.Path())
+		sum, err := fsx.SHA256FileUnder(a.root(), e.Path())
 		if err != nil {
 			return "", err
 		}
@@ -759,7 +759,7 @@ func dropAllowOf(root, stateDir, patchName string) error {
 func (a *Actor) revertFile(d *Downgrader, st actorState, name, version string) (string, error) {
 	if k := st.Keep[name]; k != "" {
 		if fi, err := fsx.StatUnder(a.root(), k); err == nil && fi.Mode().IsRegular() {
-			if pi, err := cache.ReadPKGINFO(k); err == nil && pi.Name == name && pi.Version == version {
+			if pi, err := cache.ReadPKGINFOUnder(a.root(), k); err == nil && pi.Name == name && pi.Version == version {
 				return k, nil
 			}
 		}

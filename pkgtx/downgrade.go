@@ -166,7 +166,7 @@ func (d *Downgrader) scan(names ...string) (*cache.Index, error) {
 	for n := range d.scanned {
 		all = append(all, n)
 	}
-	ix, err := cache.ScanFor(d.cacheDirs(), all...)
+	ix, err := cache.ScanForUnder(d.root(), d.cacheDirs(), all...)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 // that cannot be read leaves them unknown: the listing still shows it, and
 // Check refuses it if it is chosen.
 func (d *Downgrader) describeCached(v *Version) {
-	if fi, err := os.Stat(v.Cached); err == nil {
+	if fi, err := fsx.StatUnder(d.root(), v.Cached); err == nil {
 		v.Size = fi.Size()
 	}
 	v.Date = nil
@@ -460,7 +460,7 @@ func (d *Downgrader) pkginfo(path string) (*cache.PkgInfo, error) {
 	if pi, ok := d.infos[path]; ok {
 		return pi, nil
 	}
-	pi, err := cache.ReadPKGINFO(path)
+	pi, err := cache.ReadPKGINFOUnder(d.root(), path)
 	if err != nil {
 		return nil, err
 	}

@@ -212,7 +212,7 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp, and cannot be mended: %w; nothing was changed", what, err),
 				fmt.Sprintf("put %s %s's package file in pacman's cache (%s), then run 'clp recover'", act.Name, m.Version, strings.Join(d.cacheDirs(), ", ")))
 		}
-		info, files, err := cache.ListFiles(m.File)
+		info, files, err := cache.ListFilesUnder(a.Paths.Root, m.File)
 		if err != nil {
 			return nil, damaged(fmt.Errorf("%s was left half written by a pacman killed with clp; its package file cannot be read: %w; nothing was changed", what, err), "")
 		}
@@ -269,10 +269,10 @@ func (a *Actor) patchFile(d *Downgrader, st actorState, act patch.PackageAction)
 		}
 	}
 	for _, c := range cands {
-		if fi, err := os.Stat(c); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := fsx.StatUnder(a.Paths.Root, c); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if sum, err := fsx.SHA256File(c); err == nil && sum == act.SHA256 {
+		if sum, err := fsx.SHA256FileUnder(a.Paths.Root, c); err == nil && sum == act.SHA256 {
 			return c, nil
 		}
 	}
@@ -444,7 +444,7 @@ func (a *Actor) checkContents(m *mending) error {
 			files = append(files, f)
 		}
 	}
-	want, err := cache.FileSums(m.File, files)
+	want, err := cache.FileSumsUnder(a.Paths.Root, m.File, files)
 	if err != nil {
 		return err
 	}
@@ -571,11 +571,11 @@ func (a *Actor) stockBackups(m *mending) ([]string, error) {
 	if len(m.Backup) == 0 || m.Other == "" {
 		return nil, nil
 	}
-	own, err := cache.FileSums(m.File, m.Backup)
+	own, err := cache.FileSumsUnder(a.Paths.Root, m.File, m.Backup)
 	if err != nil {
 		return nil, err
 	}
-	other, err := cache.FileSums(m.Other, m.Backup)
+	other, err := cache.FileSumsUnder(a.Paths.Root, m.Other, m.Backup)
 	if err != nil {
 		return nil, err
 	}
