@@ -286,7 +286,8 @@ func ReadDirUnder(root, p string) ([]fs.DirEntry, error) {
 		return os.ReadDir(p)
 	}
 	defer r.Close()
-	return fs.ReadDir(r.FS(), filepath.ToSlash(name))
+	ents, err := fs.ReadDir(r.FS(), filepath.ToSlash(name))
+	return ents, fullPath(err, p)
 }
 
 // SyncDirUnder is SyncDir of p anchored to root.
