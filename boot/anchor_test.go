@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vincentos/clp/testkit/sandbox"
 )
@@ -74,6 +75,37 @@ func TestSymlinkSwapCannotLeadBootGuardOutOfRoot(t *testing.T) {
 			sandbox.AssertUnchanged(t, outside, before)
 			if !c.quiet && (err == nil || !strings.Contains(err.Error(), "escapes")) {
 				t.Fatalf("error %v, want one saying the path escapes the root", err)
+			}
+		})
+	}
+}
+
+// The admin's boot checks under a system root are listed, and each looked
+// at, inside the root: the checks folder swapped for a link out of the
+// root (to a folder whose check would run and leave a mark) just before
+// either makes the boot bad, naming the escape, and runs nothing outside.
+func TestSymlinkSwapCannotLeadBootChecksOutOfRoot(t *testing.T) {
+	for name, nth := range map[string]int{"list the checks": 1, "look at a check": 2} {
+		t.Run(name, func(t *testing.T) {
+			root, outside := t.TempDir(), t.TempDir()
+			dir := filepath.Join(root, "etc/clp/boot-checks.d")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, "10-ok"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
+			os.WriteFile(filepath.Join(outside, "10-ok"), []byte("#!/bin/sh\ntouch \"$0.ran\"\nexit 0\n"), 0o755)
+			before := sandbox.MustTree(t, outside)
+			swapped := sandbox.SwapAtLastMoment(t, "boot-checks.d", nth, dir, outside)
+			o := fastCheck
+			o.ChecksDir, o.Root = dir, root
+			v := Judge(context.Background(), goodSystem(), 5*time.Second, o)
+			t.Log(v)
+			if !swapped() {
+				t.Fatal("the judge never reached the checks: the test proves nothing")
+			}
+			sandbox.AssertUnchanged(t, outside, before)
+			if v.Good || !strings.Contains(v.Reason, "escapes") {
+				t.Fatalf("verdict %+v, want a bad boot saying the path escapes the root", v)
 			}
 		})
 	}

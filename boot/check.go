@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // Unit is what the judge asks systemd about one unit.
@@ -85,6 +87,10 @@ type CheckOptions struct {
 	// ChecksDir holds the admin's executable checks
 	// (/etc/clp/boot-checks.d under the root).
 	ChecksDir string
+	// Root is the system root ChecksDir is under ("/" or empty: the
+	// running system): the folder is listed and each check looked at
+	// anchored to it.
+	Root string
 	// Settle is how long the display manager must stay active without
 	// a restart.
 	Settle time.Duration
@@ -161,7 +167,7 @@ func Judge(ctx context.Context, sd Systemd, limit time.Duration, o CheckOptions)
 			return v
 		}
 	}
-	return runChecks(ctx, o.ChecksDir, limit)
+	return runChecks(ctx, o.Root, o.ChecksDir, limit)
 }
 
 func orUnknown(s string) string {
@@ -213,12 +219,15 @@ func judgeDisplayManager(ctx context.Context, sd Systemd, o CheckOptions, limit 
 // runChecks runs every executable regular file in dir, in name order, each
 // with what is left of the time limit, greenboot-style: any non-zero exit
 // makes the boot bad. Files that are not executable are skipped (an admin
-// disables a check with chmod -x).
-func runChecks(ctx context.Context, dir string, limit time.Duration) Verdict {
+// disables a check with chmod -x). The folder is listed, and each check
+// looked at, anchored to root: a folder on the way swapped for a link out
+// of the root makes the boot bad, naming it, rather than run what lies
+// outside.
+func runChecks(ctx context.Context, root, dir string, limit time.Duration) Verdict {
 	if dir == "" {
 		return Verdict{Good: true}
 	}
-	ents, err := os.ReadDir(dir)
+	ents, err := fsx.ReadDirUnder(root, dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return Verdict{Good: true}
 	}
@@ -228,7 +237,10 @@ func runChecks(ctx context.Context, dir string, limit time.Duration) Verdict {
 	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
-		fi, err := os.Stat(p)
+		fi, err := fsx.StatUnder(root, p)
+		if fsx.IsEscape(err) {
+			return Verdict{Reason: fmt.Sprintf("boot check %s: %v", p, err)}
+		}
 		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 			continue
 		}

@@ -84,7 +84,7 @@ func runBoot(ctx context.Context, env *Env, o bootOptions, args []string) error 
 		return nil
 	case "check":
 		g.Log = func(m string) { fmt.Fprintf(env.Stdout, "clp boot guard: %s\n", m) }
-		res, err := g.Check(ctx, boot.Systemctl{}, boot.CheckOptions{ChecksDir: env.System().Under("/etc/clp/boot-checks.d"), Settle: o.Settle})
+		res, err := g.Check(ctx, boot.Systemctl{}, boot.CheckOptions{ChecksDir: env.System().Under("/etc/clp/boot-checks.d"), Root: env.System().Root, Settle: o.Settle})
 		if err != nil {
 			return damagedHint(err)
 		}
