@@ -58,3 +58,27 @@ func TestSymlinkSwapCannotLeadConfigReadOutOfRoot(t *testing.T) {
 		}
 	}
 }
+
+// pacman's package cache, when none of its folders exists under a mounted
+// root, is created inside the root: the cache's parent swapped for a link
+// out of the root just before makes preparing pacman's run fail, and
+// nothing is created outside.
+func TestSymlinkSwapCannotLeadCacheCreationOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.MkdirAll(filepath.Join(root, "var/cache"), 0o755)
+	conf := filepath.Join(root, "etc/pacman.conf")
+	os.WriteFile(conf, []byte("[options]\n"), 0o644)
+	before := sandbox.MustTree(t, outside)
+	swapped := sandbox.SwapAtLastMoment(t, "cache/pacman/pkg", 1, filepath.Join(root, "var/cache"), outside)
+	cleanup, err := pacman.PrepareForTest(&pacman.Paths{Root: root, Config: conf, CacheDirs: []string{filepath.Join(root, "var/cache/pacman/pkg")}})
+	cleanup()
+	t.Log(err)
+	if !swapped() {
+		t.Fatal("the cache was never created: the test proves nothing")
+	}
+	sandbox.AssertUnchanged(t, outside, before)
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Fatalf("error %v, want one saying the path escapes the root", err)
+	}
+}

@@ -120,7 +120,7 @@ func prepare(p *Paths) (*prepared, error) {
 		}
 	}
 	if len(caches) == 0 && len(eff.CacheDirs) > 0 {
-		if err := os.MkdirAll(eff.CacheDirs[0], 0o755); err != nil {
+		if err := fsx.MkdirAllUnder(p.Root, eff.CacheDirs[0], 0o755); err != nil {
 			return fail(fmt.Errorf("create pacman's package cache: %w", err))
 		}
 		caches = eff.CacheDirs[:1]
