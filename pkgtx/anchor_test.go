@@ -166,3 +166,25 @@ func TestSymlinkSwapCannotLeadFilesListReadOutOfRoot(t *testing.T) {
 		t.Fatal("the file list outside the root was read")
 	}
 }
+
+// pacman's log under a mounted root is read inside it: its folder swapped
+// for a link out of the root (to a log naming other versions) just before
+// the read makes History fail, not report the other log's versions.
+func TestSymlinkSwapCannotLeadHistoryReadOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	logPath := filepath.Join(root, "var/log/pacman.log")
+	must(t, os.MkdirAll(filepath.Dir(logPath), 0o755))
+	must(t, os.WriteFile(logPath, []byte("[2026-01-01T00:00:00+0000] [ALPM] installed linux (6.1-1)\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(outside, "pacman.log"), []byte("[2026-01-01T00:00:00+0000] [ALPM] installed linux (9.9-9)\n"), 0o644))
+	before := sandbox.MustTree(t, outside)
+	swapped := sandbox.SwapAtLastMoment(t, "pacman.log", 1, filepath.Dir(logPath), outside)
+	h, err := History(root, logPath, "linux")
+	t.Log(h, err)
+	if !swapped() {
+		t.Fatal("the log was never read: the test proves nothing")
+	}
+	sandbox.AssertUnchanged(t, outside, before)
+	if h["linux"]["9.9-9"] || err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Fatalf("history %v, error %v, want one saying the path escapes the root", h, err)
+	}
+}

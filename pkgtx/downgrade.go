@@ -257,7 +257,7 @@ func (d *Downgrader) List(ctx context.Context, name string, archive bool) (*List
 		l.ArchiveNone = d.notInArchive(name)
 	}
 	sort.SliceStable(l.Versions, func(i, j int) bool { return cache.VerCmp(l.Versions[i].Version, l.Versions[j].Version) > 0 })
-	hist, err := History(d.Paths.LogFile, name)
+	hist, err := History(d.root(), d.Paths.LogFile, name)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ garbage line
 	if err := os.WriteFile(log, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h, err := History(log, "nvidia-utils", "nvidia-dkms", "nvidia-settings")
+	h, err := History("/", log, "nvidia-utils", "nvidia-dkms", "nvidia-settings")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ garbage line
 	if g := got("nvidia-settings"); g != "" {
 		t.Errorf("nvidia-settings: %s", g)
 	}
-	if h, err := History(filepath.Join(t.TempDir(), "none"), "x"); err != nil || len(h["x"]) != 0 {
+	if h, err := History("/", filepath.Join(t.TempDir(), "none"), "x"); err != nil || len(h["x"]) != 0 {
 		t.Fatalf("missing log: %v %v", h, err)
 	}
 }

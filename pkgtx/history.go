@@ -14,7 +14,9 @@ import (
 // that was ever installed ("[ALPM] installed|reinstalled NAME (V)",
 // "[ALPM] upgraded|downgraded NAME (A -> B)": both A and B). A missing log
 // is an empty history: a fresh system has none.
-func History(logPath string, names ...string) (map[string]map[string]bool, error) {
+//
+// root is the system root the log is under: it is opened anchored to it.
+func History(root, logPath string, names ...string) (map[string]map[string]bool, error) {
 	out := map[string]map[string]bool{}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -23,7 +25,7 @@ func History(logPath string, names ...string) (map[string]map[string]bool, error
 	}
 	// pacman.log grows for years: no size cap, but a regular file only
 	// (a FIFO would hang, /dev/zero would never end); lines are capped.
-	f, err := fsx.OpenRegular(logPath, math.MaxInt64)
+	f, err := fsx.OpenRegularUnder(root, logPath, math.MaxInt64)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil
 	}
