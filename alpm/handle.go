@@ -38,7 +38,7 @@ func Open(o pacman.Options) (*Handle, error) {
 
 // OpenPaths opens libalpm on already resolved paths.
 func OpenPaths(p *pacman.Paths) (*Handle, error) {
-	if err := pacman.CheckLocalDB(p.DBPath); err != nil {
+	if err := pacman.CheckLocalDB(p.Root, p.DBPath); err != nil {
 		return nil, err
 	}
 	if err := Load(); err != nil {

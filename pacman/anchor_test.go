@@ -82,3 +82,24 @@ func TestSymlinkSwapCannotLeadCacheCreationOutOfRoot(t *testing.T) {
 		t.Fatalf("error %v, want one saying the path escapes the root", err)
 	}
 }
+
+// The check that a mounted root holds a local database looks inside the
+// root: the database folder swapped for a link out of the root just before
+// makes it fail, naming the escape, rather than judge another system's.
+func TestSymlinkSwapCannotLeadLocalDBCheckOutOfRoot(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	dbpath := filepath.Join(root, "var/lib/pacman")
+	os.MkdirAll(filepath.Join(dbpath, "local"), 0o755)
+	os.MkdirAll(filepath.Join(outside, "local"), 0o755)
+	before := sandbox.MustTree(t, outside)
+	swapped := sandbox.SwapAtLastMoment(t, "pacman/local", 1, dbpath, outside)
+	err := pacman.CheckLocalDB(root, dbpath)
+	t.Log(err)
+	if !swapped() {
+		t.Fatal("the database was never looked at: the test proves nothing")
+	}
+	sandbox.AssertUnchanged(t, outside, before)
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Fatalf("error %v, want one saying the path escapes the root", err)
+	}
+}

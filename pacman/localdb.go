@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // ErrNoLocalDB: the database directory has no local/ database.
@@ -14,9 +15,10 @@ var ErrNoLocalDB = errors.New("no local package database")
 
 // CheckLocalDB fails with ErrNoLocalDB when dbpath holds no local/
 // database: clp never creates one, since a mistyped --root must not look
-// like an empty system.
-func CheckLocalDB(dbpath string) error {
-	st, err := os.Stat(filepath.Join(dbpath, "local"))
+// like an empty system. root is the system root dbpath is under: the
+// folder is looked at anchored to it.
+func CheckLocalDB(root, dbpath string) error {
+	st, err := fsx.StatUnder(root, filepath.Join(dbpath, "local"))
 	if err == nil && st.IsDir() {
 		return nil
 	}
@@ -35,7 +37,7 @@ func LocalDBPath(o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := CheckLocalDB(p.DBPath); err != nil {
+	if err := CheckLocalDB(p.Root, p.DBPath); err != nil {
 		return "", err
 	}
 	return p.DBPath, nil
