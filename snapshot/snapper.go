@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/vincentos/clp/internal/fsx"
 )
 
 // btrfsMagic is BTRFS_SUPER_MAGIC from linux/magic.h.
@@ -91,7 +92,7 @@ func DetectSnapper(ctx context.Context, root string) (*Snapper, error) {
 	// No config file, no snapper: decided without running snapper, which
 	// keeps the hook cheap on the common non-snapper system (and snapper
 	// fails, rather than listing nothing, when its sysconfig file is absent).
-	if des, _ := os.ReadDir(filepath.Join(root, "etc/snapper/configs")); len(des) == 0 {
+	if des, _ := fsx.ReadDirUnder(root, filepath.Join(root, "etc/snapper/configs")); len(des) == 0 {
 		return nil, fmt.Errorf("%s has no snapper configs: %w", root, ErrNoSnapper)
 	}
 	cfgs, err := s.Configs(ctx)
