@@ -12,7 +12,6 @@ import (
 
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
-	"golang.org/x/sys/unix"
 )
 
 // ReadLocalDB reads the installed packages from pacman's local database
@@ -94,12 +93,12 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 // split among a few goroutines: the hook runs while pacman waits for it.
 func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
 	check := func(lo, hi int) {
+		path := make([]byte, 0, 512)
 		for k := lo; k < hi; k++ {
 			if hint[k] == nil {
 				continue
 			}
-			var st unix.Stat_t
-			if err := unix.Fstatat(dirfd, names[k]+"/desc", &st, 0); err != nil || st.Mtim.Nano() >= limit {
+			if mtime, err := descMtime(dirfd, names[k], &path); err != nil || mtime >= limit {
 				hint[k] = nil
 			}
 		}
