@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,10 +45,7 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read local database %s: %w", dir, err)
 	}
-	known := make(map[string]*Pkg, len(prev))
-	for i := range prev {
-		known[prev[i].Name] = &prev[i]
-	}
+	known := lookupIn(prev)
 	// A desc written within this margin of prevTime is read again: the
 	// snapshot's time is taken after its packages were read.
 	limit := prevTime.Add(-2 * time.Second).UnixNano()
@@ -54,7 +53,7 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	if !prevTime.IsZero() {
 		for k, n := range names {
 			if name, version, ok := pacman.SplitNameVersion(n); ok {
-				if p := known[name]; p != nil && p.Version == version {
+				if p := known(name); p != nil && p.Version == version {
 					hint[k] = p
 				}
 			}
@@ -85,6 +84,26 @@ func ReadLocalDB(dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	}
 	sortByName(out)
 	return out, nil
+}
+
+// lookupIn returns a lookup of prev by name. A snapshot's list is in name
+// order: it is searched as it is, not copied into a map (2,000 entries of
+// fresh memory, whose page faults a hook pays for).
+func lookupIn(prev []Pkg) func(name string) *Pkg {
+	if !slices.IsSortedFunc(prev, byName) {
+		m := make(map[string]*Pkg, len(prev))
+		for i := range prev {
+			m[prev[i].Name] = &prev[i]
+		}
+		return func(name string) *Pkg { return m[name] }
+	}
+	return func(name string) *Pkg {
+		i, ok := slices.BinarySearchFunc(prev, name, func(p Pkg, n string) int { return strings.Compare(p.Name, n) })
+		if !ok {
+			return nil
+		}
+		return &prev[i]
+	}
 }
 
 // statHinted clears hint[k] unless names[k]/desc is older than limit. The

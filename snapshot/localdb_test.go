@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -38,6 +39,14 @@ func TestReadLocalDB(t *testing.T) {
 	got, _ = ReadLocalDB(db, bad, time.Now().Add(time.Hour))
 	if got[3].Arch != "bogus" {
 		t.Fatalf("hint not used: %+v", got[3])
+	}
+	// A hint list out of name order is looked up all the same (sorted,
+	// it is binary-searched; otherwise through a map).
+	rev := slices.Clone(bad)
+	slices.Reverse(rev)
+	got, _ = ReadLocalDB(db, rev, time.Now().Add(time.Hour))
+	if got[3].Arch != "bogus" {
+		t.Fatalf("hint out of order not used: %+v", got[3])
 	}
 	// A changed reason (desc rewritten) is seen.
 	p := first[5]
