@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -57,5 +59,30 @@ func TestReadLocalDB(t *testing.T) {
 	got, _ = ReadLocalDB(db, first, time.Now().Add(-time.Minute))
 	if got[5].Reason == p.Reason {
 		t.Fatalf("reason change of %s not seen", p.Name)
+	}
+	// Packages installed (first, last and middle in name order) and one
+	// removed since the hint: the hinted ones merged with those read
+	// give what a read of every desc gives.
+	prev, _ := ReadLocalDB(db, nil, time.Time{})
+	for _, n := range []string{"0aaa", "zzzz", prev[20].Name + "-extra"} {
+		if err := sandbox.WriteLocalPackage(db, n, "1.0-1", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(db, "local", prev[30].Name+"-"+prev[30].Version)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ReadLocalDB(db, prev, time.Now().Add(time.Hour))
+	want, _ := ReadLocalDB(db, nil, time.Time{})
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("merged read differs from a full read (%v):\n%v\n%v", err, got, want)
+	}
+	// Only a removal: nothing to read, but prev is no longer the answer.
+	if err := os.RemoveAll(filepath.Join(db, "local", want[40].Name+"-"+want[40].Version)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ReadLocalDB(db, want, time.Now().Add(time.Hour))
+	if err != nil || len(got) != len(want)-1 || slices.Contains(got, want[40]) {
+		t.Fatalf("removal of %s not seen: %d packages, %v", want[40].Name, len(got), err)
 	}
 }
