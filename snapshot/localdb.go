@@ -177,13 +177,15 @@ func statHinted(dirfd int, names []string, hint []int32, limit int64) {
 	}
 	var wg sync.WaitGroup
 	chunk := (len(names) + workers - 1) / workers
-	for lo := 0; lo < len(names); lo += chunk {
+	// The first chunk is this goroutine's: one fewer to start and wake.
+	for lo := chunk; lo < len(names); lo += chunk {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			check(lo, hi)
 		}(lo, min(lo+chunk, len(names)))
 	}
+	check(0, min(chunk, len(names)))
 	wg.Wait()
 }
 

@@ -86,3 +86,48 @@ func TestReadLocalDB(t *testing.T) {
 		t.Fatalf("removal of %s not seen: %d packages, %v", want[40].Name, len(got), err)
 	}
 }
+
+// TestReadLocalDBSplitStats: on a database big enough for the stats to be
+// split among goroutines, a desc rewritten in any chunk is read again and
+// the others are taken from the hint.
+func TestReadLocalDBSplitStats(t *testing.T) {
+	db := t.TempDir()
+	if err := sandbox.SynthesizeLocalDB(db, 1100); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ReadLocalDB(db, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every hint lies about the arch: it is trusted for a desc older than
+	// the snapshot, and not for one rewritten since.
+	bad := slices.Clone(first)
+	for i := range bad {
+		bad[i].Arch = "bogus"
+	}
+	// Every desc an hour old, then four rewritten now.
+	old := time.Now().Add(-time.Hour)
+	descs, _ := filepath.Glob(filepath.Join(db, "local", "*", "desc"))
+	for _, d := range descs {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewritten := map[string]bool{}
+	for _, i := range []int{0, 3, 550, 1099} {
+		p := first[i]
+		if err := sandbox.WriteLocalPackage(db, p.Name, p.Version, p.Reason == ReasonDependency); err != nil {
+			t.Fatal(err)
+		}
+		rewritten[p.Name] = true
+	}
+	got, err := ReadLocalDB(db, bad, time.Now().Add(-time.Minute))
+	if err != nil || len(got) != len(first) {
+		t.Fatalf("read %d packages: %v", len(got), err)
+	}
+	for _, p := range got {
+		if rewritten[p.Name] == (p.Arch == "bogus") {
+			t.Errorf("%s: arch %q (desc rewritten: %v)", p.Name, p.Arch, rewritten[p.Name])
+		}
+	}
+}
