@@ -29,7 +29,8 @@ import (
 // whose name-version is not in prev (the newest snapshot, taken at
 // prevTime) or whose desc changed since prevTime (pacman -D rewrites it in
 // place). The result is what libalpm would say (a test in cmd/clp checks
-// it against libalpm on real pacman roots).
+// it against libalpm on real pacman roots). The result is in name order,
+// and is prev itself when nothing changed: callers only read it.
 //
 // The format read here is libalpm's local database version 9 (pacman 5.0
 // and later): one directory per package holding a "desc" file of
