@@ -1,4 +1,4 @@
-//go:build linux && (amd64 || arm64 || riscv64 || loong64 || ppc64 || ppc64le || s390x || mips64 || mips64le)
+//go:build linux && (amd64 || arm64 || riscv64 || ppc64 || ppc64le || s390x)
 
 package snapshot
 
@@ -19,6 +19,10 @@ import (
 // price: while a stat blocks (a database on a hung network file system),
 // its thread keeps its P, so the hook's other goroutines (signal delivery)
 // wait for it; the hook has nothing else to do then.
+//
+// Built for the architectures whose unix.Fstatat is this very call into
+// Stat_t (mips64 converts another layout, loong64 uses statx); the others
+// use statat_other.go.
 func descMtime(dirfd int, name string, path *[]byte) (int64, error) {
 	b := append(append((*path)[:0], name...), "/desc\x00"...)
 	*path = b
