@@ -89,7 +89,7 @@ func ReadTargets(r io.Reader) ([]string, error) {
 	}
 	var out []string
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 0, 4<<10), 1<<20) // grows to the longest line
 	for sc.Scan() {
 		if t := strings.TrimSpace(sc.Text()); t != "" {
 			out = append(out, t)

@@ -140,7 +140,7 @@ func (s *confState) parseFile(path, section string, depth int) error {
 		return err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), maxConfSize)
+	sc.Buffer(make([]byte, 0, 4<<10), maxConfSize) // grows to the longest line
 	for n := 1; sc.Scan(); n++ {
 		// pacman's reader ignores only whole-line comments: a '#' after
 		// a value is part of the value.

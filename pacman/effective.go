@@ -156,7 +156,7 @@ func (w *confWriter) rewrite(path, section string, depth int) (string, error) {
 	}
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), maxConfSize)
+	sc.Buffer(make([]byte, 0, 4<<10), maxConfSize) // grows to the longest line
 	for sc.Scan() {
 		line := sc.Text()
 		t := strings.TrimSpace(line)

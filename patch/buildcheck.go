@@ -6,15 +6,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 )
 
-// safePatchName is docs/clp-format.md's rule for Name, so a default output
-// file name made from it stays in the current directory.
-var safePatchName = regexp.MustCompile(`^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}$`)
+// safePatchName is docs/clp-format.md's rule for Name (validate.go's
+// nameRE), so a default output file name made from it stays in the
+// current directory.
+var safePatchName = nameRE
 
 // CheckBuild is what clp build checks before it builds folder dir into
 // out ("" for <Name>.clp): dir holds a manifest that parses, every expect

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -213,7 +212,7 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 // tempRe matches the temporary file of one of clp's durable writes:
 // fsx.WriteFile/WriteFileIn's ".NAME.clp-tmp-PID" and renameio's ".NAME"
 // followed by its random digits.
-var tempRe = regexp.MustCompile(`^\..+(\.clp-tmp-[0-9]+|[0-9]{3,})$`)
+var tempRe = lazyRegexp(`^\..+(\.clp-tmp-[0-9]+|[0-9]{3,})$`)
 
 // hasTemps says whether a killed write left a temporary file in the state
 // folder or the journal's (those of an applied patch's folder are swept

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
-	"golang.org/x/sys/unix"
 )
 
 // ReadLocalDB reads the installed packages from pacman's local database
@@ -27,7 +28,8 @@ import (
 // whose name-version is not in prev (the newest snapshot, taken at
 // prevTime) or whose desc changed since prevTime (pacman -D rewrites it in
 // place). The result is what libalpm would say (a test in cmd/clp checks
-// it against libalpm on real pacman roots).
+// it against libalpm on real pacman roots). The result is in name order,
+// and is prev itself when nothing changed: callers only read it.
 //
 // The format read here is libalpm's local database version 9 (pacman 5.0
 // and later): one directory per package holding a "desc" file of
@@ -48,31 +50,37 @@ func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, er
 	if err != nil {
 		return nil, fmt.Errorf("read local database %s: %w", dir, err)
 	}
-	known := make(map[string]*Pkg, len(prev))
-	for i := range prev {
-		known[prev[i].Name] = &prev[i]
-	}
+	find, inOrder := lookupIn(prev)
 	// A desc written within this margin of prevTime is read again: the
 	// snapshot's time is taken after its packages were read.
 	limit := prevTime.Add(-2 * time.Second).UnixNano()
-	hint := make([]*Pkg, len(names))
+	// hint[k] is the index in prev of names[k]'s package, -1 for none.
+	hint := make([]int32, len(names))
+	for k := range hint {
+		hint[k] = -1
+	}
 	if !prevTime.IsZero() {
 		for k, n := range names {
 			if name, version, ok := pacman.SplitNameVersion(n); ok {
-				if p := known[name]; p != nil && p.Version == version {
-					hint[k] = p
+				if i := find(name); i >= 0 && prev[i].Version == version {
+					hint[k] = int32(i)
 				}
 			}
 		}
 		statHinted(int(d.Fd()), names, hint, limit)
 	}
-	out := make([]Pkg, 0, len(names))
+	var fresh []Pkg // the packages whose desc is read
+	used := make([]bool, len(prev))
+	nUsed := 0
 	for k, n := range names {
 		if n == "ALPM_DB_VERSION" {
 			continue
 		}
-		if hint[k] != nil {
-			out = append(out, *hint[k])
+		if i := hint[k]; i >= 0 {
+			if !used[i] {
+				used[i] = true
+				nUsed++
+			}
 			continue
 		}
 		name, version, ok := pacman.SplitNameVersion(n)
@@ -86,25 +94,84 @@ func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, er
 		if p.Name != name || p.Version != version {
 			return nil, fmt.Errorf("local database entry %s describes %s %s", n, p.Name, p.Version)
 		}
-		out = append(out, p)
+		fresh = append(fresh, p)
 	}
-	sortByName(out)
-	return out, nil
+	sortByName(fresh)
+	if nUsed == 0 {
+		return fresh, nil
+	}
+	if !inOrder {
+		out := make([]Pkg, 0, nUsed+len(fresh))
+		for i, u := range used {
+			if u {
+				out = append(out, prev[i])
+			}
+		}
+		out = append(out, fresh...)
+		sortByName(out)
+		return out, nil
+	}
+	// Nothing changed since prev (the common case of a pre hook): prev
+	// is the answer, without a copy or a sort of 2,000 packages.
+	if nUsed == len(prev) && len(fresh) == 0 {
+		return prev, nil
+	}
+	// Otherwise the packages kept from prev, in its name order, merged
+	// with the few read again.
+	out := make([]Pkg, 0, nUsed+len(fresh))
+	j := 0
+	for i, u := range used {
+		if !u {
+			continue
+		}
+		for j < len(fresh) && fresh[j].Name < prev[i].Name {
+			out = append(out, fresh[j])
+			j++
+		}
+		out = append(out, prev[i])
+	}
+	return append(out, fresh[j:]...), nil
 }
 
-// statHinted clears hint[k] unless names[k]/desc is older than limit. The
+// lookupIn returns a lookup of prev by name (the index of the package, -1
+// for none), and whether prev is in name order. A snapshot's list is: it
+// is searched as it is, not copied into a map (2,000 entries of fresh
+// memory, whose page faults a hook pays for).
+func lookupIn(prev []Pkg) (find func(name string) int, inOrder bool) {
+	if !slices.IsSortedFunc(prev, byName) {
+		m := make(map[string]int, len(prev))
+		for i := range prev {
+			m[prev[i].Name] = i
+		}
+		return func(name string) int {
+			if i, ok := m[name]; ok {
+				return i
+			}
+			return -1
+		}, false
+	}
+	return func(name string) int {
+		i, ok := slices.BinarySearchFunc(prev, name, func(p Pkg, n string) int { return strings.Compare(p.Name, n) })
+		if !ok {
+			return -1
+		}
+		return i
+	}, true
+}
+
+// statHinted sets hint[k] to -1 unless names[k]/desc is older than limit. The
 // stats are most of the cost of ReadLocalDB (one path lookup per installed
 // package, as `pacman -Qq` does too) and independent, so a big database is
 // split among a few goroutines: the hook runs while pacman waits for it.
-func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
+func statHinted(dirfd int, names []string, hint []int32, limit int64) {
 	check := func(lo, hi int) {
+		path := make([]byte, 0, 512)
 		for k := lo; k < hi; k++ {
-			if hint[k] == nil {
+			if hint[k] < 0 {
 				continue
 			}
-			var st unix.Stat_t
-			if err := unix.Fstatat(dirfd, names[k]+"/desc", &st, 0); err != nil || st.Mtim.Nano() >= limit {
-				hint[k] = nil
+			if mtime, err := descMtime(dirfd, names[k], &path); err != nil || mtime >= limit {
+				hint[k] = -1
 			}
 		}
 	}
@@ -115,13 +182,15 @@ func statHinted(dirfd int, names []string, hint []*Pkg, limit int64) {
 	}
 	var wg sync.WaitGroup
 	chunk := (len(names) + workers - 1) / workers
-	for lo := 0; lo < len(names); lo += chunk {
+	// The first chunk is this goroutine's: one fewer to start and wake.
+	for lo := chunk; lo < len(names); lo += chunk {
 		wg.Add(1)
 		go func(lo, hi int) {
 			defer wg.Done()
 			check(lo, hi)
 		}(lo, min(lo+chunk, len(names)))
 	}
+	check(0, min(chunk, len(names)))
 	wg.Wait()
 }
 

@@ -1,6 +1,9 @@
 package snapshot
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,6 +42,14 @@ func TestReadLocalDB(t *testing.T) {
 	if got[3].Arch != "bogus" {
 		t.Fatalf("hint not used: %+v", got[3])
 	}
+	// A hint list out of name order is looked up all the same (sorted,
+	// it is binary-searched; otherwise through a map).
+	rev := slices.Clone(bad)
+	slices.Reverse(rev)
+	got, _ = ReadLocalDB("/", db, rev, time.Now().Add(time.Hour))
+	if got[3].Arch != "bogus" {
+		t.Fatalf("hint out of order not used: %+v", got[3])
+	}
 	// A changed reason (desc rewritten) is seen.
 	p := first[5]
 	explicit := p.Reason == ReasonDependency
@@ -48,5 +59,75 @@ func TestReadLocalDB(t *testing.T) {
 	got, _ = ReadLocalDB("/", db, first, time.Now().Add(-time.Minute))
 	if got[5].Reason == p.Reason {
 		t.Fatalf("reason change of %s not seen", p.Name)
+	}
+	// Packages installed (first, last and middle in name order) and one
+	// removed since the hint: the hinted ones merged with those read
+	// give what a read of every desc gives.
+	prev, _ := ReadLocalDB("/", db, nil, time.Time{})
+	for _, n := range []string{"0aaa", "zzzz", prev[20].Name + "-extra"} {
+		if err := sandbox.WriteLocalPackage(db, n, "1.0-1", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(db, "local", prev[30].Name+"-"+prev[30].Version)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ReadLocalDB("/", db, prev, time.Now().Add(time.Hour))
+	want, _ := ReadLocalDB("/", db, nil, time.Time{})
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("merged read differs from a full read (%v):\n%v\n%v", err, got, want)
+	}
+	// Only a removal: nothing to read, but prev is no longer the answer.
+	if err := os.RemoveAll(filepath.Join(db, "local", want[40].Name+"-"+want[40].Version)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = ReadLocalDB("/", db, want, time.Now().Add(time.Hour))
+	if err != nil || len(got) != len(want)-1 || slices.Contains(got, want[40]) {
+		t.Fatalf("removal of %s not seen: %d packages, %v", want[40].Name, len(got), err)
+	}
+}
+
+// TestReadLocalDBSplitStats: on a database big enough for the stats to be
+// split among goroutines, a desc rewritten in any chunk is read again and
+// the others are taken from the hint.
+func TestReadLocalDBSplitStats(t *testing.T) {
+	db := t.TempDir()
+	if err := sandbox.SynthesizeLocalDB(db, 1100); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ReadLocalDB("/", db, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every hint lies about the arch: it is trusted for a desc older than
+	// the snapshot, and not for one rewritten since.
+	bad := slices.Clone(first)
+	for i := range bad {
+		bad[i].Arch = "bogus"
+	}
+	// Every desc an hour old, then four rewritten now.
+	old := time.Now().Add(-time.Hour)
+	descs, _ := filepath.Glob(filepath.Join(db, "local", "*", "desc"))
+	for _, d := range descs {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewritten := map[string]bool{}
+	for _, i := range []int{0, 3, 550, 1099} {
+		p := first[i]
+		if err := sandbox.WriteLocalPackage(db, p.Name, p.Version, p.Reason == ReasonDependency); err != nil {
+			t.Fatal(err)
+		}
+		rewritten[p.Name] = true
+	}
+	got, err := ReadLocalDB("/", db, bad, time.Now().Add(-time.Minute))
+	if err != nil || len(got) != len(first) {
+		t.Fatalf("read %d packages: %v", len(got), err)
+	}
+	for _, p := range got {
+		if rewritten[p.Name] == (p.Arch == "bogus") {
+			t.Errorf("%s: arch %q (desc rewritten: %v)", p.Name, p.Arch, rewritten[p.Name])
+		}
 	}
 }

@@ -575,11 +575,18 @@ func (s *Store) createWith(snap *Snapshot, pkgs []Pkg, flags string, orphan int)
 	s.next = snap.ID + 1
 	s.nextSeg = max(s.nextSeg, seg+1)
 	if t := s.tail; t != nil && t.seg == seg && t.ok && t.size == off && !rec.full {
-		// Keep the decode current for a later Create in this process.
-		t.size += int64(n)
-		t.count++
-		t.deltaSize += n
-		t.state = pkgs
+		if len(pkgs) > 0 && &pkgs[0] == &snap.Packages[0] {
+			// pkgs is the caller's own slice (validate copies only
+			// what it must sort): the cache must not alias memory the
+			// caller may change, so a later Create decodes again.
+			s.tail = nil
+		} else {
+			// Keep the decode current for a later Create in this process.
+			t.size += int64(n)
+			t.count++
+			t.deltaSize += n
+			t.state = pkgs
+		}
 	}
 	return snap.ID, s.maybeCompact()
 }

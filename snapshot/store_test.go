@@ -464,3 +464,25 @@ func TestUnindexedRecord(t *testing.T) {
 	}
 	checkGet(t, mustOpen(t, dir), 4, p5)
 }
+
+// TestCreateKeepsNoReferenceToTheCallersPackages: a package list already
+// in name order is recorded without a copy, so the store must not keep it
+// as the base of its next delta: the caller changing its slice between two
+// Creates must not change what the second records.
+func TestCreateKeepsNoReferenceToTheCallersPackages(t *testing.T) {
+	s := mustOpen(t, t.TempDir())
+	rng := rand.New(rand.NewPCG(5, 6))
+	pkgs := genPkgs(rng, 300)
+	sortByName(pkgs)
+	mustCreate(t, s, Snapshot{Kind: KindManual, Packages: pkgs})
+	first := slices.Clone(pkgs)
+	id2 := mustCreate(t, s, Snapshot{Kind: KindManual, Packages: pkgs})
+	// The caller reuses its slice for the next state.
+	pkgs[7].Version = "9.9-9"
+	id3 := mustCreate(t, s, Snapshot{Kind: KindManual, Packages: pkgs})
+	checkGet(t, s, id2, first)
+	checkGet(t, s, id3, pkgs)
+	s = mustOpen(t, s.Dir())
+	checkGet(t, s, id2, first)
+	checkGet(t, s, id3, pkgs)
+}

@@ -67,8 +67,15 @@ func (s Snapshot) meta() Snapshot {
 // format is line- and tab-separated, so those characters are refused rather
 // than escaped: pacman never allows them in names, versions or architectures.
 func sortedPkgs(pkgs []Pkg) ([]Pkg, error) {
-	out := slices.Clone(pkgs)
-	sortByName(out)
+	// A list in name order already (ReadLocalDB's) is used as it is: a
+	// copy of 2,000 packages is 128 KiB of fresh memory, whose page
+	// faults cost a hook more than the copy. The caller's slice is never
+	// reordered; Store.createWith keeps no reference to it.
+	out := pkgs
+	if !slices.IsSortedFunc(out, byName) {
+		out = slices.Clone(pkgs)
+		sortByName(out)
+	}
 	for i, p := range out {
 		if err := checkField("package name", p.Name, p.Name); err != nil {
 			return nil, err

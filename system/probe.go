@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/vincentos/clp/internal/fsx"
 )
@@ -16,7 +17,9 @@ import (
 // write is clp's own cache of a pacman binary's version and of libalpm's,
 // in the user's cache directory (vcache.go, libalpm.go).
 
-var pacmanVersionRE = regexp.MustCompile(`Pacman v(\S+)`)
+// pacmanVersionRE is compiled on first use: every clp and clp-hook start
+// would pay for it, and only a pacman binary no database vouches for asks.
+var pacmanVersionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Pacman v(\S+)`) })
 
 // PacmanVersion is the version of the pacman binary clp runs (the first
 // on PATH, the host's whatever --root says), and where it is. On Vincent
@@ -42,7 +45,7 @@ func PacmanVersion() (version, path string) {
 	if err != nil {
 		return "unknown", path
 	}
-	if m := pacmanVersionRE.FindSubmatch(out); m != nil {
+	if m := pacmanVersionRE().FindSubmatch(out); m != nil {
 		writeVersionCache(key, string(m[1]))
 		return string(m[1]), path
 	}
