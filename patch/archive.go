@@ -237,6 +237,19 @@ func (a *archive) Open(name string) (io.ReadCloser, error) {
 	}
 }
 
+// checkedSHA256 is the sha256 Open's bytes of name are bound to: checked
+// against the manifest when the archive was opened, and again as a
+// file-backed entry is read back (checkedReader: a mismatch is a read
+// error, at the latest at its end); an entry kept in memory is the very
+// bytes that were hashed. A reader of Open need not hash them again.
+func (a *archive) checkedSHA256(name string) (string, bool) {
+	e, ok := a.entries[name]
+	if !ok || e.dropped {
+		return "", false
+	}
+	return e.sha256, true
+}
+
 func (a *archive) Close() error {
 	var first error
 	for i := len(a.closers) - 1; i >= 0; i-- {

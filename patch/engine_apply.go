@@ -213,11 +213,21 @@ func (e *Engine) stageOne(r *os.Root, a Archive, s Step) error {
 	}
 	defer rc.Close()
 	staged := tname(s.Staged)
+	// The payload is hashed as it is written, unless the archive binds
+	// Open's bytes to that very sha256 already (archive.checkedSHA256:
+	// then a changed byte fails the copy itself, and a second sha256 over
+	// the 20 MB of a big patch would only cost).
 	h := newHashingReader(rc)
+	var src io.Reader = h
+	if c, ok := a.(interface{ checkedSHA256(string) (string, bool) }); ok {
+		if sum, ok := c.checkedSHA256(s.Payload); ok && sum == s.After.SHA256 {
+			h, src = nil, rc
+		}
+	}
 	var bad error
-	err = copyFileIn(r, staged, h, func(f *os.File) error {
-		if got := h.sum(); got != s.After.SHA256 {
-			bad = fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, got, s.After.SHA256)
+	err = copyFileIn(r, staged, src, func(f *os.File) error {
+		if h != nil && h.sum() != s.After.SHA256 {
+			bad = fmt.Errorf("payload %s for %s has sha256 %s, the patch says %s", s.Payload, s.Target, h.sum(), s.After.SHA256)
 			return bad
 		}
 		// The final owner, mode and xattrs, on the descriptor just

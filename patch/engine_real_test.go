@@ -1,7 +1,9 @@
 package patch
 
 import (
+	"bytes"
 	"context"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,4 +100,51 @@ func TestRealArchiveRefusesUserChange(t *testing.T) {
 	a := openArchive(t, buildArchive(t, fixtureManifest("CLP1250101"), fixtureFiles(), false))
 	mustContain(t, applyArchive(t, e, a, ApplyOptions{}), "/etc/clp-test/removed.conf changed since the patch was made", "--force")
 	sameTree(t, "after refusal", pre, snapshot(t, root))
+}
+
+// The stage writes an archive's payload without hashing it a second time
+// when the archive binds what Open returns to the sha256 the plan wants
+// (archive.checkedSHA256). What that relies on: a payload changed in the
+// file after the archive was opened fails the apply, which changes
+// nothing, in both container formats' file-backed entries (a zip entry;
+// a tar.gz entry over 1 MiB, spilled to a private unlinked file, cannot
+// be reached from outside).
+func TestApplyPayloadChangedAfterOpenFails(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	e := newEngine(root, nil)
+	data := make([]byte, 64<<10)
+	rand.New(rand.NewSource(2)).Read(data) // incompressible: stored as is
+	m := &Manifest{Format: 1, Name: "CHANGED", Version: "1", Files: []FileAction{
+		{Op: OpAdd, Target: "/usr/lib/clp-test/changed", Payload: "files/changed", SHA256: shaOf(data)},
+	}}
+	path := buildArchive(t, m, map[string][]byte{"files/changed": data}, true)
+	a := openArchive(t, path)
+	if sum, ok := a.(*archive).checkedSHA256("files/changed"); !ok || sum != shaOf(data) {
+		t.Fatalf("checkedSHA256 = %q, %v; want the payload's sha256", sum, ok)
+	}
+	p, err := e.Plan(context.Background(), a, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(raw, data[1000:1100])
+	if at < 0 {
+		t.Fatal("the payload is not stored as is in the zip")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{raw[at] ^ 0xff}, int64(at)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	pre := snapshot(t, root, stateSkip...)
+	err = e.Apply(context.Background(), a, p)
+	mustContain(t, err, "apply CHANGED failed", "stage /usr/lib/clp-test/changed", "rolled back")
+	sameTree(t, "after the failed apply", pre, snapshot(t, root, stateSkip...))
 }

@@ -28,10 +28,16 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 		return err
 	}
 	// Refuse an unknown name before the lock, which would create the
-	// state directory on a system clp never touched.
-	if ap, err := e.readApplied(name); err == nil && ap == nil {
-		if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("patch %s is not applied", name)
+	// state directory on a system clp never touched. The record itself is
+	// read (and checked) under the lock: here a regular file is enough to
+	// go on, without parsing 1,000 steps of JSON a third time; anything
+	// else there is read as before (a symbolic link that leads nowhere is
+	// no record).
+	if !e.appliedFileExists(name) {
+		if ap, err := e.readApplied(name); err == nil && ap == nil {
+			if _, err := e.lstatAnchored(e.journalPath()); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("patch %s is not applied", name)
+			}
 		}
 	}
 	l, err := e.lockRecovered(ctx)
@@ -102,7 +108,9 @@ func (e *Engine) Rollback(ctx context.Context, name string, opts RollbackOptions
 // silently overwrite the user's changes. What it reads of each target is
 // kept in seen (state_seen.go) for finishRollback.
 func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions, seen seenFiles) error {
-	list, err := e.List()
+	// ap was read under the lock a moment ago: the list takes it as it
+	// is instead of reading and checking it again.
+	list, err := e.listWith(ap)
 	if err != nil {
 		return err
 	}

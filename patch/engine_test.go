@@ -267,6 +267,25 @@ func TestRefusalsChangeNothing(t *testing.T) {
 			want: []string{"patch NOPE is not applied"},
 		},
 		{
+			// Before the lock, a regular applied.json is taken as there
+			// without reading it; anything else is read as before, and
+			// a link that leads nowhere is no record: refused before
+			// the lock, so not even the lock file is made.
+			name: "rollback of a patch whose record is a dangling link",
+			setup: func(t *testing.T, root string, e *Engine) {
+				if err := os.MkdirAll(e.patchDir("NOPE"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink("gone.json", e.appliedPath("NOPE")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			act: func(t *testing.T, e *Engine) error {
+				return e.Rollback(context.Background(), "NOPE", RollbackOptions{})
+			},
+			want: []string{"patch NOPE is not applied"},
+		},
+		{
 			name: "rollback under a later patch",
 			setup: func(t *testing.T, root string, e *Engine) {
 				if err := applyArchive(t, e, fixtureArchive("CLP1250101"), ApplyOptions{}); err != nil {

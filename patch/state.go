@@ -173,8 +173,19 @@ func (e *Engine) writeApplied(a *Applied) error {
 	return e.writeAnchored(e.appliedPath(a.Name), append(data, '\n'), 0o700, 0o600)
 }
 
+// appliedFileExists says whether name's applied record is there as a
+// regular file (not whether it holds a valid record).
+func (e *Engine) appliedFileExists(name string) bool {
+	fi, err := e.lstatAnchored(e.appliedPath(name))
+	return err == nil && fi.Mode().IsRegular()
+}
+
 // List returns the applied patches, oldest first.
-func (e *Engine) List() ([]Applied, error) {
+func (e *Engine) List() ([]Applied, error) { return e.listWith(nil) }
+
+// listWith is List with known (when not nil) as the record of its name,
+// not read again: for a caller that holds the lock and read it already.
+func (e *Engine) listWith(known *Applied) ([]Applied, error) {
 	ents, err := e.readDirAnchored(filepath.Join(e.StateDir, "patches"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -187,9 +198,11 @@ func (e *Engine) List() ([]Applied, error) {
 		if !d.IsDir() {
 			continue
 		}
-		a, err := e.readApplied(d.Name())
-		if err != nil {
-			return nil, err
+		a := known
+		if a == nil || d.Name() != known.Name {
+			if a, err = e.readApplied(d.Name()); err != nil {
+				return nil, err
+			}
 		}
 		if a != nil {
 			out = append(out, *a)
