@@ -140,6 +140,87 @@ func entryDamage(r *os.Root, local, dir, name, version string) string {
 	return ""
 }
 
+// sectionCut says what the files list of the entry folder dir lacks that
+// file, the package file of its version, installs ("" when nothing, or
+// when file is "" or unreadable): entryDamage finds a list cut inside a
+// section, not one cut where a section ends. libalpm writes %FILES% (when
+// the package has files), then %BACKUP% (when its .PKGINFO has backup
+// lines), each ended by a blank line, so a list that ends whole can still
+// be cut
+//   - before anything: it is empty, while the package installs files;
+//   - after %FILES%: no %BACKUP%, while the package has backup lines.
+//
+// Only a list that is a prefix of the one libalpm writes for file is
+// called cut: a %FILES% unlike the package file's, or a %BACKUP% of its
+// own, is an entry written from another build of that version, whole.
+func sectionCut(r *os.Root, local, dir, file string) string {
+	if file == "" {
+		return ""
+	}
+	data, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "files"), fsx.StateFileMax)
+	if err != nil {
+		return ""
+	}
+	sections := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "%") {
+			sections[line] = true
+		}
+	}
+	if len(data) > 0 && (sections["%BACKUP%"] || !sections["%FILES%"]) {
+		return ""
+	}
+	if len(data) > 0 {
+		// Cheap first: most packages have no backup lines.
+		if info, err := cache.ReadPKGINFO(file); err == nil && len(info.Backup) == 0 {
+			return ""
+		}
+	}
+	info, files, err := cache.ListFiles(file)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case len(data) == 0 && len(files)+len(info.Backup) > 0:
+		return fmt.Sprintf("its files list is empty, and its package file installs %d paths", len(files))
+	case len(data) > 0 && len(info.Backup) > 0 && slices.Equal(filesSection(data), files):
+		return fmt.Sprintf("its files list ends after %%FILES%%, without the %%BACKUP%% of the package's %d backup files", len(info.Backup))
+	}
+	return ""
+}
+
+// filesListed is a package file of name at version for sectionCut to
+// compare the entry with ("" when none is at hand): the kept copy, the
+// staged file or the cache's, by its .PKGINFO, not by its sha256 (that
+// costs a read of the whole file, on every rollback; a file of another
+// build lists other files, and sectionCut then calls nothing cut).
+func (a *Actor) filesListed(d *Downgrader, st actorState, act patch.PackageAction, version string) string {
+	var cands []string
+	if k := st.Keep[act.Name]; k != "" {
+		cands = append(cands, k)
+	}
+	if version == act.Version {
+		cands = append(cands, filepath.Join(a.stageDir(st.Patch), filepath.Base(act.File)))
+		if src := st.Sources[act.Name]; src != "payload" && src != "" && !strings.Contains(src, "://") {
+			cands = append(cands, src)
+		}
+	}
+	if ix, err := d.scan(act.Name); err == nil {
+		if e, ok := ix.Find(act.Name, version); ok {
+			cands = append(cands, e.Path())
+		}
+	}
+	for _, c := range cands {
+		if fi, err := os.Stat(c); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if pi, err := cache.ReadPKGINFO(c); err == nil && pi.Name == act.Name && pi.Version == version {
+			return c
+		}
+	}
+	return ""
+}
+
 // planMends finds the half-written entries of the packages p downgrades
 // and the package file each is mended from. It changes nothing: a file
 // that is nowhere refuses the whole Revert before anything is touched.
@@ -172,7 +253,8 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		case len(dirs) == 1:
 			m.Dir = dirs[0]
 			m.Version = strings.TrimPrefix(dirs[0], act.Name+"-")
-			if m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version); m.Why == "" {
+			m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version)
+			if m.Why == "" && m.Version != prev && m.Version != act.Version {
 				continue
 			}
 		case a.movedAside(st.Patch, act.Name, act.Version) && act.Version != prev:
@@ -194,6 +276,14 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 				return nil, err
 			}
 			defer db.Close()
+		}
+		if m.Why == "" {
+			// Whole as far as its own bytes tell: a files list cut
+			// right after a section ends as a whole one does. The
+			// package file tells what it lacks.
+			if m.Why = sectionCut(r, local, m.Dir, a.filesListed(d, st, act, m.Version)); m.Why == "" {
+				continue
+			}
 		}
 		what := fmt.Sprintf("the local database entry of %s %s (%s)", act.Name, m.Version, m.Why)
 		switch m.Version {

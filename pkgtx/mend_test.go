@@ -1,6 +1,7 @@
 package pkgtx
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,5 +142,50 @@ func TestCheckContents(t *testing.T) {
 	m.Backup = []string{changed, gone}
 	if err := a.checkContents(m); err != nil {
 		t.Fatalf("backup files were checked: %v", err)
+	}
+}
+
+// sectionCut finds a files list cut where a section ends, by the package
+// file it was written from: empty while the package installs files, or
+// %FILES% whole and %BACKUP% missing while the package has backup lines.
+// A list libalpm could not have written from that file (another %FILES%,
+// or a %BACKUP% of its own) is another build's whole entry, not cut.
+func TestSectionCut(t *testing.T) {
+	sandbox.RequireRoot(t)
+	f := sandbox.TestFixtures(t)
+	conf := f.Path("clp-testconf", "1.0-1")
+	info, files, err := cache.ListFiles(conf)
+	must(t, err)
+	if len(info.Backup) == 0 {
+		t.Fatalf("%s has no backup lines", conf)
+	}
+	plain := f.Path("nvidia-settings", sandbox.Good)
+	pinfo, pfiles, err := cache.ListFiles(plain)
+	must(t, err)
+	if len(pinfo.Backup) != 0 {
+		t.Fatalf("%s has backup lines", plain)
+	}
+	list := func(files []string) string { return "%FILES%\n" + strings.Join(files, "\n") + "\n\n" }
+	backup := "%BACKUP%\n" + info.Backup[0] + "\t0123456789abcdef0123456789abcdef\n\n"
+	nfiles := fmt.Sprint(len(files))
+	for name, c := range map[string]struct{ files, file, want string }{
+		"whole":              {list(files) + backup, conf, ""},
+		"cut after files":    {list(files), conf, "its files list ends after %FILES%, without the %BACKUP% of the package's 1 backup files"},
+		"empty":              {"", conf, "its files list is empty, and its package file installs " + nfiles + " paths"},
+		"other build":        {list(append(slices.Clone(files), "usr/share/other")), conf, ""},
+		"no file at hand":    {list(files), "", ""},
+		"no backup lines":    {list(pfiles), plain, ""},
+		"empty, no backup":   {"", plain, "its files list is empty, and its package file installs " + fmt.Sprint(len(pfiles)) + " paths"},
+		"only backup, whole": {backup, conf, ""},
+	} {
+		dir := t.TempDir()
+		must(t, os.MkdirAll(filepath.Join(dir, "local", "e"), 0o755))
+		must(t, os.WriteFile(filepath.Join(dir, "local", "e", "files"), []byte(c.files), 0o644))
+		r, err := os.OpenRoot(dir)
+		must(t, err)
+		if got := sectionCut(r, "local", "e", c.file); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+		r.Close()
 	}
 }

@@ -39,6 +39,9 @@ type halfRig struct {
 	notPkgs  map[string]string
 	patch    string
 	patchDir string
+	// cut is the files list a "cutbackup" or "emptyfiles" halfWrite
+	// left (nil for the modes that leave none).
+	cut []byte
 }
 
 const halfPatchName = "CLPHALF1"
@@ -217,6 +220,20 @@ func (h *halfRig) halfWrite(mode, name, from, to string) string {
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
 	case "nofiles":
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
+	case "cutbackup", "emptyfiles":
+		// Cut where a section ends: after %FILES%, before %BACKUP%
+		// (or before anything), which ends as a whole list does.
+		data, err := os.ReadFile(filepath.Join(entry, "files"))
+		must(h.t, err)
+		i := bytes.Index(data, []byte("\n\n%BACKUP%\n"))
+		if i < 0 {
+			h.t.Fatalf("%s's files list has no %%BACKUP%%:\n%s", name, data)
+		}
+		h.cut = data[:i+2]
+		if mode == "emptyfiles" {
+			h.cut = []byte{}
+		}
+		must(h.t, os.WriteFile(filepath.Join(entry, "files"), h.cut, 0o644))
 	case "empty", "gone":
 		for _, f := range []string{"desc", "files", "mtree"} {
 			must(h.t, os.Remove(filepath.Join(entry, f)))
@@ -295,8 +312,8 @@ func (h *halfRig) checkRecovered(entry, out string) {
 	if fi, err := os.Lstat(kept); err != nil || !fi.IsDir() {
 		h.t.Fatalf("the half-written entry is not kept in %s (%v)\nclp said:\n%s", kept, err, out)
 	}
-	if _, err := os.Lstat(filepath.Join(kept, "files")); err == nil {
-		h.t.Fatalf("the entry kept in %s has a files list: not the half-written one", kept)
+	if data, err := os.ReadFile(filepath.Join(kept, "files")); h.cut == nil && err == nil || h.cut != nil && !bytes.Equal(data, h.cut) {
+		h.t.Fatalf("the entry kept in %s has the files list %q (%v): not the half-written one", kept, data, err)
 	}
 	ents, _ := os.ReadDir(dirs[0])
 	n := 0
@@ -520,18 +537,29 @@ func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
 		t.Skip("no bsdtar")
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
-	for _, op := range []string{"apply", "rollback"} {
-		t.Run(op, func(t *testing.T) {
+	for _, c := range []struct{ op, mode, why string }{
+		{"apply", "empty", "it has no desc"},
+		{"rollback", "empty", "it has no desc"},
+		// Files list cut where a section ends: only the package file
+		// tells.
+		{"rollback", "cutbackup", "its files list ends after %FILES%, without the %BACKUP% of the package's 1 backup files"},
+		{"rollback", "emptyfiles", "its files list is empty, and its package file installs "},
+	} {
+		op := c.op
+		t.Run(op+"/"+c.mode, func(t *testing.T) {
 			h := newHalfRigFor(t, bin, true)
 			name := h.killedIn(op, 0)
 			from, to := confNew, confOld
 			if op == "rollback" {
 				from, to = to, from
 			}
-			entry := h.halfWrite("empty", name, from, to)
+			entry := h.halfWrite(c.mode, name, from, to)
 			out := h.mustRun("--root", h.r.Dir, "recover")
 			t.Logf("clp recover said:\n%s", out)
-			if !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are moved aside too") {
+			if !strings.Contains(out, "the local database entry of "+name+" "+to+" was left half written by a pacman killed with clp ("+c.why) {
+				t.Fatalf("recover does not say it mended the entry (%s):\n%s", c.why, out)
+			}
+			if c.mode == "empty" && !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are moved aside too") {
 				t.Fatalf("recover does not say it moved the configuration file aside:\n%s", out)
 			}
 			h.k.what = op
