@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -411,18 +412,119 @@ func globEscape(path string) string {
 	return b.String()
 }
 
+// maxOverwrite bounds the bytes of a reinstall's --overwrite arguments:
+// Linux gives a command's arguments and environment together at most a
+// quarter of the stack limit (2 MiB with the usual 8 MiB), and pacman
+// checks each file it installs against each pattern.
+const maxOverwrite = 1 << 20
+
 // overwriteArgs lets pacman overwrite exactly the files (not folders) of
 // files that owned (the other packages' files) does not hold: pacman's
 // --overwrite would take another package's file too, and a conflict on
-// one is pacman's refusal, not clp's to override.
-func overwriteArgs(files []string, owned map[string]bool) []string {
-	var out []string
+// one is pacman's refusal, not clp's to override. The patterns are
+// bounded: libalpm matches them with fnmatch(3) without FNM_PATHNAME
+// (util.c _alpm_fnmatch), so "usr/share/foo/*" takes every path under
+// that folder, and it stands for all the package's files there when no
+// other package owns a file under it; the others are named one by one.
+// pacman splits an --overwrite value at each comma (pacman.c
+// parsearg_util_addlist), so a comma becomes "?", once it is checked
+// that the pattern then matches no other package's file. Patterns that
+// still exceed maxOverwrite are an error.
+func overwriteArgs(files []string, owned map[string]bool) ([]string, error) {
+	var own []string
+	dirs := map[string]bool{} // the folders ("a/", "a/b/") of own
 	for _, f := range files {
-		if !strings.HasSuffix(f, "/") && !owned[f] {
-			out = append(out, "--overwrite", globEscape(f))
+		if strings.HasSuffix(f, "/") || owned[f] {
+			continue
+		}
+		own = append(own, f)
+		for i := strings.IndexByte(f, '/'); i >= 0; i = nextSlash(f, i) {
+			dirs[f[:i+1]] = true
 		}
 	}
-	return out
+	// blocked: the folders of own with another package's file under them.
+	blocked := map[string]bool{}
+	for o := range owned {
+		for i := strings.LastIndexByte(o, '/'); i >= 0; i = strings.LastIndexByte(o[:i], '/') {
+			d := o[:i+1]
+			if blocked[d] {
+				break // and so are the folders above it
+			}
+			if dirs[d] {
+				blocked[d] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	size := 0
+	for _, f := range own {
+		p := ""
+		for i := strings.IndexByte(f, '/'); i >= 0; i = nextSlash(f, i) {
+			if d := f[:i+1]; !blocked[d] {
+				p = globEscape(d) + "*"
+				break
+			}
+		}
+		if p == "" {
+			p = globEscape(f)
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if strings.Contains(p, ",") {
+			p = strings.ReplaceAll(p, ",", "?")
+			if o := matchOwned(p, owned); o != "" {
+				return nil, fmt.Errorf("its file /%s has a comma, which pacman's --overwrite cannot take, and the pattern %q standing for it matches /%s, another package's", f, p, o)
+			}
+		}
+		size += len("--overwrite") + len(p) + 2
+		out = append(out, "--overwrite", p)
+	}
+	if size > maxOverwrite {
+		return nil, fmt.Errorf("the --overwrite patterns for its %d files take %d bytes, more than the %d a command line can safely carry (other packages own files in its folders, so they cannot be taken folder by folder)", len(own), size, maxOverwrite)
+	}
+	return out, nil
+}
+
+// nextSlash is the index of the next "/" in s after i (-1 when none).
+func nextSlash(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// matchOwned is a path of owned that the --overwrite pattern p (escapes,
+// "*", "?": fnmatch(3) without FNM_PATHNAME, "/" matched like any
+// character) matches ("" when none), the smallest for a stable message.
+func matchOwned(p string, owned map[string]bool) string {
+	var re strings.Builder
+	re.WriteString(`(?s)\A`)
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\' && i+1 < len(p):
+			i++
+			re.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		case c == '*':
+			re.WriteString(".*")
+		case c == '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		}
+	}
+	re.WriteString(`\z`)
+	rx := regexp.MustCompile(re.String())
+	hit := ""
+	for o := range owned {
+		if rx.MatchString(o) && (hit == "" || o < hit) {
+			hit = o
+		}
+	}
+	return hit
 }
 
 // mend reinstalls each half-written entry's package (see the top of this
@@ -451,7 +553,12 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if m.Deps {
 		op = append(op, "--asdeps")
 	}
-	op = append(op, overwriteArgs(m.Files, owned)...)
+	ow, err := overwriteArgs(m.Files, owned)
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s (%s): %w; nothing was changed", what, m.Why, err),
+			"the journal is kept ('clp recover --show'); 'pacman -Qkk "+m.Name+"' lists what is missing")
+	}
+	op = append(op, ow...)
 	backups, err := a.stockBackups(m)
 	if err != nil {
 		return damaged(fmt.Errorf("mend %s: %w", what, err), "")

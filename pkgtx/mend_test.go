@@ -76,12 +76,68 @@ func TestEntryDirs(t *testing.T) {
 
 // The reinstall overwrites the package's own files, literally (glob
 // characters escaped, a leading "!" not a negation), never a folder or a
-// file another package owns.
+// file another package owns; a folder no other package has a file in is
+// one pattern.
 func TestOverwriteArgs(t *testing.T) {
-	got := overwriteArgs([]string{"usr/", "usr/bin/a", "usr/bin/b", "usr/share/x[1]*?", "!neg", `usr/back\slash`}, map[string]bool{"usr/bin/b": true})
-	want := []string{"--overwrite", "usr/bin/a", "--overwrite", `usr/share/x\[1\]\*\?`, "--overwrite", `\!neg`, "--overwrite", `usr/back\\slash`}
+	got, err := overwriteArgs([]string{"usr/", "usr/bin/a", "usr/bin/b", "usr/share/x[1]*?", "usr/share/y", "!neg", `usr/back\slash`}, map[string]bool{"usr/bin/b": true})
+	must(t, err)
+	want := []string{"--overwrite", "usr/bin/a", "--overwrite", "usr/share/*", "--overwrite", `\!neg`, "--overwrite", `usr/back\\slash`}
 	if !slices.Equal(got, want) {
 		t.Fatalf("%q\nwant %q", got, want)
+	}
+}
+
+// A package of tens of thousands of files gets a few patterns, not one
+// argument per file (the command line would overflow); what cannot be
+// made small is refused, not run.
+func TestOverwriteArgsBounded(t *testing.T) {
+	long := strings.Repeat("n", 100)
+	var files []string
+	for i := range 30000 {
+		files = append(files, fmt.Sprintf("usr/share/clp-many/d%d/%s%05d", i%10, long, i))
+	}
+	owned := map[string]bool{"usr/share/other/x": true, "usr/share/clp-many/owned": true}
+	got, err := overwriteArgs(append(files, "usr/share/clp-many/top"), owned)
+	must(t, err)
+	var want []string
+	for i := range 10 {
+		want = append(want, "--overwrite", fmt.Sprintf("usr/share/clp-many/d%d/*", i))
+	}
+	want = append(want, "--overwrite", "usr/share/clp-many/top")
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	// Another package's file in each folder: every file by name.
+	for i := range 10 {
+		owned[fmt.Sprintf("usr/share/clp-many/d%d/owned", i)] = true
+	}
+	got, err = overwriteArgs(files, owned)
+	if err == nil || !strings.Contains(err.Error(), "the --overwrite patterns for its 30000 files take ") || !strings.Contains(err.Error(), "more than the 1048576 a command line can safely carry") {
+		t.Fatalf("got %d args, err %v", len(got), err)
+	}
+}
+
+// pacman splits an --overwrite value at commas: a comma is "?", unless
+// that pattern matches another package's file.
+func TestOverwriteArgsComma(t *testing.T) {
+	owned := map[string]bool{"usr/bin/other": true}
+	got, err := overwriteArgs([]string{"usr/bin/a,b", "usr/lib/x,y/f", "usr/lib/x,y/g"}, owned)
+	must(t, err)
+	want := []string{"--overwrite", "usr/bin/a?b", "--overwrite", "usr/lib/*"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	owned["usr/lib/other"] = true
+	got, err = overwriteArgs([]string{"usr/bin/a,b", "usr/lib/x,y/f", "usr/lib/x,y/g"}, owned)
+	must(t, err)
+	want = []string{"--overwrite", "usr/bin/a?b", "--overwrite", "usr/lib/x?y/*"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	owned["usr/bin/a/b"] = true
+	_, err = overwriteArgs([]string{"usr/bin/a,b"}, owned)
+	if want := `its file /usr/bin/a,b has a comma, which pacman's --overwrite cannot take, and the pattern "usr/bin/a?b" standing for it matches /usr/bin/a/b, another package's`; err == nil || err.Error() != want {
+		t.Fatalf("err %v\nwant %s", err, want)
 	}
 }
 
