@@ -21,6 +21,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -829,4 +830,38 @@ func filesSection(data []byte) []string {
 		}
 	}
 	return out
+}
+
+// HalfWritten lists the local database's entries a killed pacman left
+// half written ("<folder>: <what is wrong>"), as far as their own bytes
+// tell (entryDamage; a files list cut where a section ends needs the
+// package file, and is not found here). Revert mends those of the
+// packages its journal names; one left by a pacman clp has no journal of
+// (clp downgrade, a snapshot restore, pacman run by hand) is only found.
+func HalfWritten(p *pacman.Paths) ([]string, error) {
+	r, local, err := fsx.Anchor(p.Root, p.DBPath, filepath.Join(p.DBPath, "local"), false)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ents, err := localEntries(r, local)
+	if err != nil {
+		return nil, fmt.Errorf("read the local database: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		dir := e.Name()
+		i := strings.LastIndexByte(dir, '-')
+		j := -1
+		if i > 0 {
+			j = strings.LastIndexByte(dir[:i], '-')
+		}
+		if !e.IsDir() || j <= 0 {
+			continue
+		}
+		if why := entryDamage(r, local, dir, dir[:j], dir[j+1:]); why != "" {
+			out = append(out, dir+": "+why)
+		}
+	}
+	return out, nil
 }

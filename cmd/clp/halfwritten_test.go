@@ -567,3 +567,54 @@ func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoverFindsHalfWrittenElsewhere: a half-written entry no journal
+// of clp names (a pacman killed in clp downgrade, a snapshot restore, or
+// by hand) is not mended, but clp recover names it, says why and what to
+// do, and changes nothing; --json lists it.
+func TestRecoverFindsHalfWrittenElsewhere(t *testing.T) {
+	r, _ := sandbox.NewNVIDIA(t)
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	must(t, os.MkdirAll(filepath.Join(r.Dir, "etc/clp"), 0o755))
+	must(t, os.WriteFile(filepath.Join(r.Dir, "etc/clp/clp.conf"), []byte("[options]\nArchiveServer =\n"), 0o644))
+	entry := filepath.Join(r.Dir, "var/lib/pacman/local/nvidia-settings-"+sandbox.Broken)
+	must(t, os.Remove(filepath.Join(entry, "desc")))
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		cmd := exec.Command(bin, append([]string{"--root", r.Dir}, args...)...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("clp %v: %v\n%s%s", args, err, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	run("recover") // clp's state folders made, as after any first use
+	book := func(rel string) bool { return rel == "var/lib/clp/lock" }
+	before, err := sandbox.TreeState(r.Dir, book)
+	must(t, err)
+	out, errs := run("recover")
+	if strings.TrimSpace(out) != "nothing to recover" {
+		t.Fatalf("recover said:\n%s%s", out, errs)
+	}
+	for _, want := range []string{
+		"clp: warning: pacman's local database entry " + entry + " is half written (it has no desc), by a pacman killed in a transaction clp has no journal of",
+		"clp: hint: move the entry out of " + filepath.Dir(entry) + ", reinstall the package from its file",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Fatalf("recover does not say %q:\n%s", want, errs)
+		}
+	}
+	if strings.Count(errs, "clp: warning:") != 1 {
+		t.Fatalf("recover warns of more than the one entry:\n%s", errs)
+	}
+	out, _ = run("--json", "recover")
+	if want := `"half_written": [`; !strings.Contains(out, want) || !strings.Contains(out, `"nvidia-settings-`+sandbox.Broken+`: it has no desc"`) {
+		t.Fatalf("recover --json:\n%s", out)
+	}
+	after, err := sandbox.TreeState(r.Dir, book)
+	must(t, err)
+	if d := before.Diff(after); len(d) > 0 {
+		t.Fatalf("recover changed the root:\n%s", strings.Join(d, "\n"))
+	}
+}
