@@ -143,8 +143,9 @@ func entryDamage(r *os.Root, local, dir, name, version string) string {
 }
 
 // sectionCut says what the files list of the entry folder dir lacks that
-// file, the package file of its version, installs ("" when nothing, or
-// when file is "" or unreadable): entryDamage finds a list cut inside a
+// file, the package file of its version (fileOf, asked only when the
+// list alone cannot tell), installs ("" when nothing, or when there is no
+// file or it is unreadable): entryDamage finds a list cut inside a
 // section, not one cut where a section ends. libalpm writes %FILES% (when
 // the package has files), then %BACKUP% (when its .PKGINFO has backup
 // lines), each ended by a blank line, so a list that ends whole can still
@@ -155,10 +156,7 @@ func entryDamage(r *os.Root, local, dir, name, version string) string {
 // Only a list that is a prefix of the one libalpm writes for file is
 // called cut: a %FILES% unlike the package file's, or a %BACKUP% of its
 // own, is an entry written from another build of that version, whole.
-func sectionCut(r *os.Root, local, dir, file string) string {
-	if file == "" {
-		return ""
-	}
+func sectionCut(r *os.Root, local, dir string, fileOf func() string) string {
 	data, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "files"), fsx.StateFileMax)
 	if err != nil {
 		return ""
@@ -170,6 +168,11 @@ func sectionCut(r *os.Root, local, dir, file string) string {
 		}
 	}
 	if len(data) > 0 && (sections["%BACKUP%"] || !sections["%FILES%"]) {
+		return ""
+	}
+	// Only now the package file: most entries end above.
+	file := fileOf()
+	if file == "" {
 		return ""
 	}
 	if len(data) > 0 {
@@ -241,6 +244,20 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 	}
 	var out []*mending
 	var d *Downgrader
+	var db DB
+	openD := func() error {
+		if d != nil {
+			return nil
+		}
+		var err error
+		d, db, err = a.downgrader(st.Patch)
+		return err
+	}
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
 	for _, act := range p.Actions {
 		if act.Op != patch.OpDowngrade {
 			continue
@@ -272,20 +289,22 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			// files both versions have are still there, no package's.
 			m.Version, m.Why = prev, "there is none: the old one was removed, the new one not made yet"
 		}
-		if d == nil {
-			var db DB
-			if d, db, err = a.downgrader(st.Patch); err != nil {
-				return nil, err
-			}
-			defer db.Close()
-		}
 		if m.Why == "" {
 			// Whole as far as its own bytes tell: a files list cut
 			// right after a section ends as a whole one does. The
 			// package file tells what it lacks.
-			if m.Why = sectionCut(r, local, m.Dir, a.filesListed(d, st, act, m.Version)); m.Why == "" {
+			fileOf := func() string {
+				if openD() != nil {
+					return ""
+				}
+				return a.filesListed(d, st, act, m.Version)
+			}
+			if m.Why = sectionCut(r, local, m.Dir, fileOf); m.Why == "" {
 				continue
 			}
+		}
+		if err := openD(); err != nil {
+			return nil, err
 		}
 		what := fmt.Sprintf("the local database entry of %s %s (%s)", act.Name, m.Version, m.Why)
 		switch m.Version {

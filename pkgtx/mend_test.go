@@ -239,7 +239,7 @@ func TestSectionCut(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(dir, "local", "e", "files"), []byte(c.files), 0o644))
 		r, err := os.OpenRoot(dir)
 		must(t, err)
-		if got := sectionCut(r, "local", "e", c.file); got != c.want {
+		if got := sectionCut(r, "local", "e", func() string { return c.file }); got != c.want {
 			t.Errorf("%s: %q, want %q", name, got, c.want)
 		}
 		r.Close()
