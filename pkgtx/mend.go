@@ -864,6 +864,9 @@ func HalfWritten(p *pacman.Paths) ([]string, error) {
 	}
 	defer r.Close()
 	ents, err := localEntries(r, local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no package installed yet
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the local database: %w", err)
 	}

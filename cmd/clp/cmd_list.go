@@ -103,10 +103,7 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 	if err != nil {
 		return err
 	}
-	half, err := halfWritten(env)
-	if err != nil {
-		return err
-	}
+	half := halfWritten(env)
 	if env.JSON {
 		out := map[string]any{"recovered": recovered}
 		if len(half) > 0 {
@@ -126,14 +123,16 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 // written that recovery did not mend (clp mends those of its journaled
 // transactions; a pacman killed in clp downgrade, a snapshot restore or
 // by hand leaves them to the user) and warns of each, with what to do.
-func halfWritten(env *Env) ([]string, error) {
+// A database it cannot read is a warning, not a failed recovery.
+func halfWritten(env *Env) []string {
 	p, err := env.System().Paths()
-	if err != nil {
-		return nil, err
+	var half []string
+	if err == nil {
+		half, err = pkgtx.HalfWritten(p)
 	}
-	half, err := pkgtx.HalfWritten(p)
 	if err != nil {
-		return nil, err
+		env.Warnf("could not check pacman's local database for half-written entries: %v", err)
+		return nil
 	}
 	if len(half) > 0 && !env.JSON {
 		for _, h := range half {
@@ -142,7 +141,7 @@ func halfWritten(env *Env) ([]string, error) {
 		}
 		fmt.Fprintf(env.Stderr, "clp: hint: move the entry out of %s, reinstall the package from its file with 'pacman -U --nodeps --overwrite PATTERN FILE' (PATTERN its own files, e.g. '/usr/share/NAME/*'), then check it with 'pacman -Qkk NAME'\n", filepath.Join(p.DBPath, "local"))
 	}
-	return half, nil
+	return half
 }
 
 // showJournal prints the journal of an interrupted transaction as read,
