@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
+	"github.com/vincentos/clp/pacman"
 	"github.com/vincentos/clp/patch"
 )
 
@@ -140,6 +142,90 @@ func entryDamage(r *os.Root, local, dir, name, version string) string {
 	return ""
 }
 
+// sectionCut says what the files list of the entry folder dir lacks that
+// file, the package file of its version (fileOf, asked only when the
+// list alone cannot tell), installs ("" when nothing, or when there is no
+// file or it is unreadable): entryDamage finds a list cut inside a
+// section, not one cut where a section ends. libalpm writes %FILES% (when
+// the package has files), then %BACKUP% (when its .PKGINFO has backup
+// lines), each ended by a blank line, so a list that ends whole can still
+// be cut
+//   - before anything: it is empty, while the package installs files;
+//   - after %FILES%: no %BACKUP%, while the package has backup lines.
+//
+// Only a list that is a prefix of the one libalpm writes for file is
+// called cut: a %FILES% unlike the package file's, or a %BACKUP% of its
+// own, is an entry written from another build of that version, whole.
+func sectionCut(r *os.Root, local, dir string, fileOf func() string) string {
+	data, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "files"), fsx.StateFileMax)
+	if err != nil {
+		return ""
+	}
+	sections := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "%") {
+			sections[line] = true
+		}
+	}
+	if len(data) > 0 && (sections["%BACKUP%"] || !sections["%FILES%"]) {
+		return ""
+	}
+	// Only now the package file: most entries end above.
+	file := fileOf()
+	if file == "" {
+		return ""
+	}
+	if len(data) > 0 {
+		// Cheap first: most packages have no backup lines.
+		if info, err := cache.ReadPKGINFO(file); err == nil && len(info.Backup) == 0 {
+			return ""
+		}
+	}
+	info, files, err := cache.ListFiles(file)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case len(data) == 0 && len(files)+len(info.Backup) > 0:
+		return fmt.Sprintf("its files list is empty, and its package file installs %d paths", len(files))
+	case len(data) > 0 && len(info.Backup) > 0 && slices.Equal(filesSection(data), files):
+		return fmt.Sprintf("its files list ends after %%FILES%%, without the %%BACKUP%% of the package's %d backup files", len(info.Backup))
+	}
+	return ""
+}
+
+// filesListed is a package file of name at version for sectionCut to
+// compare the entry with ("" when none is at hand): the kept copy, the
+// staged file or the cache's, by its .PKGINFO, not by its sha256 (that
+// costs a read of the whole file, on every rollback; a file of another
+// build lists other files, and sectionCut then calls nothing cut).
+func (a *Actor) filesListed(d *Downgrader, st actorState, act patch.PackageAction, version string) string {
+	var cands []string
+	if k := st.Keep[act.Name]; k != "" {
+		cands = append(cands, k)
+	}
+	if version == act.Version {
+		cands = append(cands, filepath.Join(a.stageDir(st.Patch), filepath.Base(act.File)))
+		if src := st.Sources[act.Name]; src != "payload" && src != "" && !strings.Contains(src, "://") {
+			cands = append(cands, src)
+		}
+	}
+	if ix, err := d.scan(act.Name); err == nil {
+		if e, ok := ix.Find(act.Name, version); ok {
+			cands = append(cands, e.Path())
+		}
+	}
+	for _, c := range cands {
+		if fi, err := os.Stat(c); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if pi, err := cache.ReadPKGINFO(c); err == nil && pi.Name == act.Name && pi.Version == version {
+			return c
+		}
+	}
+	return ""
+}
+
 // planMends finds the half-written entries of the packages p downgrades
 // and the package file each is mended from. It changes nothing: a file
 // that is nowhere refuses the whole Revert before anything is touched.
@@ -158,6 +244,20 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 	}
 	var out []*mending
 	var d *Downgrader
+	var db DB
+	openD := func() error {
+		if d != nil {
+			return nil
+		}
+		var err error
+		d, db, err = a.downgrader(st.Patch)
+		return err
+	}
+	defer func() {
+		if db != nil {
+			db.Close()
+		}
+	}()
 	for _, act := range p.Actions {
 		if act.Op != patch.OpDowngrade {
 			continue
@@ -172,7 +272,8 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		case len(dirs) == 1:
 			m.Dir = dirs[0]
 			m.Version = strings.TrimPrefix(dirs[0], act.Name+"-")
-			if m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version); m.Why == "" {
+			m.Why = entryDamage(r, local, m.Dir, act.Name, m.Version)
+			if m.Why == "" && m.Version != prev && m.Version != act.Version {
 				continue
 			}
 		case a.movedAside(st.Patch, act.Name, act.Version) && act.Version != prev:
@@ -188,12 +289,22 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			// files both versions have are still there, no package's.
 			m.Version, m.Why = prev, "there is none: the old one was removed, the new one not made yet"
 		}
-		if d == nil {
-			var db DB
-			if d, db, err = a.downgrader(st.Patch); err != nil {
-				return nil, err
+		if m.Why == "" {
+			// Whole as far as its own bytes tell: a files list cut
+			// right after a section ends as a whole one does. The
+			// package file tells what it lacks.
+			fileOf := func() string {
+				if openD() != nil {
+					return ""
+				}
+				return a.filesListed(d, st, act, m.Version)
 			}
-			defer db.Close()
+			if m.Why = sectionCut(r, local, m.Dir, fileOf); m.Why == "" {
+				continue
+			}
+		}
+		if err := openD(); err != nil {
+			return nil, err
 		}
 		what := fmt.Sprintf("the local database entry of %s %s (%s)", act.Name, m.Version, m.Why)
 		switch m.Version {
@@ -321,18 +432,119 @@ func globEscape(path string) string {
 	return b.String()
 }
 
+// maxOverwrite bounds the bytes of a reinstall's --overwrite arguments:
+// Linux gives a command's arguments and environment together at most a
+// quarter of the stack limit (2 MiB with the usual 8 MiB), and pacman
+// checks each file it installs against each pattern.
+const maxOverwrite = 1 << 20
+
 // overwriteArgs lets pacman overwrite exactly the files (not folders) of
 // files that owned (the other packages' files) does not hold: pacman's
 // --overwrite would take another package's file too, and a conflict on
-// one is pacman's refusal, not clp's to override.
-func overwriteArgs(files []string, owned map[string]bool) []string {
-	var out []string
+// one is pacman's refusal, not clp's to override. The patterns are
+// bounded: libalpm matches them with fnmatch(3) without FNM_PATHNAME
+// (util.c _alpm_fnmatch), so "usr/share/foo/*" takes every path under
+// that folder, and it stands for all the package's files there when no
+// other package owns a file under it; the others are named one by one.
+// pacman splits an --overwrite value at each comma (pacman.c
+// parsearg_util_addlist), so a comma becomes "?", once it is checked
+// that the pattern then matches no other package's file. Patterns that
+// still exceed maxOverwrite are an error.
+func overwriteArgs(files []string, owned map[string]bool) ([]string, error) {
+	var own []string
+	dirs := map[string]bool{} // the folders ("a/", "a/b/") of own
 	for _, f := range files {
-		if !strings.HasSuffix(f, "/") && !owned[f] {
-			out = append(out, "--overwrite", globEscape(f))
+		if strings.HasSuffix(f, "/") || owned[f] {
+			continue
+		}
+		own = append(own, f)
+		for i := strings.IndexByte(f, '/'); i >= 0; i = nextSlash(f, i) {
+			dirs[f[:i+1]] = true
 		}
 	}
-	return out
+	// blocked: the folders of own with another package's file under them.
+	blocked := map[string]bool{}
+	for o := range owned {
+		for i := strings.LastIndexByte(o, '/'); i >= 0; i = strings.LastIndexByte(o[:i], '/') {
+			d := o[:i+1]
+			if blocked[d] {
+				break // and so are the folders above it
+			}
+			if dirs[d] {
+				blocked[d] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	size := 0
+	for _, f := range own {
+		p := ""
+		for i := strings.IndexByte(f, '/'); i >= 0; i = nextSlash(f, i) {
+			if d := f[:i+1]; !blocked[d] {
+				p = globEscape(d) + "*"
+				break
+			}
+		}
+		if p == "" {
+			p = globEscape(f)
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if strings.Contains(p, ",") {
+			p = strings.ReplaceAll(p, ",", "?")
+			if o := matchOwned(p, owned); o != "" {
+				return nil, fmt.Errorf("its file /%s has a comma, which pacman's --overwrite cannot take, and the pattern %q standing for it matches /%s, another package's", f, p, o)
+			}
+		}
+		size += len("--overwrite") + len(p) + 2
+		out = append(out, "--overwrite", p)
+	}
+	if size > maxOverwrite {
+		return nil, fmt.Errorf("the --overwrite patterns for its %d files take %d bytes, more than the %d a command line can safely carry (other packages own files in its folders, so they cannot be taken folder by folder)", len(own), size, maxOverwrite)
+	}
+	return out, nil
+}
+
+// nextSlash is the index of the next "/" in s after i (-1 when none).
+func nextSlash(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// matchOwned is a path of owned that the --overwrite pattern p (escapes,
+// "*", "?": fnmatch(3) without FNM_PATHNAME, "/" matched like any
+// character) matches ("" when none), the smallest for a stable message.
+func matchOwned(p string, owned map[string]bool) string {
+	var re strings.Builder
+	re.WriteString(`(?s)\A`)
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\' && i+1 < len(p):
+			i++
+			re.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		case c == '*':
+			re.WriteString(".*")
+		case c == '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(p[i : i+1]))
+		}
+	}
+	re.WriteString(`\z`)
+	rx := regexp.MustCompile(re.String())
+	hit := ""
+	for o := range owned {
+		if rx.MatchString(o) && (hit == "" || o < hit) {
+			hit = o
+		}
+	}
+	return hit
 }
 
 // mend reinstalls each half-written entry's package (see the top of this
@@ -361,7 +573,12 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	if m.Deps {
 		op = append(op, "--asdeps")
 	}
-	op = append(op, overwriteArgs(m.Files, owned)...)
+	ow, err := overwriteArgs(m.Files, owned)
+	if err != nil {
+		return damaged(fmt.Errorf("mend %s (%s): %w; nothing was changed", what, m.Why, err),
+			"the journal is kept ('clp recover --show'); 'pacman -Qkk "+m.Name+"' lists what is missing")
+	}
+	op = append(op, ow...)
 	backups, err := a.stockBackups(m)
 	if err != nil {
 		return damaged(fmt.Errorf("mend %s: %w", what, err), "")
@@ -632,4 +849,41 @@ func filesSection(data []byte) []string {
 		}
 	}
 	return out
+}
+
+// HalfWritten lists the local database's entries a killed pacman left
+// half written ("<folder>: <what is wrong>"), as far as their own bytes
+// tell (entryDamage; a files list cut where a section ends needs the
+// package file, and is not found here). Revert mends those of the
+// packages its journal names; one left by a pacman clp has no journal of
+// (clp downgrade, a snapshot restore, pacman run by hand) is only found.
+func HalfWritten(p *pacman.Paths) ([]string, error) {
+	r, local, err := fsx.Anchor(p.Root, p.DBPath, filepath.Join(p.DBPath, "local"), false)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	ents, err := localEntries(r, local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // no package installed yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the local database: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		dir := e.Name()
+		i := strings.LastIndexByte(dir, '-')
+		j := -1
+		if i > 0 {
+			j = strings.LastIndexByte(dir[:i], '-')
+		}
+		if !e.IsDir() || j <= 0 {
+			continue
+		}
+		if why := entryDamage(r, local, dir, dir[:j], dir[j+1:]); why != "" {
+			out = append(out, dir+": "+why)
+		}
+	}
+	return out, nil
 }

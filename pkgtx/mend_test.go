@@ -1,6 +1,7 @@
 package pkgtx
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,12 +76,68 @@ func TestEntryDirs(t *testing.T) {
 
 // The reinstall overwrites the package's own files, literally (glob
 // characters escaped, a leading "!" not a negation), never a folder or a
-// file another package owns.
+// file another package owns; a folder no other package has a file in is
+// one pattern.
 func TestOverwriteArgs(t *testing.T) {
-	got := overwriteArgs([]string{"usr/", "usr/bin/a", "usr/bin/b", "usr/share/x[1]*?", "!neg", `usr/back\slash`}, map[string]bool{"usr/bin/b": true})
-	want := []string{"--overwrite", "usr/bin/a", "--overwrite", `usr/share/x\[1\]\*\?`, "--overwrite", `\!neg`, "--overwrite", `usr/back\\slash`}
+	got, err := overwriteArgs([]string{"usr/", "usr/bin/a", "usr/bin/b", "usr/share/x[1]*?", "usr/share/y", "!neg", `usr/back\slash`}, map[string]bool{"usr/bin/b": true})
+	must(t, err)
+	want := []string{"--overwrite", "usr/bin/a", "--overwrite", "usr/share/*", "--overwrite", `\!neg`, "--overwrite", `usr/back\\slash`}
 	if !slices.Equal(got, want) {
 		t.Fatalf("%q\nwant %q", got, want)
+	}
+}
+
+// A package of tens of thousands of files gets a few patterns, not one
+// argument per file (the command line would overflow); what cannot be
+// made small is refused, not run.
+func TestOverwriteArgsBounded(t *testing.T) {
+	long := strings.Repeat("n", 100)
+	var files []string
+	for i := range 30000 {
+		files = append(files, fmt.Sprintf("usr/share/clp-many/d%d/%s%05d", i%10, long, i))
+	}
+	owned := map[string]bool{"usr/share/other/x": true, "usr/share/clp-many/owned": true}
+	got, err := overwriteArgs(append(files, "usr/share/clp-many/top"), owned)
+	must(t, err)
+	var want []string
+	for i := range 10 {
+		want = append(want, "--overwrite", fmt.Sprintf("usr/share/clp-many/d%d/*", i))
+	}
+	want = append(want, "--overwrite", "usr/share/clp-many/top")
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	// Another package's file in each folder: every file by name.
+	for i := range 10 {
+		owned[fmt.Sprintf("usr/share/clp-many/d%d/owned", i)] = true
+	}
+	got, err = overwriteArgs(files, owned)
+	if err == nil || !strings.Contains(err.Error(), "the --overwrite patterns for its 30000 files take ") || !strings.Contains(err.Error(), "more than the 1048576 a command line can safely carry") {
+		t.Fatalf("got %d args, err %v", len(got), err)
+	}
+}
+
+// pacman splits an --overwrite value at commas: a comma is "?", unless
+// that pattern matches another package's file.
+func TestOverwriteArgsComma(t *testing.T) {
+	owned := map[string]bool{"usr/bin/other": true}
+	got, err := overwriteArgs([]string{"usr/bin/a,b", "usr/lib/x,y/f", "usr/lib/x,y/g"}, owned)
+	must(t, err)
+	want := []string{"--overwrite", "usr/bin/a?b", "--overwrite", "usr/lib/*"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	owned["usr/lib/other"] = true
+	got, err = overwriteArgs([]string{"usr/bin/a,b", "usr/lib/x,y/f", "usr/lib/x,y/g"}, owned)
+	must(t, err)
+	want = []string{"--overwrite", "usr/bin/a?b", "--overwrite", "usr/lib/x?y/*"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%q\nwant %q", got, want)
+	}
+	owned["usr/bin/a/b"] = true
+	_, err = overwriteArgs([]string{"usr/bin/a,b"}, owned)
+	if want := `its file /usr/bin/a,b has a comma, which pacman's --overwrite cannot take, and the pattern "usr/bin/a?b" standing for it matches /usr/bin/a/b, another package's`; err == nil || err.Error() != want {
+		t.Fatalf("err %v\nwant %s", err, want)
 	}
 }
 
@@ -141,5 +198,50 @@ func TestCheckContents(t *testing.T) {
 	m.Backup = []string{changed, gone}
 	if err := a.checkContents(m); err != nil {
 		t.Fatalf("backup files were checked: %v", err)
+	}
+}
+
+// sectionCut finds a files list cut where a section ends, by the package
+// file it was written from: empty while the package installs files, or
+// %FILES% whole and %BACKUP% missing while the package has backup lines.
+// A list libalpm could not have written from that file (another %FILES%,
+// or a %BACKUP% of its own) is another build's whole entry, not cut.
+func TestSectionCut(t *testing.T) {
+	sandbox.RequireRoot(t)
+	f := sandbox.TestFixtures(t)
+	conf := f.Path("clp-testconf", "1.0-1")
+	info, files, err := cache.ListFiles(conf)
+	must(t, err)
+	if len(info.Backup) == 0 {
+		t.Fatalf("%s has no backup lines", conf)
+	}
+	plain := f.Path("nvidia-settings", sandbox.Good)
+	pinfo, pfiles, err := cache.ListFiles(plain)
+	must(t, err)
+	if len(pinfo.Backup) != 0 {
+		t.Fatalf("%s has backup lines", plain)
+	}
+	list := func(files []string) string { return "%FILES%\n" + strings.Join(files, "\n") + "\n\n" }
+	backup := "%BACKUP%\n" + info.Backup[0] + "\t0123456789abcdef0123456789abcdef\n\n"
+	nfiles := fmt.Sprint(len(files))
+	for name, c := range map[string]struct{ files, file, want string }{
+		"whole":              {list(files) + backup, conf, ""},
+		"cut after files":    {list(files), conf, "its files list ends after %FILES%, without the %BACKUP% of the package's 1 backup files"},
+		"empty":              {"", conf, "its files list is empty, and its package file installs " + nfiles + " paths"},
+		"other build":        {list(append(slices.Clone(files), "usr/share/other")), conf, ""},
+		"no file at hand":    {list(files), "", ""},
+		"no backup lines":    {list(pfiles), plain, ""},
+		"empty, no backup":   {"", plain, "its files list is empty, and its package file installs " + fmt.Sprint(len(pfiles)) + " paths"},
+		"only backup, whole": {backup, conf, ""},
+	} {
+		dir := t.TempDir()
+		must(t, os.MkdirAll(filepath.Join(dir, "local", "e"), 0o755))
+		must(t, os.WriteFile(filepath.Join(dir, "local", "e", "files"), []byte(c.files), 0o644))
+		r, err := os.OpenRoot(dir)
+		must(t, err)
+		if got := sectionCut(r, "local", "e", func() string { return c.file }); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+		r.Close()
 	}
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
 	"github.com/vincentos/clp/patch"
+	"github.com/vincentos/clp/pkgtx"
 )
 
 func init() {
@@ -101,8 +103,13 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 	if err != nil {
 		return err
 	}
+	half := halfWritten(env)
 	if env.JSON {
-		return printJSON(env.Stdout, map[string]bool{"recovered": recovered})
+		out := map[string]any{"recovered": recovered}
+		if len(half) > 0 {
+			out["half_written"] = half
+		}
+		return printJSON(env.Stdout, out)
 	}
 	if recovered {
 		fmt.Fprintln(env.Stdout, "recovered: the interrupted transaction was finished; see 'clp history'")
@@ -110,6 +117,31 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 		fmt.Fprintln(env.Stdout, "nothing to recover")
 	}
 	return nil
+}
+
+// halfWritten finds the local database entries a killed pacman left half
+// written that recovery did not mend (clp mends those of its journaled
+// transactions; a pacman killed in clp downgrade, a snapshot restore or
+// by hand leaves them to the user) and warns of each, with what to do.
+// A database it cannot read is a warning, not a failed recovery.
+func halfWritten(env *Env) []string {
+	p, err := env.System().Paths()
+	var half []string
+	if err == nil {
+		half, err = pkgtx.HalfWritten(p)
+	}
+	if err != nil {
+		env.Warnf("could not check pacman's local database for half-written entries: %v", err)
+		return nil
+	}
+	if len(half) > 0 && !env.JSON {
+		for _, h := range half {
+			dir, why, _ := strings.Cut(h, ": ")
+			env.Warnf("pacman's local database entry %s is half written (%s), by a pacman killed in a transaction clp has no journal of (clp downgrade, a snapshot restore, pacman run by hand); clp recover does not mend it", filepath.Join(p.DBPath, "local", dir), why)
+		}
+		fmt.Fprintf(env.Stderr, "clp: hint: move the entry out of %s, reinstall the package from its file with 'pacman -U --nodeps --overwrite PATTERN FILE' (PATTERN its own files, e.g. '/usr/share/NAME/*'), then check it with 'pacman -Qkk NAME'\n", filepath.Join(p.DBPath, "local"))
+	}
+	return half
 }
 
 // showJournal prints the journal of an interrupted transaction as read,

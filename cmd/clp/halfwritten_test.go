@@ -39,6 +39,9 @@ type halfRig struct {
 	notPkgs  map[string]string
 	patch    string
 	patchDir string
+	// cut is the files list a "cutbackup" or "emptyfiles" halfWrite
+	// left (nil for the modes that leave none).
+	cut []byte
 }
 
 const halfPatchName = "CLPHALF1"
@@ -217,6 +220,20 @@ func (h *halfRig) halfWrite(mode, name, from, to string) string {
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
 	case "nofiles":
 		must(h.t, os.Remove(filepath.Join(entry, "files")))
+	case "cutbackup", "emptyfiles":
+		// Cut where a section ends: after %FILES%, before %BACKUP%
+		// (or before anything), which ends as a whole list does.
+		data, err := os.ReadFile(filepath.Join(entry, "files"))
+		must(h.t, err)
+		i := bytes.Index(data, []byte("\n\n%BACKUP%\n"))
+		if i < 0 {
+			h.t.Fatalf("%s's files list has no %%BACKUP%%:\n%s", name, data)
+		}
+		h.cut = data[:i+2]
+		if mode == "emptyfiles" {
+			h.cut = []byte{}
+		}
+		must(h.t, os.WriteFile(filepath.Join(entry, "files"), h.cut, 0o644))
 	case "empty", "gone":
 		for _, f := range []string{"desc", "files", "mtree"} {
 			must(h.t, os.Remove(filepath.Join(entry, f)))
@@ -295,8 +312,8 @@ func (h *halfRig) checkRecovered(entry, out string) {
 	if fi, err := os.Lstat(kept); err != nil || !fi.IsDir() {
 		h.t.Fatalf("the half-written entry is not kept in %s (%v)\nclp said:\n%s", kept, err, out)
 	}
-	if _, err := os.Lstat(filepath.Join(kept, "files")); err == nil {
-		h.t.Fatalf("the entry kept in %s has a files list: not the half-written one", kept)
+	if data, err := os.ReadFile(filepath.Join(kept, "files")); h.cut == nil && err == nil || h.cut != nil && !bytes.Equal(data, h.cut) {
+		h.t.Fatalf("the entry kept in %s has the files list %q (%v): not the half-written one", kept, data, err)
 	}
 	ents, _ := os.ReadDir(dirs[0])
 	n := 0
@@ -520,22 +537,84 @@ func TestRecoverMendsHalfWrittenEntryWithBackup(t *testing.T) {
 		t.Skip("no bsdtar")
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
-	for _, op := range []string{"apply", "rollback"} {
-		t.Run(op, func(t *testing.T) {
+	for _, c := range []struct{ op, mode, why string }{
+		{"apply", "empty", "it has no desc"},
+		{"rollback", "empty", "it has no desc"},
+		// Files list cut where a section ends: only the package file
+		// tells.
+		{"rollback", "cutbackup", "its files list ends after %FILES%, without the %BACKUP% of the package's 1 backup files"},
+		{"rollback", "emptyfiles", "its files list is empty, and its package file installs "},
+	} {
+		op := c.op
+		t.Run(op+"/"+c.mode, func(t *testing.T) {
 			h := newHalfRigFor(t, bin, true)
 			name := h.killedIn(op, 0)
 			from, to := confNew, confOld
 			if op == "rollback" {
 				from, to = to, from
 			}
-			entry := h.halfWrite("empty", name, from, to)
+			entry := h.halfWrite(c.mode, name, from, to)
 			out := h.mustRun("--root", h.r.Dir, "recover")
 			t.Logf("clp recover said:\n%s", out)
-			if !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are moved aside too") {
+			if !strings.Contains(out, "the local database entry of "+name+" "+to+" was left half written by a pacman killed with clp ("+c.why) {
+				t.Fatalf("recover does not say it mended the entry (%s):\n%s", c.why, out)
+			}
+			if c.mode == "empty" && !strings.Contains(out, "its configuration files etc/clp-testconf.conf, as the other version shipped them, are moved aside too") {
 				t.Fatalf("recover does not say it moved the configuration file aside:\n%s", out)
 			}
 			h.k.what = op
 			h.checkRecovered(entry, out)
 		})
+	}
+}
+
+// TestRecoverFindsHalfWrittenElsewhere: a half-written entry no journal
+// of clp names (a pacman killed in clp downgrade, a snapshot restore, or
+// by hand) is not mended, but clp recover names it, says why and what to
+// do, and changes nothing; --json lists it.
+func TestRecoverFindsHalfWrittenElsewhere(t *testing.T) {
+	r, _ := sandbox.NewNVIDIA(t)
+	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
+	must(t, os.MkdirAll(filepath.Join(r.Dir, "etc/clp"), 0o755))
+	must(t, os.WriteFile(filepath.Join(r.Dir, "etc/clp/clp.conf"), []byte("[options]\nArchiveServer =\n"), 0o644))
+	entry := filepath.Join(r.Dir, "var/lib/pacman/local/nvidia-settings-"+sandbox.Broken)
+	must(t, os.Remove(filepath.Join(entry, "desc")))
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		cmd := exec.Command(bin, append([]string{"--root", r.Dir}, args...)...)
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("clp %v: %v\n%s%s", args, err, out.String(), errb.String())
+		}
+		return out.String(), errb.String()
+	}
+	run("recover") // clp's state folders made, as after any first use
+	book := func(rel string) bool { return rel == "var/lib/clp/lock" }
+	before, err := sandbox.TreeState(r.Dir, book)
+	must(t, err)
+	out, errs := run("recover")
+	if strings.TrimSpace(out) != "nothing to recover" {
+		t.Fatalf("recover said:\n%s%s", out, errs)
+	}
+	for _, want := range []string{
+		"clp: warning: pacman's local database entry " + entry + " is half written (it has no desc), by a pacman killed in a transaction clp has no journal of",
+		"clp: hint: move the entry out of " + filepath.Dir(entry) + ", reinstall the package from its file",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Fatalf("recover does not say %q:\n%s", want, errs)
+		}
+	}
+	if strings.Count(errs, "clp: warning:") != 1 {
+		t.Fatalf("recover warns of more than the one entry:\n%s", errs)
+	}
+	out, _ = run("--json", "recover")
+	if want := `"half_written": [`; !strings.Contains(out, want) || !strings.Contains(out, `"nvidia-settings-`+sandbox.Broken+`: it has no desc"`) {
+		t.Fatalf("recover --json:\n%s", out)
+	}
+	after, err := sandbox.TreeState(r.Dir, book)
+	must(t, err)
+	if d := before.Diff(after); len(d) > 0 {
+		t.Fatalf("recover changed the root:\n%s", strings.Join(d, "\n"))
 	}
 }

@@ -321,3 +321,36 @@ func copyClose(out *os.File, in io.Reader) error {
 	}
 	return out.Close()
 }
+
+// BuildPackage builds one package from the PKGBUILD text pkgbuild with
+// makepkg, as the fixtures are (as nobody when run as root), in a new
+// folder under work, and returns the package file: for a test's own
+// package, kept out of the fixtures every test builds.
+func BuildPackage(pkgbuild, work string) (string, error) {
+	if _, err := exec.LookPath("makepkg"); err != nil {
+		return "", fmt.Errorf("sandbox: makepkg is not installed (run make deps): %w", err)
+	}
+	builder, err := buildUser()
+	if err != nil {
+		return "", err
+	}
+	src, err := os.MkdirTemp(work, "pkgbuild-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "PKGBUILD"), []byte(pkgbuild), 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(src, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return "", err
+	}
+	if err := makepkg(src, src, out, "1-1", builder); err != nil {
+		return "", err
+	}
+	files, err := filepath.Glob(filepath.Join(out, "*.pkg.tar.zst"))
+	if err != nil || len(files) != 1 {
+		return "", fmt.Errorf("sandbox: makepkg made %q (%v), want one package", files, err)
+	}
+	return files[0], nil
+}
