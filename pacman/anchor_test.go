@@ -46,14 +46,7 @@ func TestSymlinkSwapCannotLeadConfigReadOutOfRoot(t *testing.T) {
 					cleanup, err = pacman.PrepareForTest(&pacman.Paths{Root: root, Config: conf})
 					cleanup()
 				}
-				t.Log(err)
-				if !swapped() {
-					t.Fatal("the file was never read: the test proves nothing")
-				}
-				sandbox.AssertUnchanged(t, outside, before)
-				if err == nil || !strings.Contains(err.Error(), "escapes") {
-					t.Fatalf("error %v, want one saying the path escapes the root", err)
-				}
+				sandbox.AssertEscapeRefused(t, swapped, outside, before, err)
 			})
 		}
 	}
@@ -73,14 +66,7 @@ func TestSymlinkSwapCannotLeadCacheCreationOutOfRoot(t *testing.T) {
 	swapped := sandbox.SwapAtLastMoment(t, "cache/pacman/pkg", 1, filepath.Join(root, "var/cache"), outside)
 	cleanup, err := pacman.PrepareForTest(&pacman.Paths{Root: root, Config: conf, CacheDirs: []string{filepath.Join(root, "var/cache/pacman/pkg")}})
 	cleanup()
-	t.Log(err)
-	if !swapped() {
-		t.Fatal("the cache was never created: the test proves nothing")
-	}
-	sandbox.AssertUnchanged(t, outside, before)
-	if err == nil || !strings.Contains(err.Error(), "escapes") {
-		t.Fatalf("error %v, want one saying the path escapes the root", err)
-	}
+	sandbox.AssertEscapeRefused(t, swapped, outside, before, err)
 }
 
 // The check that a mounted root holds a local database looks inside the
@@ -94,12 +80,5 @@ func TestSymlinkSwapCannotLeadLocalDBCheckOutOfRoot(t *testing.T) {
 	before := sandbox.MustTree(t, outside)
 	swapped := sandbox.SwapAtLastMoment(t, "pacman/local", 1, dbpath, outside)
 	err := pacman.CheckLocalDB(root, dbpath)
-	t.Log(err)
-	if !swapped() {
-		t.Fatal("the database was never looked at: the test proves nothing")
-	}
-	sandbox.AssertUnchanged(t, outside, before)
-	if err == nil || !strings.Contains(err.Error(), "escapes") {
-		t.Fatalf("error %v, want one saying the path escapes the root", err)
-	}
+	sandbox.AssertEscapeRefused(t, swapped, outside, before, err)
 }

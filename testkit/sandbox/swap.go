@@ -42,3 +42,19 @@ func SwapAtLastMoment(tb testing.TB, at string, nth int, dir, outside string) (s
 	tb.Cleanup(func() { fsx.BeforeUnder = nil })
 	return func() bool { return done }
 }
+
+// AssertEscapeRefused is the end of a swap test: the operation reached
+// the swapped folder (swapped, from SwapAtLastMoment), nothing under
+// outside changed since before, and the operation failed with err
+// saying the path escapes the root.
+func AssertEscapeRefused(tb testing.TB, swapped func() bool, outside string, before Tree, err error) {
+	tb.Helper()
+	tb.Log(err)
+	if !swapped() {
+		tb.Fatal("the operation never reached the file: the test proves nothing")
+	}
+	AssertUnchanged(tb, outside, before)
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		tb.Fatalf("error %v, want one saying the path escapes the root", err)
+	}
+}
