@@ -33,9 +33,12 @@ const (
 // pacman's package files.
 var Packages = []string{"systemd", "systemd-sysv", "dbus", "pacman-package-manager", "zstd"}
 
-// CacheDir is where trees are kept ($CLP_NSPAWN_CACHE, else /var/tmp).
+// CacheDir is where trees are kept ($CLP_NSPAWN_CACHE, made when
+// missing, else /var/tmp).
 func CacheDir() string {
 	if d := os.Getenv("CLP_NSPAWN_CACHE"); d != "" {
+		// An error shows at the first file made in it, naming the path.
+		_ = os.MkdirAll(d, 0o755)
 		return d
 	}
 	return "/var/tmp"
