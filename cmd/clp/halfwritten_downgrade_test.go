@@ -184,7 +184,7 @@ func TestRecoverDowngradeRefusesDamagedRecord(t *testing.T) {
 // TestRecoverDowngradeRefusesWithoutFile: the package file a killed clp
 // downgrade recorded for the half-written entry is gone from the cache:
 // clp recover refuses (exit 7), says which and what to do, and changes
-// nothing; with the file back it mends.
+// nothing; with the file back it mends (--json: what it mended).
 func TestRecoverDowngradeRefusesWithoutFile(t *testing.T) {
 	sandbox.RequireRoot(t)
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
@@ -216,8 +216,10 @@ func TestRecoverDowngradeRefusesWithoutFile(t *testing.T) {
 		t.Fatalf("the refusal changed the root:\n%s", strings.Join(d, "\n"))
 	}
 	must(t, sandbox.CopyFile(h.f.Path(name, sandbox.Good), file, 0o644))
-	if out, errs, code := h.run("--root", h.r.Dir, "recover"); code != 0 || !strings.Contains(out, "mended the half-written local database entries of "+name+" "+sandbox.Good) {
-		t.Fatalf("recover with the file back: exit %d\n%s%s", code, out, errs)
+	// --json says what it did.
+	out, errs, code = h.run("--json", "--root", h.r.Dir, "recover")
+	if code != 0 || !strings.Contains(out, `"recovered": true`) || !strings.Contains(out, `"mended": [`+"\n"+`      "`+name+" "+sandbox.Good+`"`) || strings.Contains(out, "half_written") {
+		t.Fatalf("recover --json with the file back: exit %d\n%s%s", code, out, errs)
 	}
 	if pq, err := h.r.PacmanQuery("-Qk"); err != nil {
 		t.Fatalf("pacman -Qk after recovery: %v\n%s", err, pq)
