@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vincentos/clp/cache"
+	"github.com/vincentos/clp/hooks"
 	"github.com/vincentos/clp/internal/fail"
 	"github.com/vincentos/clp/internal/fsx"
 	"github.com/vincentos/clp/pacman"
@@ -250,6 +251,15 @@ func (a *Actor) RecoverDowngrade(ctx context.Context) (*DowngradeRecovery, error
 	}
 	ms, err := a.planDowngradeMends(rec)
 	if err != nil {
+		return nil, err
+	}
+	// The killed clp downgrade left the guard's allow file (its Why is
+	// the record's); pacman is gone, so it goes, as Revert drops a
+	// patch's, and with its temporary files.
+	if err := dropTemps(root, filepath.Join(a.StateDir, hooks.AllowFile)); err != nil {
+		return nil, err
+	}
+	if err := dropAllowWhy(root, a.StateDir, rec.Why); err != nil {
 		return nil, err
 	}
 	st := actorState{Patch: downgradeAside}

@@ -86,34 +86,43 @@ func (h *halfRig) killedDowngrade() string {
 // TestRecoverMendsHalfWrittenDowngrade: clp downgrade (560 -> 550, three
 // packages) killed while its pacman was writing the last package's local
 // database entry (no desc and files yet; folder made, nothing extracted;
-// no folder yet): the record clp downgrade wrote before pacman ran is
-// left, and clp recover mends the entry from the recorded package file
-// (the dependency reason kept), removes the record, says so, and the
-// root is a finished downgrade's byte for byte, pacman -Qk clean.
+// no folder yet), or once pacman was done ("whole"): the record clp
+// downgrade wrote before pacman ran is left, with the guard's allow file,
+// and clp recover mends the entry from the recorded package file (the
+// dependency reason kept), removes the record and the allow file, says
+// so, and the root is a finished downgrade's byte for byte, pacman -Qk
+// clean.
 func TestRecoverMendsHalfWrittenDowngrade(t *testing.T) {
 	sandbox.RequireRoot(t)
 	if _, err := exec.LookPath("bsdtar"); err != nil {
 		t.Skip("no bsdtar")
 	}
 	bin := sandbox.GoBuild(t, ".", filepath.Join(t.TempDir(), "clp"))
-	for _, mode := range []string{"nodesc", "empty", "gone"} {
+	for _, mode := range []string{"nodesc", "empty", "gone", "whole"} {
 		t.Run(mode, func(t *testing.T) {
 			h := newDowngradeHalfRig(t, bin, true)
 			name := h.killedDowngrade()
-			h.halfWrite(mode, name, sandbox.Broken, sandbox.Good)
+			if _, err := os.Lstat(filepath.Join(h.r.Dir, "var/lib/clp/guard-allow.json")); err != nil {
+				t.Fatalf("the killed clp downgrade left no guard allow file: %v", err)
+			}
+			if mode != "whole" {
+				h.halfWrite(mode, name, sandbox.Broken, sandbox.Good)
+			}
 			out, errs, code := h.run("--root", h.r.Dir, "recover")
 			if code != 0 {
 				t.Fatalf("recover: exit %d\n%s%s", code, out, errs)
 			}
 			t.Logf("clp recover said:\n%s%s", out, errs)
-			for _, want := range []string{
-				"recovered: the interrupted clp downgrade of nvidia-utils, nvidia-dkms, nvidia-settings: mended the half-written local database entries of " + name + " " + sandbox.Good + "\n",
-			} {
-				if !strings.Contains(out, want) {
-					t.Fatalf("recover does not say %q:\n%s%s", want, out, errs)
-				}
+			want := "recovered: the interrupted clp downgrade of nvidia-utils, nvidia-dkms, nvidia-settings: mended the half-written local database entries of " + name + " " + sandbox.Good + "\n"
+			if mode == "whole" {
+				// pacman was done: only the record and the guard's
+				// allow file are left, and go.
+				want = "recovered: the interrupted clp downgrade of nvidia-utils, nvidia-dkms, nvidia-settings: no entry was left half written\n"
 			}
-			if !strings.Contains(errs, "was left half written by a pacman killed with clp") || strings.Contains(errs, "clp has no journal or record of") {
+			if !strings.Contains(out, want) {
+				t.Fatalf("recover does not say %q:\n%s%s", want, out, errs)
+			}
+			if strings.Contains(errs, "was left half written by a pacman killed with clp") != (mode != "whole") || strings.Contains(errs, "clp has no journal or record of") {
 				t.Fatalf("recover does not say what it mended, or still warns:\n%s", errs)
 			}
 			if _, err := os.Lstat(filepath.Join(h.r.Dir, dgRecord)); !os.IsNotExist(err) {
@@ -130,7 +139,7 @@ func TestRecoverMendsHalfWrittenDowngrade(t *testing.T) {
 			if pq, err := h.r.PacmanQuery("-Qk"); err != nil {
 				t.Fatalf("pacman -Qk after recovery: %v\n%s", err, pq)
 			}
-			if mode != "gone" {
+			if mode != "gone" && mode != "whole" {
 				kept, _ := filepath.Glob(filepath.Join(h.r.Dir, killMended, "@downgrade-*", name+"-"+sandbox.Good))
 				if len(kept) != 1 {
 					t.Fatalf("the half-written entry is not kept in %s/@downgrade-<time>: %v", killMended, kept)
