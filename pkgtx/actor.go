@@ -744,8 +744,13 @@ func dropAllowOf(root, stateDir, patchName string) error {
 			return err
 		}
 	}
+	return dropAllowWhy(root, stateDir, "patch "+patchName, "rollback of patch "+patchName)
+}
+
+// dropAllowWhy removes the guard's allow file when its Why is one of whys.
+func dropAllowWhy(root, stateDir string, whys ...string) error {
 	al := hooks.LoadAllow(root, stateDir, time.Time{})
-	if al == nil || al.Why != "patch "+patchName && al.Why != "rollback of patch "+patchName {
+	if al == nil || !slices.Contains(whys, al.Why) {
 		return nil
 	}
 	if err := fsx.RemoveUnder(root, filepath.Join(stateDir, hooks.AllowFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -559,6 +559,13 @@ func (a *Actor) mend(ctx context.Context, st actorState, ms []*mending) error {
 }
 
 func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
+	return a.mendAs(ctx, st, m, "rollback of patch "+st.Patch, a.runnerFor(st.Patch), "the journal is kept ('clp recover --show')")
+}
+
+// mendAs mends m: the entry goes aside into <state>/damaged-db/<st.Patch>/,
+// the package is reinstalled by runner (the guard told it is allowWhy)
+// and checked; keptHint says what is kept for a failure's hint.
+func (a *Actor) mendAs(ctx context.Context, st actorState, m *mending, allowWhy string, runner *pacman.Runner, keptHint string) error {
 	r, local, err := a.localDB()
 	if err != nil {
 		return err
@@ -576,7 +583,7 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	ow, err := overwriteArgs(m.Files, owned)
 	if err != nil {
 		return damaged(fmt.Errorf("mend %s (%s): %w; nothing was changed", what, m.Why, err),
-			"the journal is kept ('clp recover --show'); 'pacman -Qkk "+m.Name+"' lists what is missing")
+			keptHint+"; 'pacman -Qkk "+m.Name+"' lists what is missing")
 	}
 	op = append(op, ow...)
 	backups, err := a.stockBackups(m)
@@ -607,7 +614,6 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 		msg += fmt.Sprintf("; its configuration files %s, as the other version shipped them, are moved aside too", strings.Join(backups, ", "))
 	}
 	a.rep().Warn(msg + "; reinstalling " + m.Name + " " + m.Version + " from " + m.File)
-	keptHint := "the journal is kept ('clp recover --show')"
 	if kept != "" {
 		keptHint = "the half-written entry is kept in " + kept + "; " + keptHint
 	}
@@ -617,11 +623,11 @@ func (a *Actor) mendOne(ctx context.Context, st actorState, m *mending) error {
 	// pacman skips the version checks of dependencies (--nodeps, once:
 	// the names are still checked). Revert's own pacman -U then checks
 	// the end state's.
-	remove, err := hooks.WriteAllow(a.root(), a.StateDir, []string{m.Name}, "rollback of patch "+st.Patch, 30*time.Minute)
+	remove, err := hooks.WriteAllow(a.root(), a.StateDir, []string{m.Name}, allowWhy, 30*time.Minute)
 	if err != nil {
 		return err
 	}
-	err = a.runnerFor(st.Patch).Run(ctx, op, m.File)
+	err = runner.Run(ctx, op, m.File)
 	if rerr := remove(); err == nil {
 		err = rerr
 	}

@@ -138,6 +138,14 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 		return err
 	}
 	defer l.Release()
+	// A record an interrupted clp downgrade left is 'clp recover''s to
+	// act on: refused before anything is fetched (RunRecorded refuses
+	// too).
+	if rec, err := pkgtx.ReadDowngradeRecord(h.Paths.Root, env.State()); err != nil {
+		return err
+	} else if rec != nil {
+		return pkgtx.ErrDowngradeLeft(env.State())
+	}
 	if err := d.Fetch(ctx, plan); err != nil {
 		return err
 	}
@@ -145,7 +153,7 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 		d.Discard(plan)
 		return err
 	}
-	if err := d.Run(ctx, plan, "clp downgrade"); err != nil {
+	if err := d.RunRecorded(ctx, plan, "clp downgrade"); err != nil {
 		d.Discard(plan)
 		return withHint(err, "pacman's own message is above; nothing was changed by clp")
 	}

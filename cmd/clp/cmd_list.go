@@ -103,9 +103,16 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 	if err != nil {
 		return err
 	}
+	dg, err := recoverDowngrade(ctx, env)
+	if err != nil {
+		return err
+	}
 	half := halfWritten(env)
 	if env.JSON {
-		out := map[string]any{"recovered": recovered}
+		out := map[string]any{"recovered": recovered || dg != nil}
+		if dg != nil {
+			out["downgrade"] = dg
+		}
 		if len(half) > 0 {
 			out["half_written"] = half
 		}
@@ -113,10 +120,41 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 	}
 	if recovered {
 		fmt.Fprintln(env.Stdout, "recovered: the interrupted transaction was finished; see 'clp history'")
-	} else {
+	}
+	if dg != nil {
+		done := "no entry was left half written"
+		if len(dg.Mended) > 0 {
+			done = "mended the half-written local database entries of " + strings.Join(dg.Mended, ", ")
+		}
+		fmt.Fprintf(env.Stdout, "recovered: the interrupted clp downgrade of %s: %s\n", strings.Join(dg.Packages, ", "), done)
+	}
+	if !recovered && dg == nil {
 		fmt.Fprintln(env.Stdout, "nothing to recover")
 	}
 	return nil
+}
+
+// recoverDowngrade mends what a pacman killed with clp downgrade left
+// half written, from the record that downgrade wrote (nil when there is
+// none), under clp's lock.
+func recoverDowngrade(ctx context.Context, env *Env) (*pkgtx.DowngradeRecovery, error) {
+	p, err := env.System().Paths()
+	if err != nil {
+		return nil, err
+	}
+	if rec, err := pkgtx.ReadDowngradeRecord(p.Root, env.State()); err != nil || rec == nil {
+		return nil, err
+	}
+	cfg, err := env.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	l, err := env.stateLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
+	return pkgtx.NewActor(pkgtxDB, p, env.pacmanRunner(p), cfg, env.State(), env.Reporter()).RecoverDowngrade(ctx)
 }
 
 // halfWritten finds the local database entries a killed pacman left half
@@ -137,7 +175,7 @@ func halfWritten(env *Env) []string {
 	if len(half) > 0 && !env.JSON {
 		for _, h := range half {
 			dir, why, _ := strings.Cut(h, ": ")
-			env.Warnf("pacman's local database entry %s is half written (%s), by a pacman killed in a transaction clp has no journal of (clp downgrade, a snapshot restore, pacman run by hand); clp recover does not mend it", filepath.Join(p.DBPath, "local", dir), why)
+			env.Warnf("pacman's local database entry %s is half written (%s), by a pacman killed in a transaction clp has no journal or record of (a snapshot restore, pacman run by hand, a clp downgrade of an older clp); clp recover does not mend it", filepath.Join(p.DBPath, "local", dir), why)
 		}
 		fmt.Fprintf(env.Stderr, "clp: hint: move the entry out of %s, reinstall the package from its file with 'pacman -U --nodeps --overwrite PATTERN FILE' (PATTERN its own files, e.g. '/usr/share/NAME/*'), then check it with 'pacman -Qkk NAME'\n", filepath.Join(p.DBPath, "local"))
 	}

@@ -598,7 +598,7 @@ func TestRecoverFindsHalfWrittenElsewhere(t *testing.T) {
 		t.Fatalf("recover said:\n%s%s", out, errs)
 	}
 	for _, want := range []string{
-		"clp: warning: pacman's local database entry " + entry + " is half written (it has no desc), by a pacman killed in a transaction clp has no journal of",
+		"clp: warning: pacman's local database entry " + entry + " is half written (it has no desc), by a pacman killed in a transaction clp has no journal or record of",
 		"clp: hint: move the entry out of " + filepath.Dir(entry) + ", reinstall the package from its file",
 	} {
 		if !strings.Contains(errs, want) {
