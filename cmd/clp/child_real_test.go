@@ -111,10 +111,15 @@ func killedDuringPacmanHook(t *testing.T, bin string, killReaper bool) {
 	if sandbox.Versions(after) != sandbox.Versions(before) {
 		t.Fatalf("packages changed behind clp's back:\n%s\nwant\n%s", sandbox.Versions(after), sandbox.Versions(before))
 	}
-	// pacman works again: the downgrade goes through now.
+	// pacman works again: the downgrade goes through now, after it
+	// finished what the killed one left (its record).
 	os.Remove(filepath.Join(r.HookDir, "50-slow.hook"))
-	if stdout, stderr, code := runBin(t, bin, "--root", r.Dir, "downgrade", "nvidia-utils", "--to", "550.78-1", "--noconfirm"); code != 0 {
+	stdout, stderr, code = runBin(t, bin, "--root", r.Dir, "downgrade", "nvidia-utils", "--to", "550.78-1", "--noconfirm")
+	if code != 0 {
 		t.Fatalf("downgrade after recovery: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "found and finished the interrupted clp downgrade of nvidia-utils, nvidia-dkms") {
+		t.Fatalf("the downgrade does not say it finished the killed one:\n%s", stderr)
 	}
 }
 

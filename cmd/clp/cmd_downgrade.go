@@ -88,6 +88,21 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 	if err != nil {
 		return err
 	}
+	// A clp downgrade killed while its pacman ran left its record: what
+	// that pacman may have left half written is mended first, as 'clp
+	// recover' would (patches' commands finish an interrupted
+	// transaction the same way), so the plan below starts from what is
+	// really installed. Not for a dry run or a listing, which change
+	// nothing.
+	if !o.DryRun && !(env.JSON && !choose) {
+		dg, err := recoverDowngrade(ctx, env)
+		if err != nil {
+			return err
+		}
+		if dg != nil {
+			env.Warnf("found and finished %s", downgradeRecovered(dg))
+		}
+	}
 	h, err := env.openDB()
 	if err != nil {
 		return err
@@ -138,9 +153,8 @@ func runDowngrade(ctx context.Context, env *Env, o downgradeOptions, args []stri
 		return err
 	}
 	defer l.Release()
-	// A record an interrupted clp downgrade left is 'clp recover''s to
-	// act on: refused before anything is fetched (RunRecorded refuses
-	// too).
+	// A record left by a clp downgrade killed since the recovery above
+	// is refused before anything is fetched (RunRecorded refuses too).
 	if rec, err := pkgtx.ReadDowngradeRecord(h.Paths.Root, env.State()); err != nil {
 		return err
 	} else if rec != nil {

@@ -122,16 +122,21 @@ func runRecover(ctx context.Context, env *Env, o recoverOptions, _ []string) err
 		fmt.Fprintln(env.Stdout, "recovered: the interrupted transaction was finished; see 'clp history'")
 	}
 	if dg != nil {
-		done := "no entry was left half written"
-		if len(dg.Mended) > 0 {
-			done = "mended the half-written local database entries of " + strings.Join(dg.Mended, ", ")
-		}
-		fmt.Fprintf(env.Stdout, "recovered: the interrupted clp downgrade of %s: %s\n", strings.Join(dg.Packages, ", "), done)
+		fmt.Fprintf(env.Stdout, "recovered: %s\n", downgradeRecovered(dg))
 	}
 	if !recovered && dg == nil {
 		fmt.Fprintln(env.Stdout, "nothing to recover")
 	}
 	return nil
+}
+
+// downgradeRecovered says what the recovery of a killed clp downgrade did.
+func downgradeRecovered(dg *pkgtx.DowngradeRecovery) string {
+	done := "no entry was left half written"
+	if len(dg.Mended) > 0 {
+		done = "mended the half-written local database entries of " + strings.Join(dg.Mended, ", ")
+	}
+	return fmt.Sprintf("the interrupted clp downgrade of %s: %s", strings.Join(dg.Packages, ", "), done)
 }
 
 // recoverDowngrade mends what a pacman killed with clp downgrade left
