@@ -294,21 +294,13 @@ func (a *Actor) planDowngradeMends(rec *DowngradeRecord) ([]*mending, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the local database: %w", err)
 	}
-	var d *Downgrader
-	var db DB
-	defer func() {
-		if db != nil {
-			db.Close()
-		}
-	}()
+	ld := &lazyDowngrader{a: a, patch: downgradeAside}
+	defer ld.Close()
 	// cached is version's file of name in pacman's cache ("" when none).
 	cached := func(name, version string) string {
-		if d == nil {
-			dd, ddb, err := a.downgrader(downgradeAside)
-			if err != nil {
-				return ""
-			}
-			d, db = dd, ddb
+		d, err := ld.get()
+		if err != nil {
+			return ""
 		}
 		ix, err := d.scan(name)
 		if err != nil {

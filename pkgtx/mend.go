@@ -226,6 +226,32 @@ func (a *Actor) filesListed(d *Downgrader, st actorState, act patch.PackageActio
 	return ""
 }
 
+// lazyDowngrader opens the Downgrader (and its package database) of a
+// recovery on first use only: most entries are whole and need none.
+type lazyDowngrader struct {
+	a     *Actor
+	patch string
+	d     *Downgrader
+	db    DB
+}
+
+func (l *lazyDowngrader) get() (*Downgrader, error) {
+	if l.d == nil {
+		d, db, err := l.a.downgrader(l.patch)
+		if err != nil {
+			return nil, err
+		}
+		l.d, l.db = d, db
+	}
+	return l.d, nil
+}
+
+func (l *lazyDowngrader) Close() {
+	if l.db != nil {
+		l.db.Close()
+	}
+}
+
 // planMends finds the half-written entries of the packages p downgrades
 // and the package file each is mended from. It changes nothing: a file
 // that is nowhere refuses the whole Revert before anything is touched.
@@ -243,21 +269,8 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 		return nil, fmt.Errorf("read the local database: %w", err)
 	}
 	var out []*mending
-	var d *Downgrader
-	var db DB
-	openD := func() error {
-		if d != nil {
-			return nil
-		}
-		var err error
-		d, db, err = a.downgrader(st.Patch)
-		return err
-	}
-	defer func() {
-		if db != nil {
-			db.Close()
-		}
-	}()
+	ld := &lazyDowngrader{a: a, patch: st.Patch}
+	defer ld.Close()
 	for _, act := range p.Actions {
 		if act.Op != patch.OpDowngrade {
 			continue
@@ -294,7 +307,8 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 			// right after a section ends as a whole one does. The
 			// package file tells what it lacks.
 			fileOf := func() string {
-				if openD() != nil {
+				d, err := ld.get()
+				if err != nil {
 					return ""
 				}
 				return a.filesListed(d, st, act, m.Version)
@@ -303,7 +317,8 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 				continue
 			}
 		}
-		if err := openD(); err != nil {
+		d, err := ld.get()
+		if err != nil {
 			return nil, err
 		}
 		what := fmt.Sprintf("the local database entry of %s %s (%s)", act.Name, m.Version, m.Why)
