@@ -78,7 +78,7 @@ func readLocalNames(p *pacman.Paths) ([]Package, bool) {
 	}
 	defer d.Close()
 	// Directory order, as libalpm reads it (os.ReadDir would sort).
-	ents, err := d.ReadDir(-1)
+	ents, err := fsx.ReadDirFile(d)
 	if err != nil {
 		return nil, false
 	}

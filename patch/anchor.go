@@ -202,9 +202,7 @@ func (e *Engine) readDirAnchored(p string) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	defer d.Close()
-	ents, err := d.ReadDir(-1)
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
-	return ents, err
+	return fsx.ReadDirSortedFile(d)
 }
 
 // lstatAnchored is os.Lstat of a path of clp's, inside the root.

@@ -50,12 +50,11 @@ func LoadTrustedKeysIn(root, dir string) ([]PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read trusted keys: %w", err)
 	}
-	ents, err := d.ReadDir(-1)
+	ents, err := fsx.ReadDirSortedFile(d)
 	d.Close()
 	if err != nil {
 		return nil, fmt.Errorf("read trusted keys: %w", err)
 	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
 	var keys []PublicKey
 	seen := map[uint64]bool{}
 	for _, e := range ents {

@@ -88,7 +88,7 @@ func localEntries(r *os.Root, local string) ([]fs.DirEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return f.ReadDir(-1)
+	return fsx.ReadDirFile(f)
 }
 
 // entryDirs picks the folders of name's entries from the local database's

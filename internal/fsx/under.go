@@ -286,7 +286,12 @@ func ReadDirUnder(root, p string) ([]fs.DirEntry, error) {
 		return os.ReadDir(p)
 	}
 	defer r.Close()
-	ents, err := fs.ReadDir(r.FS(), filepath.ToSlash(name))
+	d, err := r.Open(name)
+	if err != nil {
+		return nil, fullPath(err, p)
+	}
+	defer d.Close()
+	ents, err := ReadDirSortedFile(d)
 	return ents, fullPath(err, p)
 }
 
