@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strings"
 
 	"github.com/vincentos/clp/boot"
 	"github.com/vincentos/clp/hooks"
@@ -13,25 +14,49 @@ import (
 
 // Report is clp status's JSON.
 type Report struct {
-	Version        string      `json:"clp_version"`
-	PacmanVersion  string      `json:"pacman_version"`
-	PacmanPath     string      `json:"pacman_path"`
-	LibalpmVersion string      `json:"libalpm_version"`
-	Root           string      `json:"root"`
-	DBPath         string      `json:"dbpath"`
-	Config         string      `json:"config"`
-	CacheDirs      []string    `json:"cachedirs"`
-	StateDir       string      `json:"state_dir"`
-	Packages       Packages    `json:"packages"`
-	Patches        []string    `json:"applied_patches"`
-	Pins           []string    `json:"pins"`
-	LastUpdate     string      `json:"last_update"`
-	Timer          string      `json:"timer"`
-	BootGuard      boot.Report `json:"boot_guard"`
+	Version        string   `json:"clp_version"`
+	PacmanVersion  string   `json:"pacman_version"`
+	PacmanPath     string   `json:"pacman_path"`
+	LibalpmVersion string   `json:"libalpm_version"`
+	Root           string   `json:"root"`
+	DBPath         string   `json:"dbpath"`
+	Config         string   `json:"config"`
+	CacheDirs      []string `json:"cachedirs"`
+	StateDir       string   `json:"state_dir"`
+	Packages       Packages `json:"packages"`
+	Patches        []string `json:"applied_patches"`
+	Pins           []string `json:"pins"`
+	// Downgrade is what a clp downgrade killed while its pacman ran left
+	// (its record); nil when nothing is left.
+	Downgrade  *DowngradeLeft `json:"interrupted_downgrade"`
+	LastUpdate string         `json:"last_update"`
+	Timer      string         `json:"timer"`
+	BootGuard  boot.Report    `json:"boot_guard"`
 	// Fleet is what configuration management collects: applied patches
 	// with their sequence numbers, pending, phased-out and withdrawn
 	// patches, the last update and its result.
 	Fleet *update.Fleet `json:"fleet"`
+}
+
+// DowngradeLeft is the record an interrupted clp downgrade left: its
+// pacman was killed, and may have left local database entries half
+// written until clp recover (or the next clp downgrade) mends them.
+type DowngradeLeft struct {
+	Record string `json:"record"`
+	// Packages are the recorded moves, "name from -> to" ("name to" for
+	// a package that was not installed).
+	Packages []string `json:"packages"`
+	// Problem is why the record cannot be read ("" when it can):
+	// clp recover refuses it then, saying what to do.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Summary is the line clp status prints.
+func (d *DowngradeLeft) Summary() string {
+	if d.Problem != "" {
+		return d.Problem + " (run 'clp recover' for what to do)"
+	}
+	return "clp downgrade of " + strings.Join(d.Packages, ", ") + " (run 'clp recover')"
 }
 
 // Packages is the installed packages' part of a Report.

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"path/filepath"
 	"strings"
 
 	"github.com/vincentos/clp/alpm"
 	"github.com/vincentos/clp/pacman"
+	"github.com/vincentos/clp/pkgtx"
 	"github.com/vincentos/clp/status"
 	"github.com/vincentos/clp/system"
 	"github.com/vincentos/clp/update"
@@ -58,6 +62,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	rep.PacmanVersion, rep.PacmanPath = system.PacmanVersion()
 	stateErr := rep.FillState(eng, env.State())
+	rep.Downgrade = downgradeLeft(env.System().Root, env.State())
 	rep.BootGuard = env.bootGuard(eng.Config).Report()
 	st := <-installed
 	if st.err != nil {
@@ -86,7 +91,33 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	env.field("last update", "%s", rep.LastUpdate)
 	env.field("update timer", "%s", rep.Timer)
 	env.field("boot guard", "%s", rep.BootGuard.Summary)
+	if rep.Downgrade != nil {
+		env.field("interrupted", "%s", rep.Downgrade.Summary())
+	}
 	return nil
+}
+
+// downgradeLeft reads the record a killed clp downgrade left (nil when
+// none, or when this user may not read clp's state). Status only reports
+// it: clp recover, or the next clp downgrade, mends what it names.
+func downgradeLeft(root, stateDir string) *status.DowngradeLeft {
+	rec, err := pkgtx.ReadDowngradeRecord(root, stateDir)
+	if rec == nil && err == nil || errors.Is(err, fs.ErrPermission) {
+		return nil
+	}
+	d := &status.DowngradeLeft{Record: filepath.Join(stateDir, pkgtx.DowngradeRecordFile), Packages: []string{}}
+	if err != nil {
+		d.Problem = err.Error()
+		return d
+	}
+	for _, m := range rec.Packages {
+		s := m.Name + " " + m.To
+		if m.From != "" {
+			s = m.Name + " " + m.From + " -> " + m.To
+		}
+		d.Packages = append(d.Packages, s)
+	}
+	return d
 }
 
 func listOrNone(s []string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,6 +109,7 @@ func TestRecoverMendsHalfWrittenDowngrade(t *testing.T) {
 			if mode != "whole" {
 				h.halfWrite(mode, name, sandbox.Broken, sandbox.Good)
 			}
+			h.statusSaysDowngradeLeft(true)
 			out, errs, code := h.run("--root", h.r.Dir, "recover")
 			if code != 0 {
 				t.Fatalf("recover: exit %d\n%s%s", code, out, errs)
@@ -148,7 +150,43 @@ func TestRecoverMendsHalfWrittenDowngrade(t *testing.T) {
 			if out, errs, code := h.run("--root", h.r.Dir, "recover"); code != 0 || strings.TrimSpace(out) != "nothing to recover" || errs != "" {
 				t.Fatalf("second recover: exit %d\n%s%s", code, out, errs)
 			}
+			h.statusSaysDowngradeLeft(false)
 		})
+	}
+}
+
+// statusSaysDowngradeLeft checks what clp status and status --json say of
+// the killed downgrade's record: its moves and 'clp recover' while it is
+// left, nothing (and null) once it is gone.
+func (h *halfRig) statusSaysDowngradeLeft(left bool) {
+	h.t.Helper()
+	out := h.mustRun("--root", h.r.Dir, "status")
+	line := "interrupted     : clp downgrade of nvidia-utils " + sandbox.Broken + " -> " + sandbox.Good + ", nvidia-dkms " + sandbox.Broken + " -> " + sandbox.Good + ", nvidia-settings " + sandbox.Broken + " -> " + sandbox.Good + " (run 'clp recover')\n"
+	if strings.Contains(out, line) != left || strings.Contains(out, "interrupted ") != left {
+		h.t.Fatalf("clp status (record left: %v), want the line %q or none:\n%s", left, line, out)
+	}
+	var rep struct {
+		Downgrade *struct {
+			Record   string   `json:"record"`
+			Packages []string `json:"packages"`
+			Problem  string   `json:"problem"`
+		} `json:"interrupted_downgrade"`
+	}
+	js, errs, code := h.run("--root", h.r.Dir, "status", "--json")
+	if code != 0 {
+		h.t.Fatalf("status --json: exit %d\n%s%s", code, js, errs)
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		h.t.Fatalf("status --json: %v\n%s", err, js)
+	}
+	if !left {
+		if rep.Downgrade != nil || !strings.Contains(js, `"interrupted_downgrade": null`) {
+			h.t.Fatalf("status --json names a downgrade record after recovery:\n%s", js)
+		}
+		return
+	}
+	if d := rep.Downgrade; d == nil || d.Record != filepath.Join(h.r.Dir, dgRecord) || len(d.Packages) != 3 || d.Packages[0] != "nvidia-utils "+sandbox.Broken+" -> "+sandbox.Good || d.Problem != "" {
+		h.t.Fatalf("status --json: interrupted_downgrade is %+v\n%s", d, js)
 	}
 }
 
@@ -182,6 +220,10 @@ func TestRecoverDowngradeRefusesDamagedRecord(t *testing.T) {
 		if code != 7 || !strings.Contains(errs, path+" is damaged (its checksum does not hold); clp keeps it and will not act on it") || !strings.Contains(errs, "hint: it is JSON: read it with 'cat "+path+"'") {
 			t.Fatalf("clp %s: exit %d, want 7 naming the damaged record\n%s%s", args[2], code, out, errs)
 		}
+	}
+	// clp status says so, and changes nothing either.
+	if out := h.mustRun("--root", h.r.Dir, "status"); !strings.Contains(out, "interrupted     : "+path+" is damaged (its checksum does not hold); clp keeps it and will not act on it (run 'clp recover' for what to do)\n") {
+		t.Fatalf("clp status does not name the damaged record:\n%s", out)
 	}
 	after, err := sandbox.TreeState(h.r.Dir, book)
 	must(t, err)
