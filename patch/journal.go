@@ -376,6 +376,15 @@ func (j *journal) phase(name string) error {
 	return j.append(txRecord{Rec: recPhase, Phase: name}, true)
 }
 
+// note records that a phase starts, written at once but not synced: for
+// a phase recovery never decides on (applyPhases says which). A power cut
+// may lose it, as it may lose a step record; the next synced record
+// makes it durable with everything before it.
+func (j *journal) note(name string) error {
+	j.phases[name] = true
+	return j.append(txRecord{Rec: recPhase, Phase: name}, false)
+}
+
 // step records progress on file i; it is not fsynced because recovery
 // decides from the files themselves, so losing it costs nothing.
 func (j *journal) step(i int, note string) {
