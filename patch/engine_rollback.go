@@ -134,8 +134,13 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions, seen seenFiles
 	}
 	defer closeRoot(r)
 	var changed []string
-	for _, s := range ap.Steps {
-		cur, err := statFileSeen(r, tname(s.Target), seen)
+	names := make([]string, len(ap.Steps))
+	for i, s := range ap.Steps {
+		names[i] = tname(s.Target)
+	}
+	found := statFilesSeen(r, names, seen)
+	for i, s := range ap.Steps {
+		cur, err := found[i].st, found[i].err
 		if err != nil {
 			return err
 		}
