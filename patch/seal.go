@@ -121,6 +121,38 @@ func roundTripApplied(data []byte) ([]byte, error) {
 	return json.Marshal(&back)
 }
 
+// appliedFile is what writeApplied writes: a sealed (sealApplied) and
+// indented as json.MarshalIndent writes it, without its trailing newline.
+// Where the first Marshal is canonical (canonicalApplied), the sealed
+// record is those bytes with the checksum, the last field, added before
+// the closing brace: the record is marshalled once, not three times more
+// (round trip, then the sealed copy).
+func appliedFile(a *Applied) ([]byte, error) {
+	data, err := marshalUnsealed(a)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Contains(data, []byte(`\ufffd`)) || !bytes.HasSuffix(data, []byte("}")) {
+		sealed, err := sealApplied(a)
+		if err != nil {
+			return nil, err
+		}
+		return json.MarshalIndent(sealed, "", "  ")
+	}
+	sum := sha256.Sum256(data)
+	raw := make([]byte, 0, len(data)+80)
+	raw = append(raw, data[:len(data)-1]...)
+	raw = append(raw, `,"checksum":"`...)
+	raw = hex.AppendEncode(raw, sum[:])
+	raw = append(raw, `"}`...)
+	var out bytes.Buffer
+	out.Grow(len(raw) * 3 / 2)
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
 // sealApplied returns a copy of a with its checksum set.
 func sealApplied(a *Applied) (*Applied, error) {
 	data, err := canonicalApplied(a)

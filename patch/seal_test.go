@@ -357,6 +357,7 @@ func TestRollbackSeesModeOrOwnerChange(t *testing.T) {
 // as the canonical form unless it holds \ufffd; it must give the bytes
 // the round trip gives (and so the same checksums as before) for every
 // kind of value a record holds, and take the round trip where they differ.
+// appliedFile must write what MarshalIndent of the sealed record writes.
 func TestCanonicalAppliedFastPath(t *testing.T) {
 	slow := func(a *Applied) []byte {
 		data, err := marshalUnsealed(a)
@@ -396,6 +397,17 @@ func TestCanonicalAppliedFastPath(t *testing.T) {
 		}
 		if want := slow(a); !bytes.Equal(got, want) {
 			t.Errorf("%s: fast path\n%s\nround trip\n%s", name, got, want)
+		}
+		sealed, err := sealApplied(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.MarshalIndent(sealed, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if file, err := appliedFile(a); err != nil || !bytes.Equal(file, want) {
+			t.Errorf("%s: appliedFile (%v)\n%s\nMarshalIndent of the sealed record\n%s", name, err, file, want)
 		}
 		first, _ := marshalUnsealed(a)
 		if fast := !bytes.Contains(first, []byte(`\ufffd`)); fast != (name != "bad utf8" && name != "backslash") {
