@@ -523,9 +523,16 @@ func removeCreatedDirs(r *os.Root, dirs []string) {
 // restoreStep puts one target back in its Before state and removes what the
 // step added beside it. Every branch is idempotent: recovery may run it
 // again after a crash in the middle of it.
-func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
+//
+// With applied set, the step belongs to an applied patch (a rollback):
+// its staged file cannot exist, since applied.json is written only after
+// the commit phase renamed every staged file over its target and the
+// renames were made durable, so it is not looked for (one anchored look-up
+// and unlink less per added or replaced file). An apply being undone
+// (applied false) may have left one.
+func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string, applied bool) error {
 	t := tname(s.Target)
-	if s.Staged != "" {
+	if s.Staged != "" && !applied {
 		if err := removeIn(rs.sys, tname(s.Staged)); err != nil {
 			return err
 		}
@@ -537,18 +544,28 @@ func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
 		return nil
 	}
 	bk := rs.backup(ap.Name, s.Backup)
-	if ok, err := existsIn(rs.state, bk); err != nil {
+	// The backup is opened once: whether it is there, and the descriptor
+	// its metadata is set through before it is renamed back.
+	f, err := openNoFollowIn(rs.state, bk, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot restore %s: %w", s.Target, err)
-	} else if ok {
+	}
+	if err == nil {
 		if s.Op == OpMode || s.Op == OpOwner {
 			// The content was never touched: put the metadata back in
 			// place and keep the inode (and its mtime).
 			if cur, err := statFileIn(rs.sys, t); err == nil && cur.Exists && cur.SHA256 == s.Before.SHA256 {
+				f.Close()
 				if err := setMetaIn(rs.sys, t, s.Before); err != nil {
 					return err
 				}
 				return removeIn(rs.state, bk)
 			}
+		}
+		err := setMetaFd(f, s.Before)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("set metadata: %w", err)
 		}
 		return restoreFromBackup(rs, t, bk, s.Before, tmpTag)
 	}
@@ -564,14 +581,12 @@ func restoreStep(rs *roots, ap *Applied, s Step, tmpTag string) error {
 	return setMetaIn(rs.sys, t, s.Before)
 }
 
-// restoreFromBackup moves the backup (bk in rs.state) back over the target
-// (t in rs.sys) with the exact metadata of want: a rename where both are
-// on one file system (no space needed, so it works on a full disk), else
-// a copy beside the target first.
+// restoreFromBackup moves the backup (bk in rs.state), its metadata
+// already set to want, back over the target (t in rs.sys) with the exact
+// metadata of want: a rename where both are on one file system (no space
+// needed, so it works on a full disk), else a copy beside the target
+// first.
 func restoreFromBackup(rs *roots, t, bk string, want FileState, tmpTag string) error {
-	if err := setMetaIn(rs.state, bk, want); err != nil {
-		return err
-	}
 	err := renameIn(rs.state, bk, rs.sys, t)
 	if err == nil {
 		return nil

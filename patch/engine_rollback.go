@@ -255,7 +255,7 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal, seen seenFiles)
 			}
 			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, cs))
 		}
-		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID, true); err != nil {
 			return err
 		}
 		j.step(i, "restored")
