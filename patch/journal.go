@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/vincentos/clp/internal/fsx"
 )
@@ -79,6 +80,8 @@ type journal struct {
 	// file: 3,000 writes for a 1,000-file apply. A kill loses at most the
 	// last batch of them, as a power failure could lose any of them.
 	pending []byte
+	// line is step's buffer for one record.
+	line []byte
 }
 
 // stepBatch is how many bytes of step records wait before they are
@@ -388,14 +391,39 @@ func (j *journal) note(name string) error {
 // step records progress on file i; it is not fsynced because recovery
 // decides from the files themselves, so losing it costs nothing.
 func (j *journal) step(i int, note string) {
-	line, err := json.Marshal(txRecord{Rec: recStep, Index: i, Note: note})
+	line, err := stepRecord(j.line[:0], i, note)
 	if err != nil {
 		return
 	}
+	j.line = line
 	j.pending = append(j.pending, sealLine(line)...)
 	if len(j.pending) >= stepBatch {
 		j.flushSteps()
 	}
+}
+
+// stepRecord appends to buf the JSON json.Marshal writes for the step
+// record (i, note), written out directly where note needs no escaping
+// (the notes clp writes: "staged", "backed up", "restored"...): 3,000 of
+// them for a 1,000-file apply, where reflection cost more than the rest
+// of the record.
+func stepRecord(buf []byte, i int, note string) ([]byte, error) {
+	for k := 0; k < len(note); k++ {
+		if c := note[k]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return json.Marshal(txRecord{Rec: recStep, Index: i, Note: note})
+		}
+	}
+	buf = append(buf, `{"rec":"step"`...)
+	if i != 0 {
+		buf = append(buf, `,"i":`...)
+		buf = strconv.AppendInt(buf, int64(i), 10)
+	}
+	if note != "" {
+		buf = append(buf, `,"note":"`...)
+		buf = append(buf, note...)
+		buf = append(buf, '"')
+	}
+	return append(buf, '}'), nil
 }
 
 // flushSteps writes the step records waiting in j.pending, not synced.
