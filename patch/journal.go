@@ -321,7 +321,7 @@ func validateBegin(b *txBegin) error {
 	if b.Kind != txApply && b.Kind != txRollback {
 		return fmt.Errorf("unknown transaction kind %q", b.Kind)
 	}
-	if !txIDRE.MatchString(b.TxID) {
+	if !validTxID(b.TxID) {
 		return fmt.Errorf("transaction id %q is not one clp makes", b.TxID)
 	}
 	if b.Applied == nil {

@@ -262,7 +262,7 @@ func validateApplied(a *Applied) error {
 	if err := cleanText("severity", a.Severity, 64); err != nil {
 		return err
 	}
-	if a.TxID != "" && !txIDRE.MatchString(a.TxID) {
+	if a.TxID != "" && !validTxID(a.TxID) {
 		return fmt.Errorf("transaction id %q is not one clp makes", a.TxID)
 	}
 	for _, sc := range []string{a.InstallScript, a.RemoveScript} {
@@ -303,7 +303,7 @@ func validateApplied(a *Applied) error {
 		if s.Staged != "" {
 			prefix := filepath.Join(filepath.Dir(s.Target), "."+filepath.Base(s.Target)+".clp-new-")
 			tag, ok := strings.CutPrefix(s.Staged, prefix)
-			if !ok || !txIDRE.MatchString(tag) {
+			if !ok || !validTxID(tag) {
 				return fmt.Errorf("%s: staged file %q is not one clp makes beside %s", what, s.Staged, s.Target)
 			}
 		}
