@@ -8,7 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -213,17 +216,48 @@ func (e *Engine) stage(ctx context.Context, j *journal, a Archive, ap *Applied) 
 			return fmt.Errorf("create directory %s: %w", d, err)
 		}
 	}
-	n := 0
+	var todo []int
 	for i, s := range ap.Steps {
-		if s.Staged == "" {
-			continue
+		if s.Staged != "" {
+			todo = append(todo, i)
 		}
+	}
+	// The files are written by up to GOMAXPROCS goroutines (at most 4)
+	// in step order, each one taking the next step; this goroutine takes
+	// their results in step order and does the rest as before (progress,
+	// journal, crash point), so it stops at the first failure in step
+	// order. Staged files a worker wrote past that point, or past a crash
+	// point where the process dies, are what undoing an apply removes
+	// anyway: every step's staged file, whether or not it was made.
+	done := make([]chan error, len(todo))
+	for k := range done {
+		done[k] = make(chan error, 1)
+	}
+	var next atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stop.Store(true)
+	for w := min(runtime.GOMAXPROCS(0), 4, len(todo)); w > 0; w-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				k := int(next.Add(1) - 1)
+				if k >= len(todo) {
+					return
+				}
+				done[k] <- e.stageOne(rs.sys, a, ap.Steps[todo[k]])
+			}
+		}()
+	}
+	for k, i := range todo {
+		s := ap.Steps[i]
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
-		n++
-		e.rep().Progress("staging", int64(n), int64(len(ap.Steps)))
-		if err := e.stageOne(rs.sys, a, s); err != nil {
+		e.rep().Progress("staging", int64(k+1), int64(len(ap.Steps)))
+		if err := <-done[k]; err != nil {
 			return err
 		}
 		j.step(i, "staged")
