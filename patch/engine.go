@@ -395,11 +395,12 @@ func (e *Engine) Plan(ctx context.Context, a Archive, opts ApplyOptions) (*Plan,
 	seen := map[string]bool{}
 	dirs := map[string]bool{}
 	var changed []string
+	read := e.readTargets(r, m.Files, p.seen)
 	for _, fa := range m.Files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		s, mkdirs, err := e.planStep(r, fa, entries, opts, parentOK, p.seen)
+		s, mkdirs, err := e.planStep(r, fa, entries, opts, parentOK, p.seen, read)
 		if err != nil {
 			var ue *userChangedError
 			if errors.As(err, &ue) {
@@ -464,9 +465,30 @@ type userChangedError struct{ target string }
 
 func (u *userChangedError) Error() string { return u.target + " was changed" }
 
+// readTargets reads the targets that planStep will look at (a clean
+// absolute path that AllowedPaths lets a patch change) with
+// statFilesSeen, several at once, and returns what it found by name in
+// the root; planStep takes its target's state from there. It only reads:
+// every check stays planStep's, in step order.
+func (e *Engine) readTargets(r *os.Root, files []FileAction, seen seenFiles) map[string]seenResult {
+	var names []string
+	for _, fa := range files {
+		t := fa.Target
+		if filepath.IsAbs(t) && filepath.Clean(t) == t && !strings.ContainsAny(t, "\x00\\") && e.cfg().PathAllowed(t) {
+			names = append(names, tname(t))
+		}
+	}
+	found := statFilesSeen(r, names, seen)
+	out := make(map[string]seenResult, len(names))
+	for i, n := range names {
+		out[n] = found[i]
+	}
+	return out
+}
+
 // planStep checks one file action and returns its step and the directories
-// it needs created.
-func (e *Engine) planStep(r *os.Root, fa FileAction, entries map[string]bool, opts ApplyOptions, parentOK map[string]bool, seen seenFiles) (Step, []string, error) {
+// it needs created. read holds targets read already (readTargets).
+func (e *Engine) planStep(r *os.Root, fa FileAction, entries map[string]bool, opts ApplyOptions, parentOK map[string]bool, seen seenFiles, read map[string]seenResult) (Step, []string, error) {
 	t := fa.Target
 	if !filepath.IsAbs(t) || filepath.Clean(t) != t || strings.ContainsAny(t, "\x00\\") {
 		return Step{}, nil, fmt.Errorf("target %q is not a clean absolute path", t)
@@ -479,7 +501,11 @@ func (e *Engine) planStep(r *os.Root, fa FileAction, entries map[string]bool, op
 	if err != nil {
 		return Step{}, nil, err
 	}
-	cur, err := statFileSeen(r, tname(t), seen)
+	res, ok := read[tname(t)]
+	if !ok {
+		res.st, res.err = statFileSeen(r, tname(t), seen)
+	}
+	cur, err := res.st, res.err
 	if err != nil {
 		return Step{}, nil, fmt.Errorf("target %w", err)
 	}

@@ -134,8 +134,13 @@ func (e *Engine) checkRollback(ap *Applied, opts RollbackOptions, seen seenFiles
 	}
 	defer closeRoot(r)
 	var changed []string
-	for _, s := range ap.Steps {
-		cur, err := statFileSeen(r, tname(s.Target), seen)
+	names := make([]string, len(ap.Steps))
+	for i, s := range ap.Steps {
+		names[i] = tname(s.Target)
+	}
+	found := statFilesSeen(r, names, seen)
+	for i, s := range ap.Steps {
+		cur, err := found[i].st, found[i].err
 		if err != nil {
 			return err
 		}
@@ -250,7 +255,7 @@ func (e *Engine) finishRollback(ctx context.Context, j *journal, seen seenFiles)
 			}
 			e.rep().Warn(fmt.Sprintf("%s was changed; your copy is kept as %s", s.Target, cs))
 		}
-		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID, true); err != nil {
 			return err
 		}
 		j.step(i, "restored")

@@ -3,6 +3,7 @@ package patch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -794,4 +795,41 @@ func TestRecoverSweepsTemporaryFiles(t *testing.T) {
 			t.Errorf("%s: removed (%v)", p, err)
 		}
 	}
+}
+
+// TestStagingFailureWithWorkersAhead: files are staged by several
+// goroutines; a payload that fails its check in the middle stops the apply
+// at that step, and the rollback removes every staged file, those the
+// workers wrote past it included.
+func TestStagingFailureWithWorkersAhead(t *testing.T) {
+	root := t.TempDir()
+	makeRoot(t, root)
+	pre := snapshot(t, root, stateSkip...)
+	a := fixtureArchive("CLP1250101")
+	for i := 0; i < 60; i++ {
+		data := []byte(fmt.Sprintf("file %d\n", i))
+		name := fmt.Sprintf("files/many%d", i)
+		a.files[name] = data
+		sum := shaOf(data)
+		if i == 20 {
+			sum = shaOf([]byte("not this"))
+		}
+		a.m.Files = append(a.m.Files, FileAction{Op: OpAdd, Target: fmt.Sprintf("/etc/clp-test/many%d", i), Payload: name, SHA256: sum})
+	}
+	var staged []string
+	crashHook = func(step string) {
+		if strings.HasPrefix(step, "stage ") {
+			staged = append(staged, step)
+		}
+	}
+	defer func() { crashHook = nil }()
+	e := newEngine(root, nil)
+	err := applyArchive(t, e, a, ApplyOptions{})
+	crashHook = nil
+	mustContain(t, err, "files/many20", "rolled back")
+	// The crash points stay in step order and stop before the failure.
+	if len(staged) == 0 || staged[len(staged)-1] != "stage /etc/clp-test/many19" {
+		t.Errorf("last staging crash point passed: %v", staged[max(0, len(staged)-1):])
+	}
+	sameTree(t, "after the failed apply", pre, snapshot(t, root, stateSkip...))
 }

@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,22 @@ func TestJournalStepsBatched(t *testing.T) {
 	j.close()
 	if got := lines(); len(got) != len(want)+n+1 {
 		t.Fatalf("after close: %d lines, want %d", len(got), len(want)+n+1)
+	}
+}
+
+// TestStepRecordAsMarshal: step records written directly are what
+// json.Marshal writes.
+func TestStepRecordAsMarshal(t *testing.T) {
+	for _, i := range []int{0, 1, 999, -3, 1 << 40} {
+		for _, note := range []string{"", "staged", "backed up", "committed", "restored", `a"b`, "a<b>&", "tab\there", "é", "x\\y"} {
+			got, err := stepRecord(nil, i, note)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(txRecord{Rec: recStep, Index: i, Note: note})
+			if string(got) != string(want) {
+				t.Errorf("step %d %q: %s, json.Marshal writes %s", i, note, got, want)
+			}
+		}
 	}
 }

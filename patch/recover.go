@@ -188,7 +188,7 @@ func (e *Engine) undoApply(ctx context.Context, j *journal, cause string) error 
 				return err
 			}
 		}
-		if err := restoreStep(rs, ap, s, j.begin.TxID); err != nil {
+		if err := restoreStep(rs, ap, s, j.begin.TxID, false); err != nil {
 			return err
 		}
 		touched = append(touched, tname(s.Target))

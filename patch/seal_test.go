@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vincentos/clp/internal/fail"
 )
@@ -349,5 +350,68 @@ func TestRollbackSeesModeOrOwnerChange(t *testing.T) {
 			mustContain(t, errorsJoin(rep.all()), "/etc/clp-test/sub/new-file.conf had its mode or owner changed since the patch was applied")
 			sameTree(t, "after the forced rollback", pre, snapshot(t, root, stateSkip...))
 		})
+	}
+}
+
+// TestCanonicalAppliedFastPath: canonicalApplied takes the first Marshal
+// as the canonical form unless it holds \ufffd; it must give the bytes
+// the round trip gives (and so the same checksums as before) for every
+// kind of value a record holds, and take the round trip where they differ.
+// appliedFile must write what MarshalIndent of the sealed record writes.
+func TestCanonicalAppliedFastPath(t *testing.T) {
+	slow := func(a *Applied) []byte {
+		data, err := marshalUnsealed(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := roundTripApplied(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return back
+	}
+	zone := time.FixedZone("odd", 9*60+21) // an offset with seconds
+	odd := "a<b>&c\u2028\u2029\x01\t\n\"\\ \ufffd é"
+	recs := map[string]*Applied{
+		"empty": {},
+		"full": {Name: "CLP1", Version: "1", Description: odd, Severity: "high", Seq: 7, TxID: "tx",
+			AppliedAt: time.Date(2026, 12, 2, 14, 0, 0, 123456789, zone),
+			Steps: []Step{
+				{Op: OpReplace, Target: "/etc/" + odd, Payload: "files/a", Staged: "/etc/.a", Backup: "backup/etc/a",
+					Before: FileState{Exists: true, SHA256: "ab", Mode: 0o4755, UID: 1, GID: 2, Xattrs: map[string][]byte{"user.b": {0, 1, 2}, "user.a": {}, "security.x": []byte(odd)}},
+					After:  FileState{Exists: true, SHA256: "cd", Mode: 0o644, Xattrs: map[string][]byte{}}},
+				{Op: OpAdd, Target: "/x"},
+			},
+			Dirs: []string{"/a", odd},
+			Packages: &PackagePlan{Actions: []PackageAction{{Op: "downgrade", Name: odd}}, Previous: map[string]string{"z": "1", odd: "2"},
+				Pins: []string{}, State: json.RawMessage(` { "a" : "<&>\u00e9" , "b":[1, 2.50, null] } `)},
+			InstallScript: "i.sh", RemoveScript: "r.sh", Force: true, OptCreated: true, Legacy: true, Checksum: "ignored"},
+		"backslash":  {Name: `a\ufffd`},
+		"null state": {Steps: []Step{}, Packages: &PackagePlan{State: json.RawMessage("null")}},
+		"bad utf8":   {Name: "x\xffy", Steps: []Step{{Target: "/\xfe", Before: FileState{Xattrs: map[string][]byte{"user.\xff": nil}}}}},
+	}
+	for name, a := range recs {
+		got, err := canonicalApplied(a)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := slow(a); !bytes.Equal(got, want) {
+			t.Errorf("%s: fast path\n%s\nround trip\n%s", name, got, want)
+		}
+		sealed, err := sealApplied(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.MarshalIndent(sealed, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if file, err := appliedFile(a); err != nil || !bytes.Equal(file, want) {
+			t.Errorf("%s: appliedFile (%v)\n%s\nMarshalIndent of the sealed record\n%s", name, err, file, want)
+		}
+		first, _ := marshalUnsealed(a)
+		if fast := !bytes.Contains(first, []byte(`\ufffd`)); fast != (name != "bad utf8" && name != "backslash") {
+			t.Errorf("%s: fast path taken: %v", name, fast)
+		}
 	}
 }

@@ -160,11 +160,7 @@ func (e *Engine) readApplied(name string) (*Applied, error) {
 }
 
 func (e *Engine) writeApplied(a *Applied) error {
-	sealed, err := sealApplied(a)
-	if err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(sealed, "", "  ")
+	data, err := appliedFile(a)
 	if err != nil {
 		return err
 	}

@@ -448,3 +448,20 @@ func TestCorpusGoodBaseIsGood(t *testing.T) {
 		a.Close()
 	}
 }
+
+// TestValidSHA256AsRegexp: validSHA256 and validTxID say what sha256RE
+// and txIDRE say.
+func TestValidSHA256AsRegexp(t *testing.T) {
+	hex := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, s := range []string{"", hex, hex[:63], hex + "0", strings.ToUpper(hex), hex[:63] + "g", hex[:63] + "\n",
+		"\n" + hex[:63], hex[:63] + "é"[:1], strings.Repeat("f", 64), strings.Repeat("0", 64), hex[:32] + " " + hex[:31]} {
+		if got, want := validSHA256(s), sha256RE.MatchString(s); got != want {
+			t.Errorf("validSHA256(%q) = %v, sha256RE says %v", s, got, want)
+		}
+	}
+	for _, s := range []string{"", hex[:16], hex[:15], hex[:17], strings.ToUpper(hex[:16]), hex[:15] + "g", hex[:15] + "\n", "-" + hex[:15]} {
+		if got, want := validTxID(s), txIDRE.MatchString(s); got != want {
+			t.Errorf("validTxID(%q) = %v, txIDRE says %v", s, got, want)
+		}
+	}
+}
