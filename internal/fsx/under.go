@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The *Under helpers make one file operation on p, a path under root (a
@@ -54,16 +56,31 @@ var BeforeUnder func(p string)
 // anchorUnder opens the os.Root of root that p is resolved in, and p's
 // name there; nil (and no error) when p is taken as a plain path.
 func anchorUnder(root, p string) (*os.Root, string, error) {
-	if root == "" || filepath.Clean(root) == "/" {
+	rel, ok := underRel(root, p)
+	if !ok {
 		return nil, "", nil
+	}
+	return openRootFor(root, rel)
+}
+
+// underRel is p's name under root when p is anchored to root (false: p is
+// taken as a plain path), after the test hook BeforeUnder.
+func underRel(root, p string) (string, bool) {
+	if root == "" || filepath.Clean(root) == "/" {
+		return "", false
 	}
 	rel, ok := Under(root, p)
 	if !ok {
-		return nil, "", nil
+		return "", false
 	}
 	if BeforeUnder != nil {
 		BeforeUnder(p)
 	}
+	return rel, true
+}
+
+// openRootFor opens the os.Root of root that rel is resolved in.
+func openRootFor(root, rel string) (*os.Root, string, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return nil, "", fmt.Errorf("open the root %s: %w", root, err)
@@ -73,12 +90,16 @@ func anchorUnder(root, p string) (*os.Root, string, error) {
 
 // ReadFileCappedUnder is ReadFileCapped of p anchored to root.
 func ReadFileCappedUnder(root, p string, max int64) ([]byte, error) {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return nil, err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return ReadFileCapped(p, max)
+	}
+	if f, ok := regularBeneath(root, rel, max); ok {
+		return readCapped(f, p, max)
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	f, err := OpenRegularIn(r, name, max)
@@ -90,12 +111,16 @@ func ReadFileCappedUnder(root, p string, max int64) ([]byte, error) {
 
 // OpenRegularUnder is OpenRegular of p anchored to root.
 func OpenRegularUnder(root, p string, max int64) (*os.File, error) {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return nil, err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return OpenRegular(p, max)
+	}
+	if f, ok := regularBeneath(root, rel, max); ok {
+		return f, nil
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	f, err := OpenRegularIn(r, name, max)
@@ -121,12 +146,19 @@ func WriteFileUnder(root, p string, data []byte, perm fs.FileMode) error {
 
 // MkdirAllUnder is os.MkdirAll of p anchored to root.
 func MkdirAllUnder(root, p string, perm fs.FileMode) error {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return os.MkdirAll(p, perm)
+	}
+	// A folder that is there already (the common case) is all os.Root's
+	// MkdirAll would find: a directory, or a link inside the root to one.
+	if fd, _, ok := openBeneath(root, rel, unix.O_PATH|unix.O_DIRECTORY, 0); ok {
+		unix.Close(fd)
+		return nil
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return err
 	}
 	defer r.Close()
 	if err := r.MkdirAll(name, perm); err != nil {
@@ -138,12 +170,16 @@ func MkdirAllUnder(root, p string, perm fs.FileMode) error {
 // OpenFileUnder is os.OpenFile of p anchored to root. A link at p itself
 // is followed only where it stays inside the root.
 func OpenFileUnder(root, p string, flag int, perm fs.FileMode) (*os.File, error) {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return nil, err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return os.OpenFile(p, flag, perm)
+	}
+	if f, ok := fileBeneath(root, rel, flag, perm); ok {
+		return f, nil
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	f, err := r.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
@@ -244,12 +280,20 @@ func DirPathUnder(root, p string) (path string, release func(), err error) {
 
 // StatUnder is os.Stat of p anchored to root.
 func StatUnder(root, p string) (fs.FileInfo, error) {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return nil, err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return os.Stat(p)
+	}
+	if f, ok := fileBeneath(root, rel, unix.O_PATH, 0); ok {
+		fi, err := f.Stat()
+		f.Close()
+		if err == nil {
+			return fi, nil
+		}
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	fi, err := r.Stat(name)
