@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -135,8 +135,12 @@ func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, er
 
 // lookupIn returns a lookup of prev by name (the index of the package, -1
 // for none), and whether prev is in name order. A snapshot's list is: it
-// is searched as it is, not copied into a map (2,000 entries of fresh
-// memory, whose page faults a hook pays for).
+// is looked up through a small open-addressing table of its indexes (16
+// KiB for 2,000 packages) keyed by a hash of the name, not copied into a
+// map (2,000 entries of fresh memory, whose page faults a hook pays for)
+// nor searched by halves (eleven string comparisons a package, most of
+// ReadLocalDB's time after its system calls). As a binary search did, the
+// lookup finds the first of two packages of one name.
 func lookupIn(prev []Pkg) (find func(name string) int, inOrder bool) {
 	if !slices.IsSortedFunc(prev, byName) {
 		m := make(map[string]int, len(prev))
@@ -150,12 +154,31 @@ func lookupIn(prev []Pkg) (find func(name string) int, inOrder bool) {
 			return -1
 		}, false
 	}
-	return func(name string) int {
-		i, ok := slices.BinarySearchFunc(prev, name, func(p Pkg, n string) int { return strings.Compare(p.Name, n) })
-		if !ok {
-			return -1
+	size := 1
+	for size < 2*len(prev) {
+		size <<= 1
+	}
+	mask := uint64(size - 1)
+	seed := maphash.MakeSeed()
+	tab := make([]int32, size) // index+1 of a package; 0: free
+	for i := range prev {
+		h := maphash.String(seed, prev[i].Name) & mask
+		for ; tab[h] != 0; h = (h + 1) & mask {
+			if prev[tab[h]-1].Name == prev[i].Name {
+				break
+			}
 		}
-		return i
+		if tab[h] == 0 {
+			tab[h] = int32(i + 1)
+		}
+	}
+	return func(name string) int {
+		for h := maphash.String(seed, name) & mask; tab[h] != 0; h = (h + 1) & mask {
+			if i := tab[h] - 1; prev[i].Name == name {
+				return int(i)
+			}
+		}
+		return -1
 	}, true
 }
 
