@@ -108,13 +108,20 @@ func (h *Handler) Snapshot(ctx context.Context, which string, targets []string) 
 		return err
 	}
 	start := time.Now()
+	// The database is listed, and its desc files' times taken, while
+	// the store is opened: the two overlap on a second core.
+	list, err := snapshot.ListLocalDB(h.Root, dbpath)
+	if err != nil {
+		return err
+	}
+	defer list.Close()
 	st, err := snapshot.OpenUnder(h.Root, SnapshotDir(h.StateDir))
 	if err != nil {
 		return err
 	}
 	h.debugf("hook %s: opened the snapshot store in %s", which, time.Since(start))
 	start = time.Now()
-	pkgs, err := st.ReadInstalled(dbpath)
+	pkgs, err := st.ReadInstalledFrom(list)
 	if err != nil {
 		return err
 	}

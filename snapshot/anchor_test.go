@@ -120,27 +120,40 @@ func TestSymlinkSwapCannotLeadDBLockRemovalOutOfRoot(t *testing.T) {
 // database) just before the folder is listed or a desc file read makes
 // the read fail, rather than describe the other system's packages.
 func TestSymlinkSwapCannotLeadLocalDBReadOutOfRoot(t *testing.T) {
+	read := map[string]func(root, dbpath string) ([]Pkg, error){
+		"": func(root, dbpath string) ([]Pkg, error) { return ReadLocalDB(root, dbpath, nil, time.Time{}) },
+		" (the hooks' listing)": func(root, dbpath string) ([]Pkg, error) {
+			l, err := ListLocalDB(root, dbpath)
+			if err != nil {
+				return nil, err
+			}
+			defer l.Close()
+			return l.read(nil, time.Time{})
+		},
+	}
 	for name, at := range map[string]string{"list the folder": "/local", "read a desc": "/desc"} {
-		t.Run(name, func(t *testing.T) {
-			root, outside := t.TempDir(), t.TempDir()
-			dbpath := filepath.Join(root, "var/lib/pacman")
-			if err := sandbox.SynthesizeLocalDB(dbpath, 5); err != nil {
-				t.Fatal(err)
-			}
-			if err := sandbox.SynthesizeLocalDB(outside, 9); err != nil {
-				t.Fatal(err)
-			}
-			before := sandbox.MustTree(t, outside)
-			swapped := sandbox.SwapAtLastMoment(t, at, 1, dbpath, outside)
-			pkgs, err := ReadLocalDB(root, dbpath, nil, time.Time{})
-			t.Log(len(pkgs), err)
-			if !swapped() {
-				t.Fatal("the read never reached the database: the test proves nothing")
-			}
-			sandbox.AssertUnchanged(t, outside, before)
-			if pkgs != nil || err == nil || !strings.Contains(err.Error(), "escapes") {
-				t.Fatalf("%d packages, error %v, want one saying the path escapes the root", len(pkgs), err)
-			}
-		})
+		for how, readDB := range read {
+			t.Run(name+how, func(t *testing.T) {
+				root, outside := t.TempDir(), t.TempDir()
+				dbpath := filepath.Join(root, "var/lib/pacman")
+				if err := sandbox.SynthesizeLocalDB(dbpath, 5); err != nil {
+					t.Fatal(err)
+				}
+				if err := sandbox.SynthesizeLocalDB(outside, 9); err != nil {
+					t.Fatal(err)
+				}
+				before := sandbox.MustTree(t, outside)
+				swapped := sandbox.SwapAtLastMoment(t, at, 1, dbpath, outside)
+				pkgs, err := readDB(root, dbpath)
+				t.Log(len(pkgs), err)
+				if !swapped() {
+					t.Fatal("the read never reached the database: the test proves nothing")
+				}
+				sandbox.AssertUnchanged(t, outside, before)
+				if pkgs != nil || err == nil || !strings.Contains(err.Error(), "escapes") {
+					t.Fatalf("%d packages, error %v, want one saying the path escapes the root", len(pkgs), err)
+				}
+			})
+		}
 	}
 }

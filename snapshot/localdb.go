@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"hash/maphash"
+	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vincentos/clp/internal/fsx"
@@ -50,25 +53,40 @@ func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, er
 	if err != nil {
 		return nil, fmt.Errorf("read local database %s: %w", dir, err)
 	}
+	hint, inOrder := hintsFor(names, prev, prevTime)
+	if !prevTime.IsZero() {
+		// A desc written within 2 s of prevTime is read again: the
+		// snapshot's time is taken after its packages were read.
+		statHinted(int(d.Fd()), names, hint, prevTime.Add(-2*time.Second).UnixNano())
+	}
+	return fromNames(root, dir, names, hint, prev, inOrder)
+}
+
+// hintsFor says, for each name of the local database, which package of
+// prev it names (its index, -1 for none): the same name and version. A
+// zero prevTime uses none of prev. inOrder: prev is in name order.
+func hintsFor(names []string, prev []Pkg, prevTime time.Time) (hint []int32, inOrder bool) {
 	find, inOrder := lookupIn(prev)
-	// A desc written within this margin of prevTime is read again: the
-	// snapshot's time is taken after its packages were read.
-	limit := prevTime.Add(-2 * time.Second).UnixNano()
-	// hint[k] is the index in prev of names[k]'s package, -1 for none.
-	hint := make([]int32, len(names))
+	hint = make([]int32, len(names))
 	for k := range hint {
 		hint[k] = -1
 	}
-	if !prevTime.IsZero() {
-		for k, n := range names {
-			if name, version, ok := pacman.SplitNameVersion(n); ok {
-				if i := find(name); i >= 0 && prev[i].Version == version {
-					hint[k] = int32(i)
-				}
+	if prevTime.IsZero() {
+		return hint, inOrder
+	}
+	for k, n := range names {
+		if name, version, ok := pacman.SplitNameVersion(n); ok {
+			if i := find(name); i >= 0 && prev[i].Version == version {
+				hint[k] = int32(i)
 			}
 		}
-		statHinted(int(d.Fd()), names, hint, limit)
 	}
+	return hint, inOrder
+}
+
+// fromNames is the rest of ReadLocalDB, once hint[k] says which package
+// of prev names[k] still is (-1: its desc is read).
+func fromNames(root, dir string, names []string, hint []int32, prev []Pkg, inOrder bool) ([]Pkg, error) {
 	var fresh []Pkg // the packages whose desc is read
 	used := make([]bool, len(prev))
 	nUsed := 0
@@ -252,4 +270,102 @@ func readDesc(root, path string) (Pkg, error) {
 		return Pkg{}, fmt.Errorf("local database: %s lacks %%NAME%%, %%VERSION%% or %%ARCH%%", path)
 	}
 	return p, nil
+}
+
+// LocalDBListing is ReadLocalDB's system calls started early, for the
+// hooks: pacman's local database is listed and every desc file's
+// modification time taken by another goroutine while the caller opens the
+// snapshot store, whose newest snapshot ReadLocalDB compares them with.
+// On two cores the listing and the store's reads then overlap, and the
+// caller joins the stats once it is done. The answer is ReadLocalDB's:
+// the same names, the same comparison of each desc's time with the
+// previous snapshot's, the same reads of the descs that changed.
+type LocalDBListing struct {
+	root, dir string
+	d         *os.File
+	dirfd     int
+	listed    chan struct{} // closed once names and err are set
+	done      chan struct{} // closed once the other goroutine is done
+	names     []string
+	mtime     []int64 // of names[k]/desc; mtimeUnknown: read it again
+	next      atomic.Int64
+	err       error
+	close     sync.Once
+}
+
+const (
+	mtimeUnknown = math.MinInt64
+	statChunk    = 64 // names a goroutine takes at a time
+)
+
+// ListLocalDB starts listing the local database of dbpath under root (the
+// folder is opened now, anchored to root, as ReadLocalDB opens it). Close
+// it when done with it.
+func ListLocalDB(root, dbpath string) (*LocalDBListing, error) {
+	dir := filepath.Join(dbpath, "local")
+	d, err := fsx.OpenUnder(root, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read local database: %w", err)
+	}
+	l := &LocalDBListing{root: root, dir: dir, d: d, dirfd: int(d.Fd()), listed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.names, l.err = d.Readdirnames(-1)
+		if l.err == nil {
+			l.mtime = make([]int64, len(l.names))
+		}
+		close(l.listed)
+		if l.err == nil {
+			l.stat()
+		}
+	}()
+	return l, nil
+}
+
+// stat takes the desc times of the names no goroutine took yet.
+func (l *LocalDBListing) stat() {
+	path := make([]byte, 0, 512)
+	for {
+		lo := int(l.next.Add(statChunk)) - statChunk
+		if lo >= len(l.names) {
+			return
+		}
+		for k := lo; k < min(lo+statChunk, len(l.names)); k++ {
+			if m, err := descMtime(l.dirfd, l.names[k], &path); err == nil {
+				l.mtime[k] = m
+			} else {
+				l.mtime[k] = mtimeUnknown
+			}
+		}
+	}
+}
+
+// Close waits for the listing and closes the folder.
+func (l *LocalDBListing) Close() {
+	l.close.Do(func() {
+		<-l.done
+		l.d.Close()
+	})
+}
+
+// read is ReadLocalDB's answer from the listing.
+func (l *LocalDBListing) read(prev []Pkg, prevTime time.Time) ([]Pkg, error) {
+	<-l.listed
+	if l.err == nil {
+		l.stat() // the stats not taken yet, beside the other goroutine
+	}
+	<-l.done
+	if l.err != nil {
+		return nil, fmt.Errorf("read local database %s: %w", l.dir, l.err)
+	}
+	hint, inOrder := hintsFor(l.names, prev, prevTime)
+	if !prevTime.IsZero() {
+		limit := prevTime.Add(-2 * time.Second).UnixNano()
+		for k, i := range hint {
+			if i >= 0 && (l.mtime[k] == mtimeUnknown || l.mtime[k] >= limit) {
+				hint[k] = -1
+			}
+		}
+	}
+	return fromNames(l.root, l.dir, l.names, hint, prev, inOrder)
 }

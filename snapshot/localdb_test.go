@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,23 @@ import (
 	"github.com/vincentos/clp/testkit/sandbox"
 )
 
+// readLocalDBBoth is ReadLocalDB of db, checked against the hooks' way
+// to the same answer (ListLocalDB, then the comparison with prev).
+func readLocalDBBoth(t *testing.T, db string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
+	t.Helper()
+	got, err := ReadLocalDB("/", db, prev, prevTime)
+	l, lerr := ListLocalDB("/", db)
+	if lerr != nil {
+		t.Fatalf("ListLocalDB: %v (ReadLocalDB: %v)", lerr, err)
+	}
+	defer l.Close()
+	listed, lerr := l.read(prev, prevTime)
+	if fmt.Sprint(err) != fmt.Sprint(lerr) || !slices.Equal(got, listed) {
+		t.Fatalf("ReadLocalDB and the listing differ:\n%v %v\n%v %v", got, err, listed, lerr)
+	}
+	return got, err
+}
+
 // ReadLocalDB reuses the previous snapshot for unchanged packages, and
 // notices a desc rewritten since (pacman -D changes the reason in place).
 func TestReadLocalDB(t *testing.T) {
@@ -17,7 +35,7 @@ func TestReadLocalDB(t *testing.T) {
 	if err := sandbox.SynthesizeLocalDB(db, 50); err != nil {
 		t.Fatal(err)
 	}
-	first, err := ReadLocalDB("/", db, nil, time.Time{})
+	first, err := readLocalDBBoth(t, db, nil, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +43,7 @@ func TestReadLocalDB(t *testing.T) {
 		t.Fatalf("read %d packages: %+v", len(first), first[:1])
 	}
 	taken := time.Now().Add(-time.Hour) // as if the snapshot were old
-	again, err := ReadLocalDB("/", db, first, taken)
+	again, err := readLocalDBBoth(t, db, first, taken)
 	if err != nil || len(Diff(first, again, func(a, b string) int { return 0 })) != 0 {
 		t.Fatalf("re-read differs: %v", err)
 	}
@@ -33,12 +51,12 @@ func TestReadLocalDB(t *testing.T) {
 	// than the snapshot: here every desc is newer, so all are read again.
 	bad := append([]Pkg(nil), first...)
 	bad[3].Arch = "bogus"
-	got, err := ReadLocalDB("/", db, bad, taken)
+	got, err := readLocalDBBoth(t, db, bad, taken)
 	if err != nil || got[3].Arch == "bogus" {
 		t.Fatalf("stale hint used for a desc newer than the snapshot: %+v %v", got[3], err)
 	}
 	// With a snapshot newer than every desc, the hint is trusted.
-	got, _ = ReadLocalDB("/", db, bad, time.Now().Add(time.Hour))
+	got, _ = readLocalDBBoth(t, db, bad, time.Now().Add(time.Hour))
 	if got[3].Arch != "bogus" {
 		t.Fatalf("hint not used: %+v", got[3])
 	}
@@ -46,7 +64,7 @@ func TestReadLocalDB(t *testing.T) {
 	// it is binary-searched; otherwise through a map).
 	rev := slices.Clone(bad)
 	slices.Reverse(rev)
-	got, _ = ReadLocalDB("/", db, rev, time.Now().Add(time.Hour))
+	got, _ = readLocalDBBoth(t, db, rev, time.Now().Add(time.Hour))
 	if got[3].Arch != "bogus" {
 		t.Fatalf("hint out of order not used: %+v", got[3])
 	}
@@ -56,14 +74,14 @@ func TestReadLocalDB(t *testing.T) {
 	if err := sandbox.WriteLocalPackage(db, p.Name, p.Version, explicit); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = ReadLocalDB("/", db, first, time.Now().Add(-time.Minute))
+	got, _ = readLocalDBBoth(t, db, first, time.Now().Add(-time.Minute))
 	if got[5].Reason == p.Reason {
 		t.Fatalf("reason change of %s not seen", p.Name)
 	}
 	// Packages installed (first, last and middle in name order) and one
 	// removed since the hint: the hinted ones merged with those read
 	// give what a read of every desc gives.
-	prev, _ := ReadLocalDB("/", db, nil, time.Time{})
+	prev, _ := readLocalDBBoth(t, db, nil, time.Time{})
 	for _, n := range []string{"0aaa", "zzzz", prev[20].Name + "-extra"} {
 		if err := sandbox.WriteLocalPackage(db, n, "1.0-1", true); err != nil {
 			t.Fatal(err)
@@ -72,8 +90,8 @@ func TestReadLocalDB(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(db, "local", prev[30].Name+"-"+prev[30].Version)); err != nil {
 		t.Fatal(err)
 	}
-	got, err = ReadLocalDB("/", db, prev, time.Now().Add(time.Hour))
-	want, _ := ReadLocalDB("/", db, nil, time.Time{})
+	got, err = readLocalDBBoth(t, db, prev, time.Now().Add(time.Hour))
+	want, _ := readLocalDBBoth(t, db, nil, time.Time{})
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("merged read differs from a full read (%v):\n%v\n%v", err, got, want)
 	}
@@ -81,7 +99,7 @@ func TestReadLocalDB(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(db, "local", want[40].Name+"-"+want[40].Version)); err != nil {
 		t.Fatal(err)
 	}
-	got, err = ReadLocalDB("/", db, want, time.Now().Add(time.Hour))
+	got, err = readLocalDBBoth(t, db, want, time.Now().Add(time.Hour))
 	if err != nil || len(got) != len(want)-1 || slices.Contains(got, want[40]) {
 		t.Fatalf("removal of %s not seen: %d packages, %v", want[40].Name, len(got), err)
 	}
@@ -95,7 +113,7 @@ func TestReadLocalDBSplitStats(t *testing.T) {
 	if err := sandbox.SynthesizeLocalDB(db, 1100); err != nil {
 		t.Fatal(err)
 	}
-	first, err := ReadLocalDB("/", db, nil, time.Time{})
+	first, err := readLocalDBBoth(t, db, nil, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +139,7 @@ func TestReadLocalDBSplitStats(t *testing.T) {
 		}
 		rewritten[p.Name] = true
 	}
-	got, err := ReadLocalDB("/", db, bad, time.Now().Add(-time.Minute))
+	got, err := readLocalDBBoth(t, db, bad, time.Now().Add(-time.Minute))
 	if err != nil || len(got) != len(first) {
 		t.Fatalf("read %d packages: %v", len(got), err)
 	}

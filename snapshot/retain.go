@@ -53,6 +53,13 @@ func (s *Store) ReadInstalled(dbpath string) ([]Pkg, error) {
 	return ReadLocalDB(s.root, dbpath, prev, meta.Time)
 }
 
+// ReadInstalledFrom is ReadInstalled from a listing of the database
+// started before the store was opened (ListLocalDB).
+func (s *Store) ReadInstalledFrom(l *LocalDBListing) ([]Pkg, error) {
+	prev, meta, _ := s.Tail()
+	return l.read(prev, meta.Time)
+}
+
 // Snapshot kinds clp records around its own patch transactions. They are
 // not pacman hook pre/post snapshots (those pair through the store's
 // pending pre, and a patch's pacman run records its own pair inside these).
