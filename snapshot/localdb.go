@@ -351,14 +351,15 @@ func (l *LocalDBListing) Close() {
 // read is ReadLocalDB's answer from the listing.
 func (l *LocalDBListing) read(prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	<-l.listed
-	if l.err == nil {
-		l.stat() // the stats not taken yet, beside the other goroutine
-	}
-	<-l.done
 	if l.err != nil {
+		<-l.done
 		return nil, fmt.Errorf("read local database %s: %w", l.dir, l.err)
 	}
+	// The names are matched with prev while the other goroutine stats,
+	// then this one takes the stats not taken yet beside it.
 	hint, inOrder := hintsFor(l.names, prev, prevTime)
+	l.stat()
+	<-l.done
 	if !prevTime.IsZero() {
 		limit := prevTime.Add(-2 * time.Second).UnixNano()
 		for k, i := range hint {
