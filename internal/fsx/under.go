@@ -322,12 +322,19 @@ func LstatUnder(root, p string) (fs.FileInfo, error) {
 
 // ReadDirUnder is os.ReadDir of p anchored to root.
 func ReadDirUnder(root, p string) ([]fs.DirEntry, error) {
-	r, name, err := anchorUnder(root, p)
-	if err != nil || r == nil {
-		if err != nil {
-			return nil, err
-		}
+	rel, ok := underRel(root, p)
+	if !ok {
 		return os.ReadDir(p)
+	}
+	// (A folder only: anything else is os.Root's to open and report.)
+	if d, ok := fileBeneath(root, rel, unix.O_RDONLY|unix.O_DIRECTORY, 0); ok {
+		defer d.Close()
+		ents, err := ReadDirSortedFile(d)
+		return ents, fullPath(err, p)
+	}
+	r, name, err := openRootFor(root, rel)
+	if err != nil {
+		return nil, err
 	}
 	defer r.Close()
 	d, err := r.Open(name)
