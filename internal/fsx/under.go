@@ -30,6 +30,10 @@ import (
 // inside, and the helpers are the plain operations: nothing changes on
 // the running system, whatever links the admin made (/var/lib ->
 // /data/lib), and the hooks' path costs no extra system call.
+//
+// Under another root, opens, stats, listings and MkdirAll's look at a
+// folder that exists resolve the whole path in one openat2(2) first
+// (beneath.go); whatever that cannot answer is os.Root's, as before.
 
 // ErrEscapes is os.Root's word for a path that leads out of the root,
 // for callers and tests that name it.
