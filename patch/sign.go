@@ -320,17 +320,7 @@ const hashBuf = 1 << 20
 // error returned, before any read error.
 func hashCopy(h hash.Hash, copyTo io.Writer, r io.Reader) error {
 	if copyTo == nil {
-		buf := make([]byte, hashBuf)
-		for {
-			n, err := r.Read(buf)
-			h.Write(buf[:n])
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
+		return hashReadAhead(h, r)
 	}
 	const blocks = 4
 	free := make(chan []byte, blocks)
@@ -377,6 +367,48 @@ func hashCopy(h hash.Hash, copyTo io.Writer, r io.Reader) error {
 		return err
 	}
 	return rerr
+}
+
+// hashReadAhead streams r once into h, reading the next blocks in a
+// goroutine while h hashes the last: from the page cache a 1 MiB read
+// costs about a tenth of the hash of it (BenchmarkVerify100MB against
+// BenchmarkBlake2b512Floor), which the read-ahead takes off the
+// critical path on a machine with a second core. The goroutine has
+// returned when hashReadAhead returns: it stops at the first read that
+// ends the stream (io.EOF or an error), and hashReadAhead returns only
+// after taking that read.
+func hashReadAhead(h hash.Hash, r io.Reader) error {
+	type block struct {
+		b   []byte
+		err error
+	}
+	const blocks = 3
+	free := make(chan []byte, blocks)
+	for range blocks {
+		free <- make([]byte, hashBuf)
+	}
+	full := make(chan block, blocks)
+	go func() {
+		for {
+			buf := <-free
+			n, err := r.Read(buf)
+			full <- block{buf[:n], err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		blk := <-full
+		h.Write(blk.b)
+		if blk.err == io.EOF {
+			return nil
+		}
+		if blk.err != nil {
+			return blk.err
+		}
+		free <- blk.b[:cap(blk.b)]
+	}
 }
 
 // OpenVerified checks the signature of the .clp at path and only then opens

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -383,9 +384,20 @@ func TestHashCopy(t *testing.T) {
 	if !bytes.Equal(h.Sum(nil), want[:]) || !bytes.Equal(out.Bytes(), data) {
 		t.Fatal("hashCopy changed the bytes or the hash")
 	}
+	// Without a copy: the read-ahead hashes every byte once, in order,
+	// through short reads, passes a read error on, and leaves no
+	// goroutine behind.
+	before := runtime.NumGoroutine()
+	h.Reset()
+	if err := hashCopy(h, nil, iotest.HalfReader(bytes.NewReader(data))); err != nil || !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatalf("hashCopy without a copy: %v, or the hash changed", err)
+	}
 	h.Reset()
 	if err := hashCopy(h, nil, iotest.TimeoutReader(bytes.NewReader(data))); !errors.Is(err, iotest.ErrTimeout) {
 		t.Fatalf("read error: %v", err)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after hashCopy, %d before", n, before)
 	}
 	boom := errors.New("disk full")
 	if err := hashCopy(h, errWriter{boom}, bytes.NewReader(data)); !errors.Is(err, boom) {
