@@ -21,7 +21,7 @@ const (
 
 // Journal record types after "begin".
 const (
-	recPhase = "phase" // a phase started (Phase names it); fsynced
+	recPhase = "phase" // a phase started (Phase names it); fsynced where recovery decides on it (applyPhases)
 	recStep  = "step"  // progress on one file (Index); not fsynced, informational
 )
 
