@@ -342,7 +342,7 @@ func (a *Actor) planDowngradeMends(rec *DowngradeRecord) ([]*mending, error) {
 					}
 					return cached(mv.Name, mv.From)
 				}
-				m.Why = sectionCut(r, local, m.Dir, fileOf)
+				m.Why = sectionCut(a.root(), r, local, m.Dir, fileOf)
 			}
 			if m.Why == "" {
 				continue

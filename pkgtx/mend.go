@@ -156,7 +156,8 @@ func entryDamage(r *os.Root, local, dir, name, version string) string {
 // Only a list that is a prefix of the one libalpm writes for file is
 // called cut: a %FILES% unlike the package file's, or a %BACKUP% of its
 // own, is an entry written from another build of that version, whole.
-func sectionCut(r *os.Root, local, dir string, fileOf func() string) string {
+// The package file is read anchored to root.
+func sectionCut(root string, r *os.Root, local, dir string, fileOf func() string) string {
 	data, err := fsx.ReadFileCappedIn(r, filepath.Join(local, dir, "files"), fsx.StateFileMax)
 	if err != nil {
 		return ""
@@ -177,11 +178,11 @@ func sectionCut(r *os.Root, local, dir string, fileOf func() string) string {
 	}
 	if len(data) > 0 {
 		// Cheap first: most packages have no backup lines.
-		if info, err := cache.ReadPKGINFO(file); err == nil && len(info.Backup) == 0 {
+		if info, err := cache.ReadPKGINFOUnder(root, file); err == nil && len(info.Backup) == 0 {
 			return ""
 		}
 	}
-	info, files, err := cache.ListFiles(file)
+	info, files, err := cache.ListFilesUnder(root, file)
 	if err != nil {
 		return ""
 	}
@@ -216,10 +217,10 @@ func (a *Actor) filesListed(d *Downgrader, st actorState, act patch.PackageActio
 		}
 	}
 	for _, c := range cands {
-		if fi, err := os.Stat(c); err != nil || !fi.Mode().IsRegular() {
+		if fi, err := fsx.StatUnder(a.root(), c); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if pi, err := cache.ReadPKGINFO(c); err == nil && pi.Name == act.Name && pi.Version == version {
+		if pi, err := cache.ReadPKGINFOUnder(a.root(), c); err == nil && pi.Name == act.Name && pi.Version == version {
 			return c
 		}
 	}
@@ -313,7 +314,7 @@ func (a *Actor) planMends(p *patch.PackagePlan, st actorState) ([]*mending, erro
 				}
 				return a.filesListed(d, st, act, m.Version)
 			}
-			if m.Why = sectionCut(r, local, m.Dir, fileOf); m.Why == "" {
+			if m.Why = sectionCut(a.root(), r, local, m.Dir, fileOf); m.Why == "" {
 				continue
 			}
 		}
@@ -894,15 +895,11 @@ func HalfWritten(p *pacman.Paths) ([]string, error) {
 	var out []string
 	for _, e := range ents {
 		dir := e.Name()
-		i := strings.LastIndexByte(dir, '-')
-		j := -1
-		if i > 0 {
-			j = strings.LastIndexByte(dir[:i], '-')
-		}
-		if !e.IsDir() || j <= 0 {
+		name, version, ok := pacman.SplitNameVersion(dir)
+		if !e.IsDir() || !ok {
 			continue
 		}
-		if why := entryDamage(r, local, dir, dir[:j], dir[j+1:]); why != "" {
+		if why := entryDamage(r, local, dir, name, version); why != "" {
 			out = append(out, dir+": "+why)
 		}
 	}

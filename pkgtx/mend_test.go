@@ -239,9 +239,30 @@ func TestSectionCut(t *testing.T) {
 		must(t, os.WriteFile(filepath.Join(dir, "local", "e", "files"), []byte(c.files), 0o644))
 		r, err := os.OpenRoot(dir)
 		must(t, err)
-		if got := sectionCut(r, "local", "e", func() string { return c.file }); got != c.want {
+		if got := sectionCut("/", r, "local", "e", func() string { return c.file }); got != c.want {
 			t.Errorf("%s: %q, want %q", name, got, c.want)
 		}
 		r.Close()
+	}
+
+	// Under a mounted root, the package file is read inside it: one
+	// reached through a folder linked out of the root is not read, and
+	// the list that would be called cut by it is not.
+	root, outside := t.TempDir(), t.TempDir()
+	data, err := os.ReadFile(conf)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(outside, filepath.Base(conf)), data, 0o644))
+	must(t, os.Symlink(outside, filepath.Join(root, "cache")))
+	must(t, os.MkdirAll(filepath.Join(root, "local", "e"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "local", "e", "files"), []byte(list(files)), 0o644))
+	r, err := os.OpenRoot(root)
+	must(t, err)
+	defer r.Close()
+	through := filepath.Join(root, "cache", filepath.Base(conf))
+	if got := sectionCut(root, r, "local", "e", func() string { return through }); got != "" {
+		t.Errorf("a package file outside the root was read: %q", got)
+	}
+	if got := sectionCut("/", r, "local", "e", func() string { return through }); got == "" {
+		t.Errorf("the same file read as a plain path calls nothing cut: the check above proves nothing")
 	}
 }
