@@ -98,11 +98,27 @@ func openSealed(line []byte) (rec []byte, ok bool) {
 // Marshal of half a megabyte on every write and every read of it
 // (TestCanonicalAppliedFastPath compares both ways).
 func canonicalApplied(a *Applied) ([]byte, error) {
-	data, err := marshalUnsealed(a)
+	c := *a
+	c.Checksum = ""
+	return CanonicalJSON(&c)
+}
+
+// CanonicalJSON is the JSON a sealed state record's checksum covers, for
+// a record of strings, numbers, booleans, times, slices, maps and structs
+// of them (the applied records, clp downgrade's record): the first
+// json.Marshal, and after one round trip through a fresh T only where it
+// holds \ufffd, the one escape that does not read back to itself
+// (canonicalApplied says why). The caller clears the checksum field.
+func CanonicalJSON[T any](v *T) ([]byte, error) {
+	data, err := json.Marshal(v)
 	if err != nil || !bytes.Contains(data, []byte(`\ufffd`)) {
 		return data, err
 	}
-	return roundTripApplied(data)
+	var back T
+	if err := json.Unmarshal(data, &back); err != nil {
+		return nil, err
+	}
+	return json.Marshal(&back)
 }
 
 // marshalUnsealed is the JSON of a without its checksum.

@@ -64,18 +64,13 @@ func downgradeRecordPath(stateDir string) string {
 	return filepath.Join(stateDir, DowngradeRecordFile)
 }
 
+// sum is the record's checksum: the sha256 of its canonical JSON without
+// it, as the applied records' (patch.CanonicalJSON).
 func (r *DowngradeRecord) sum() (string, error) {
 	c := *r
 	c.Checksum = ""
-	data, err := json.Marshal(&c)
+	data, err := patch.CanonicalJSON(&c)
 	if err != nil {
-		return "", err
-	}
-	var back DowngradeRecord
-	if err := json.Unmarshal(data, &back); err != nil {
-		return "", err
-	}
-	if data, err = json.Marshal(&back); err != nil {
 		return "", err
 	}
 	s := sha256.Sum256(data)

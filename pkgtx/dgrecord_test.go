@@ -1,6 +1,8 @@
 package pkgtx
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -200,4 +202,29 @@ func TestReadDowngradeRecordDamaged(t *testing.T) {
 func jsonMarshal(v any) (string, error) {
 	data, err := json.MarshalIndent(v, "", "  ")
 	return string(data), err
+}
+
+// The record's checksum is the sha256 of its JSON without it after one
+// round trip (what records written before patch.CanonicalJSON carry),
+// also where the round trip changes the bytes (invalid UTF-8).
+func TestDowngradeRecordSumAsRoundTrip(t *testing.T) {
+	for _, why := range []string{"clp downgrade", "clp downgrade \xff<&>"} {
+		rec := &DowngradeRecord{Format: 1, Why: why, Packages: []DowngradeRecMove{{Name: "a", From: "1-1", To: "0.9-1", File: "/var/cache/pacman/pkg/a.pkg.tar.zst", SHA256: strings.Repeat("0", 64), Reason: "explicit"}}}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back DowngradeRecord
+		if err := json.Unmarshal(data, &back); err != nil {
+			t.Fatal(err)
+		}
+		if data, err = json.Marshal(&back); err != nil {
+			t.Fatal(err)
+		}
+		want := sha256.Sum256(data)
+		got, err := rec.sum()
+		if err != nil || got != hex.EncodeToString(want[:]) {
+			t.Fatalf("Why %q: sum %s, %v; want %x", why, got, err, want)
+		}
+	}
 }
