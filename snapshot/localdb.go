@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,24 +41,17 @@ import (
 // are opened anchored to it (fsx's *Under helpers), so a folder on the way
 // swapped for a link out of the root makes the read fail rather than
 // describe another system; for the root "/" they are the plain opens.
+//
+// The stats are most of its cost (one path lookup per installed package,
+// as `pacman -Qq` does too) and independent: they are shared between this
+// goroutine and the listing's (LocalDBListing), as in the hooks.
 func ReadLocalDB(root, dbpath string, prev []Pkg, prevTime time.Time) ([]Pkg, error) {
-	dir := filepath.Join(dbpath, "local")
-	d, err := fsx.OpenUnder(root, dir)
+	l, err := listLocalDB(root, dbpath, !prevTime.IsZero())
 	if err != nil {
-		return nil, fmt.Errorf("read local database: %w", err)
+		return nil, err
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil, fmt.Errorf("read local database %s: %w", dir, err)
-	}
-	hint, inOrder := hintsFor(names, prev, prevTime)
-	if !prevTime.IsZero() {
-		// A desc written within 2 s of prevTime is read again: the
-		// snapshot's time is taken after its packages were read.
-		statHinted(int(d.Fd()), names, hint, prevTime.Add(-2*time.Second).UnixNano())
-	}
-	return fromNames(root, dir, names, hint, prev, inOrder)
+	defer l.Close()
+	return l.read(prev, prevTime)
 }
 
 // hintsFor says, for each name of the local database, which package of
@@ -200,41 +192,6 @@ func lookupIn(prev []Pkg) (find func(name string) int, inOrder bool) {
 	}, true
 }
 
-// statHinted sets hint[k] to -1 unless names[k]/desc is older than limit. The
-// stats are most of the cost of ReadLocalDB (one path lookup per installed
-// package, as `pacman -Qq` does too) and independent, so a big database is
-// split among a few goroutines: the hook runs while pacman waits for it.
-func statHinted(dirfd int, names []string, hint []int32, limit int64) {
-	check := func(lo, hi int) {
-		path := make([]byte, 0, 512)
-		for k := lo; k < hi; k++ {
-			if hint[k] < 0 {
-				continue
-			}
-			if mtime, err := descMtime(dirfd, names[k], &path); err != nil || mtime >= limit {
-				hint[k] = -1
-			}
-		}
-	}
-	workers := min(runtime.GOMAXPROCS(0), 4, len(names)/256)
-	if workers <= 1 {
-		check(0, len(names))
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (len(names) + workers - 1) / workers
-	// The first chunk is this goroutine's: one fewer to start and wake.
-	for lo := chunk; lo < len(names); lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			check(lo, hi)
-		}(lo, min(lo+chunk, len(names)))
-	}
-	check(0, min(chunk, len(names)))
-	wg.Wait()
-}
-
 func readDesc(root, path string) (Pkg, error) {
 	data, err := fsx.ReadFileCappedUnder(root, path, fsx.SmallFileMax)
 	if err != nil {
@@ -302,6 +259,12 @@ const (
 // folder is opened now, anchored to root, as ReadLocalDB opens it). Close
 // it when done with it.
 func ListLocalDB(root, dbpath string) (*LocalDBListing, error) {
+	return listLocalDB(root, dbpath, true)
+}
+
+// listLocalDB is ListLocalDB; with stat false the listing's goroutine only
+// lists (no previous snapshot to compare the times with).
+func listLocalDB(root, dbpath string, stat bool) (*LocalDBListing, error) {
 	dir := filepath.Join(dbpath, "local")
 	d, err := fsx.OpenUnder(root, dir)
 	if err != nil {
@@ -315,7 +278,7 @@ func ListLocalDB(root, dbpath string) (*LocalDBListing, error) {
 			l.mtime = make([]int64, len(l.names))
 		}
 		close(l.listed)
-		if l.err == nil {
+		if l.err == nil && stat {
 			l.stat()
 		}
 	}()
@@ -358,9 +321,13 @@ func (l *LocalDBListing) read(prev []Pkg, prevTime time.Time) ([]Pkg, error) {
 	// The names are matched with prev while the other goroutine stats,
 	// then this one takes the stats not taken yet beside it.
 	hint, inOrder := hintsFor(l.names, prev, prevTime)
-	l.stat()
+	if !prevTime.IsZero() {
+		l.stat()
+	}
 	<-l.done
 	if !prevTime.IsZero() {
+		// A desc written within 2 s of prevTime is read again: the
+		// snapshot's time is taken after its packages were read.
 		limit := prevTime.Add(-2 * time.Second).UnixNano()
 		for k, i := range hint {
 			if i >= 0 && (l.mtime[k] == mtimeUnknown || l.mtime[k] >= limit) {
