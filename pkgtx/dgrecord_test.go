@@ -87,6 +87,7 @@ func TestRunRecordedRecord(t *testing.T) {
 	}
 	d = open(t, r)
 	p = plan(sandbox.Broken)
+	before := sandbox.MustTree(t, r.Dir)
 	err = d.RunRecorded(bg, p, "clp downgrade")
 	if !errors.Is(err, fail.ErrDamaged) || !strings.Contains(err.Error(), "an interrupted clp downgrade left "+rec) {
 		t.Fatalf("over a left record: %v", err)
@@ -94,6 +95,7 @@ func TestRunRecordedRecord(t *testing.T) {
 	if now, _ := os.ReadFile(rec); string(now) != string(left) {
 		t.Fatal("the left record was changed")
 	}
+	sandbox.AssertUnchanged(t, r.Dir, before)
 	if err := os.Remove(rec); err != nil {
 		t.Fatal(err)
 	}
