@@ -413,8 +413,7 @@ func TestRecoverHalfWrittenRefusesWithoutFile(t *testing.T) {
 	book := func(rel string) bool {
 		return rel == "var/lib/clp/lock" || rel == "var/lib/clp/children" || rel == "var/lib/clp/journal/current"
 	}
-	before, err := sandbox.TreeState(h.r.Dir, book)
-	must(t, err)
+	before := sandbox.MustTreeExcept(t, h.r.Dir, book)
 	out, errs, code := h.run("--root", h.r.Dir, "recover")
 	if code != ExitNoSystem {
 		t.Fatalf("recover: exit %d, want %d\n%s%s", code, ExitNoSystem, out, errs)
@@ -428,11 +427,7 @@ func TestRecoverHalfWrittenRefusesWithoutFile(t *testing.T) {
 			t.Fatalf("recover's error does not say %q:\n%s%s", want, out, errs)
 		}
 	}
-	after, err := sandbox.TreeState(h.r.Dir, book)
-	must(t, err)
-	if d := before.Diff(after); len(d) > 0 {
-		t.Fatalf("the refused recover changed the root:\n%s", strings.Join(d, "\n"))
-	}
+	sandbox.AssertUnchangedExcept(t, h.r.Dir, before, book, "the refused recover")
 	if _, err := os.Stat(filepath.Join(h.r.Dir, "var/lib/clp/journal/current")); err != nil {
 		t.Fatalf("the refused recover did not keep the journal: %v", err)
 	}
@@ -591,8 +586,7 @@ func TestRecoverFindsHalfWrittenElsewhere(t *testing.T) {
 	}
 	run("recover") // clp's state folders made, as after any first use
 	book := func(rel string) bool { return rel == "var/lib/clp/lock" }
-	before, err := sandbox.TreeState(r.Dir, book)
-	must(t, err)
+	before := sandbox.MustTreeExcept(t, r.Dir, book)
 	out, errs := run("recover")
 	if strings.TrimSpace(out) != "nothing to recover" {
 		t.Fatalf("recover said:\n%s%s", out, errs)
@@ -612,9 +606,5 @@ func TestRecoverFindsHalfWrittenElsewhere(t *testing.T) {
 	if want := `"half_written": [`; !strings.Contains(out, want) || !strings.Contains(out, `"nvidia-settings-`+sandbox.Broken+`: it has no desc"`) {
 		t.Fatalf("recover --json:\n%s", out)
 	}
-	after, err := sandbox.TreeState(r.Dir, book)
-	must(t, err)
-	if d := before.Diff(after); len(d) > 0 {
-		t.Fatalf("recover changed the root:\n%s", strings.Join(d, "\n"))
-	}
+	sandbox.AssertUnchangedExcept(t, r.Dir, before, book, "recover")
 }

@@ -80,3 +80,23 @@ func AssertUnchanged(tb testing.TB, dir string, before Tree) {
 		tb.Fatalf("%s changed:\n%s", dir, strings.Join(d, "\n"))
 	}
 }
+
+// MustTreeExcept is MustTree without the paths skip names (clp's own
+// bookkeeping a refused command may still touch, such as its lock file).
+func MustTreeExcept(tb testing.TB, dir string, skip func(rel string) bool) Tree {
+	tb.Helper()
+	t, err := TreeState(dir, skip)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// AssertUnchangedExcept is AssertUnchanged without the paths skip names;
+// what says what was refused, for the message.
+func AssertUnchangedExcept(tb testing.TB, dir string, before Tree, skip func(rel string) bool, what string) {
+	tb.Helper()
+	if d := before.Diff(MustTreeExcept(tb, dir, skip)); len(d) > 0 {
+		tb.Fatalf("%s changed the root:\n%s", what, strings.Join(d, "\n"))
+	}
+}
